@@ -1,0 +1,89 @@
+"""The `files` source: files, folders (recursive), glob patterns, and `-` for stdin."""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from stylegen.errors import StylegenError
+from stylegen.hookspecs import Register, hookimpl
+from stylegen.protocols import Document, SkipFile, Skipped, SourceOptions
+
+_GLOB_CHARS = set("*?[")
+
+
+def _matches(rel: str, patterns: Sequence[str]) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Files below `folder` in sorted order, skipping hidden files and folders (.git ...)."""
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_dir():
+            yield from _walk(path)
+        elif path.is_file():
+            yield path
+
+
+def expand(args: Sequence[str], options: SourceOptions) -> list[Path | None]:
+    """Resolve arguments to files in order; `None` stands for stdin. Errors name the argument."""
+    out: list[Path | None] = []
+    for arg in args:
+        if arg == "-":
+            out.append(None)
+            continue
+        path = Path(arg).expanduser()
+        if path.is_dir():
+            files = [
+                p
+                for p in _walk(path)
+                if (not options.include or _matches(p.relative_to(path).as_posix(), options.include))
+                and not _matches(p.relative_to(path).as_posix(), options.exclude)
+            ]
+            out.extend(files)
+        elif path.is_file():
+            out.append(path)
+        elif _GLOB_CHARS & set(arg):
+            hits = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
+            files = [p for p in hits if p.is_file() and not _matches(p.as_posix(), options.exclude)]
+            if not files:
+                raise StylegenError(f"{arg}: no files match this pattern")
+            out.extend(files)
+        elif path.exists():
+            raise StylegenError(f"{arg}: not a regular file or folder")
+        else:
+            raise StylegenError(f"{arg}: no such file or folder")
+    return out
+
+
+class FilesSource:
+    name = "files"
+    description = "Text files, folders (recursive, --include/--exclude globs), glob patterns, or - for stdin"
+
+    def documents(self, args: Sequence[str], options: SourceOptions) -> Iterator[Document | Skipped]:
+        if options.extract is None:
+            raise StylegenError("the files source needs an extractor")
+        for path in expand(args, options):
+            if path is None:
+                from stylegen.builtin.extractors import decode_text
+
+                try:
+                    yield Document(decode_text(sys.stdin.buffer.read(), "<stdin>", options.errors), "<stdin>")
+                except SkipFile as e:
+                    yield Skipped("<stdin>", str(e))
+                continue
+            try:
+                yield Document(options.extract(path, options.errors), str(path))
+            except SkipFile as e:
+                yield Skipped(str(path), str(e))
+
+
+@hookimpl
+def register_sources(register: Register) -> None:
+    register(FilesSource())

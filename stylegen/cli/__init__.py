@@ -1,0 +1,84 @@
+"""The `stylegen` command. One module per noun; torch is imported only inside commands.
+
+Data goes to stdout, progress and errors to stderr. Exit codes: 0 success, 1 failure,
+2 usage error, 130 interrupted. `STYLEGEN_DEBUG=1` prints the traceback behind an error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from stylegen import __version__
+from stylegen.errors import StylegenError
+
+
+def _fail(message: str, code: int) -> None:
+    if os.environ.get("STYLEGEN_DEBUG"):
+        traceback.print_exc()
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+class StylegenGroup(click.Group):
+    """A click group whose errors are one line on stderr, with stylegen's exit codes."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:  # type: ignore[override]
+        try:
+            result = super().main(args, prog_name or "stylegen", standalone_mode=False, **extra)
+        except click.exceptions.Exit as e:
+            sys.exit(e.exit_code)
+        except click.UsageError as e:
+            hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+            _fail(" ".join(e.format_message().split()) + hint, e.exit_code)
+        except click.ClickException as e:
+            _fail(" ".join(e.format_message().split()), e.exit_code)
+        except click.Abort:
+            _fail("aborted", 1)
+        except StylegenError as e:
+            _fail(str(e), e.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except BrokenPipeError:
+            sys.stderr.close()  # the reader went away (e.g. `| head`): not an error
+            sys.exit(0)
+        except Exception as e:  # a bug: still one line, the traceback with STYLEGEN_DEBUG=1
+            _fail(f"unexpected {type(e).__name__}: {e} (STYLEGEN_DEBUG=1 shows the traceback)", 1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=StylegenGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="stylegen")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Learn the style of a body of text, then write in that style.
+
+    \b
+    A five-minute start:
+      stylegen corpus build mytexts ./my-texts/
+      stylegen train mytexts --name mine --max-minutes 5
+      stylegen generate mine --prime "Once" --length 300
+    """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()
+
+
+from stylegen.cli import corpus as _corpus  # noqa: E402
+from stylegen.cli import generate as _generate  # noqa: E402
+from stylegen.cli import plugins as _plugins  # noqa: E402
+from stylegen.cli import styles as _styles  # noqa: E402
+from stylegen.cli import train as _train  # noqa: E402
+
+for _module in (_corpus, _train, _generate, _styles, _plugins):
+    for _command in _module.COMMANDS:
+        cli.add_command(_command)

@@ -1,0 +1,105 @@
+"""`stylegen train CORPUS --name STYLE`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from typing import Any
+
+import click
+
+from stylegen.errors import StylegenError
+
+POSITIVE = click.IntRange(min=1)
+
+
+def parse_model_opts(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """KEY=VALUE pairs, the value read as JSON when it parses (numbers, true/false), else a string."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="'--model-opt'")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+@click.command("train")
+@click.argument("corpus")
+@click.option("--name", help="The style to create (default: the corpus name).")
+@click.option("--model", default="lstm", show_default=True, help="Model plugin (see `stylegen plugins`).")
+@click.option("--tokenizer", default="char", show_default=True, help="Tokenizer plugin.")
+@click.option("--layers", type=POSITIVE, help="Stacked layers [model default: 2].")
+@click.option("--hidden", type=POSITIVE, help="Units per layer [model default: 256].")
+@click.option("--embed", type=POSITIVE, help="Embedding width [model default: 64].")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), help="Dropout between layers [model default: 0].")
+@click.option("--model-opt", multiple=True, metavar="KEY=VALUE", help="Any other model option (repeatable).")
+@click.option("--batch-size", type=POSITIVE, default=64, show_default=True, help="Contiguous streams per batch.")
+@click.option("--seq-len", type=POSITIVE, default=128, show_default=True, help="Tokens per window (BPTT length).")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True, help="Peak learning rate.")
+@click.option("--weight-decay", type=click.FloatRange(min=0), default=0.01, show_default=True)
+@click.option("--grad-clip", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True)
+@click.option("--warmup-steps", type=click.IntRange(min=0), default=100, show_default=True)
+@click.option("--eval-every", type=POSITIVE, default=200, show_default=True, help="Steps between validations and checkpoints.")
+@click.option("--max-steps", type=POSITIVE, help="Stop after this many steps.")
+@click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="Stop after this much wall time.")
+@click.option("--max-epochs", type=click.FloatRange(min=0, min_open=True), help="Stop after this many passes (default 10 when no limit is given).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--resume", is_flag=True, help="Continue the style's run from its last checkpoint.")
+@click.option("--force", is_flag=True, help="Replace an existing style of the same name.")
+@click.option("--events", type=click.Choice(["text", "jsonl"]), default="text", show_default=True, help="jsonl: training events as JSON Lines on stdout.")
+@click.option("--quiet", is_flag=True, help="No progress line.")
+def train_command(corpus: str, name: str | None, model: str, tokenizer: str, layers: int | None, hidden: int | None, embed: int | None, dropout: float | None, model_opt: tuple[str, ...], batch_size: int, seq_len: int, lr: float, weight_decay: float, grad_clip: float, warmup_steps: int, eval_every: int, max_steps: int | None, max_minutes: float | None, max_epochs: float | None, device: str, seed: int, resume: bool, force: bool, events: str, quiet: bool) -> None:
+    """Train a style on CORPUS. Ctrl-C stops cleanly with a checkpoint; --resume continues."""
+    from stylegen import home
+    from stylegen.train import TrainConfig, train
+    from stylegen.train.loop import observers_from
+
+    if resume and force:
+        raise click.UsageError("--resume and --force cannot be used together")
+    name = name or corpus
+    home.check_name(name, "style")
+    home.check_name(corpus, "corpus")
+    model_config = parse_model_opts(model_opt)
+    for key, value in (("layers", layers), ("hidden", hidden), ("embed", embed), ("dropout", dropout)):
+        if value is not None:
+            model_config[key] = value
+    if resume and model_config:
+        raise click.UsageError("model options are fixed when a style is created; leave them out with --resume")
+    cfg = TrainConfig(
+        corpus=corpus, name=name, tokenizer=tokenizer, model=model, model_config=model_config,
+        batch_size=batch_size, seq_len=seq_len, lr=lr, weight_decay=weight_decay, grad_clip=grad_clip,
+        warmup_steps=warmup_steps, eval_every=eval_every, max_steps=max_steps, max_minutes=max_minutes,
+        max_epochs=max_epochs, device=device, seed=seed,
+    )  # fmt: skip
+    names = [] if quiet else ["progress"]
+    if events == "jsonl":
+        names.append("jsonl")
+    stop = threading.Event()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        click.echo("\nstopping after this step with a checkpoint (Ctrl-C again to abort)...", err=True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is threading.main_thread() else None
+    try:
+        meta = train(cfg, observers=observers_from(names), stop=stop, resume=resume, replace=force)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if meta.get("status") == "stopped":
+        click.echo(f"stopped; continue with: stylegen train {corpus} --name {name} --resume", err=True)
+    if meta.get("val_bpc") is None:
+        raise StylegenError(f"style {name!r} finished without a validation")
+    if events != "jsonl":
+        click.echo(f"style {name!r}: validation {meta['val_bpc']:.4f} bits/char after {meta['steps']} steps")
+
+
+COMMANDS = [train_command]

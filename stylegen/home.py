@@ -1,0 +1,133 @@
+"""The data home (corpora and styles live here), name rules and atomic file writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from stylegen.errors import StylegenError
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_RESERVED = {"con", "prn", "aux", "nul", "com1", "lpt1"}
+
+
+def data_home() -> Path:
+    """The folder that holds corpora and styles: `$STYLEGEN_HOME`, else the user data dir."""
+    env = os.environ.get("STYLEGEN_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("stylegen", appauthor=False))
+
+
+def check_name(name: str, what: str) -> str:
+    """Return `name` if it is a safe corpus/style name, else raise a one-line error."""
+    if not _NAME.match(name) or name.lower() in _RESERVED or name.endswith("."):
+        raise StylegenError(
+            f"invalid {what} name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (no path separators)"
+        )
+    return name
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success rename it over `path`.
+
+    A crash or an exception leaves the old file untouched and removes the temporary one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp_path, path)
+        _fsync_dir(path.parent)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write UTF-8 `text` to `path` atomically."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Write `obj` as indented JSON to `path` atomically."""
+    write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file, turning a damaged file into a one-line error naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StylegenError(f"{path}: file is missing") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise StylegenError(f"{path}: not valid JSON ({e})") from None
+
+
+@contextmanager
+def staged_dir(final: Path, *, replace: bool) -> Iterator[Path]:
+    """Build a directory under a temporary name; rename it to `final` when the block succeeds.
+
+    With `replace`, an existing `final` is swapped out only after the new one is complete.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    try:
+        yield tmp
+        old = None
+        if final.exists():
+            if not replace:
+                raise StylegenError(f"{final} already exists")
+            old = final.with_name(f".{final.name}.old-{os.getpid()}")
+            os.replace(final, old)
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

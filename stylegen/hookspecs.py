@@ -1,0 +1,53 @@
+"""The plugin contract. A plugin is a module (or object) with functions decorated `@hookimpl`.
+
+Each hook receives a `register` callable; call it once per object you provide. Every object
+has a short unique `name` and a one-line `description`; the kinds are described in
+`stylegen.protocols`. Built-in plugins (`stylegen.builtin.*`) use exactly these hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pluggy
+
+PROJECT = "stylegen"
+#: Version of this contract. A plugin may declare `STYLEGEN_HOOKSPEC_VERSION`; a different
+#: major number means it was built for another contract and it is skipped with a message.
+HOOKSPEC_VERSION = 1
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+Register = Callable[[Any], None]
+
+
+@hookspec
+def register_sources(register: Register) -> None:
+    """Register corpus sources (`protocols.Source`)."""
+
+
+@hookspec
+def register_extractors(register: Register) -> None:
+    """Register file extractors (`protocols.Extractor`), chosen by file suffix."""
+
+
+@hookspec
+def register_tokenizers(register: Register) -> None:
+    """Register tokenizer factories (`protocols.TokenizerFactory`)."""
+
+
+@hookspec
+def register_models(register: Register) -> None:
+    """Register model factories (`protocols.ModelFactory`) following the stateful-step protocol."""
+
+
+@hookspec
+def register_samplers(register: Register) -> None:
+    """Register samplers (`protocols.Sampler`) with declared parameters."""
+
+
+@hookspec
+def register_observers(register: Register) -> None:
+    """Register training observer factories (`protocols.ObserverFactory`)."""

@@ -1,0 +1,241 @@
+"""The plugin manager: built-ins and third-party plugins, loaded the same way.
+
+Built-in plugins are entry points of the `stylegen` distribution in the group `stylegen`;
+third-party packages add entry points to the same group. Each entry point is loaded on its
+own and every failure is caught, so one broken plugin costs a warning, never the CLI.
+
+`STYLEGEN_LOAD_PLUGINS` unset loads every plugin; set to the empty string it loads only
+the built-ins; set to `a,b` it loads the built-ins and the third-party entry points (or
+distributions) named `a` and `b`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as md
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import pluggy
+
+from stylegen import hookspecs
+from stylegen.errors import NotFoundError, PluginError
+
+ENTRY_POINT_GROUP = "stylegen"
+DISTRIBUTION = "stylegen"
+
+#: The built-in plugin modules, as declared in pyproject.toml's entry points. Used directly
+#: only when the package runs from a source tree without installed metadata.
+BUILTIN_MODULES: dict[str, str] = {
+    "sources": "stylegen.builtin.sources",
+    "extractors": "stylegen.builtin.extractors",
+    "char": "stylegen.builtin.char",
+    "rnn": "stylegen.builtin.models",
+    "samplers": "stylegen.builtin.samplers",
+    "observers": "stylegen.builtin.observers",
+}
+
+#: kind -> hook name
+KINDS: dict[str, str] = {
+    "source": "register_sources",
+    "extractor": "register_extractors",
+    "tokenizer": "register_tokenizers",
+    "model": "register_models",
+    "sampler": "register_samplers",
+    "observer": "register_observers",
+}
+
+
+def warn(message: str) -> None:
+    """Print a warning line to stderr."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One object a plugin registered."""
+
+    kind: str
+    name: str
+    obj: Any
+    plugin: str  # the entry-point (or module) name that registered it
+    package: str  # the distribution it comes from
+    version: str
+
+    @property
+    def description(self) -> str:
+        return str(getattr(self.obj, "description", "") or "")
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    name: str
+    package: str
+    version: str
+
+
+class Registry:
+    """Everything the loaded plugins registered, looked up by kind and name."""
+
+    def __init__(self, entries: list[Entry], warnings: list[str]) -> None:
+        self.entries = entries
+        self.warnings = warnings
+
+    def names(self, kind: str) -> list[str]:
+        return sorted({e.name for e in self.entries if e.kind == kind})
+
+    def of_kind(self, kind: str) -> list[Entry]:
+        return [e for e in self.entries if e.kind == kind]
+
+    def get(self, kind: str, name: str) -> Any:
+        """The object of `kind` called `name`; an error if none or if two plugins claim it."""
+        found = [e for e in self.entries if e.kind == kind and e.name == name]
+        if not found:
+            known = ", ".join(self.names(kind)) or "none"
+            raise NotFoundError(f"unknown {kind} {name!r} (available: {known})")
+        if len(found) > 1:
+            who = " and ".join(f"{e.plugin} ({e.package} {e.version})" for e in found)
+            raise PluginError(f"{kind} {name!r} is registered by two plugins: {who}")
+        return found[0].obj
+
+
+def _allowed_third_party() -> set[str] | None:
+    """None means all; otherwise the entry-point or distribution names allowed."""
+    env = os.environ.get("STYLEGEN_LOAD_PLUGINS")
+    if env is None:
+        return None
+    return {n.strip() for n in env.split(",") if n.strip()}
+
+
+def _dist_of(ep: md.EntryPoint) -> tuple[str, str]:
+    dist = ep.dist
+    if dist is None:
+        return "?", "?"
+    return dist.metadata["Name"] or "?", dist.version or "?"
+
+
+def _is_builtin(ep: md.EntryPoint) -> bool:
+    return _dist_of(ep)[0].lower() == DISTRIBUTION
+
+
+def _check_version(module: Any, name: str) -> None:
+    wanted = getattr(module, "STYLEGEN_HOOKSPEC_VERSION", hookspecs.HOOKSPEC_VERSION)
+    if int(wanted) != hookspecs.HOOKSPEC_VERSION:
+        raise PluginError(
+            f"built for plugin contract version {wanted}; this stylegen has version "
+            f"{hookspecs.HOOKSPEC_VERSION}"
+        )
+
+
+def _register(pm: pluggy.PluginManager, name: str, module: Any) -> None:
+    _check_version(module, name)
+    pm.register(module, name=name)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError:
+        pm.unregister(module)
+        raise
+
+
+def make_plugin_manager(extra: dict[str, Any] | None = None) -> tuple[pluggy.PluginManager, dict[str, _Loaded], list[str]]:
+    """Load built-ins, then third-party entry points, then `extra` (name -> plugin object)."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    loaded: dict[str, _Loaded] = {}
+    problems: list[str] = []
+    from stylegen import __version__
+
+    eps = list(md.entry_points(group=ENTRY_POINT_GROUP))
+    builtin_eps = [ep for ep in eps if _is_builtin(ep)]
+    if builtin_eps:
+        builtins = [(ep.name, ep.value) for ep in builtin_eps]
+    else:  # running from a source tree without installed metadata
+        builtins = list(BUILTIN_MODULES.items())
+    for name, value in builtins:
+        pm.register(importlib.import_module(value), name=name)
+        loaded[name] = _Loaded(name, DISTRIBUTION, __version__)
+
+    allowed = _allowed_third_party()
+    for ep in eps:
+        if _is_builtin(ep):
+            continue
+        package, version = _dist_of(ep)
+        if allowed is not None and ep.name not in allowed and package not in allowed:
+            continue
+        try:
+            if ep.name in loaded:
+                raise PluginError(f"the plugin name {ep.name!r} is already taken by {loaded[ep.name].package}")
+            _register(pm, ep.name, ep.load())
+            loaded[ep.name] = _Loaded(ep.name, package, version)
+        except Exception as e:  # any failure in a third-party plugin is reported, not raised
+            problems.append(f"plugin {ep.name!r} from {package} {version} was skipped: {_one_line(e)}")
+    for name, obj in (extra or {}).items():
+        try:
+            _register(pm, name, obj)
+            loaded[name] = _Loaded(name, getattr(obj, "__package__", None) or name, "?")
+        except Exception as e:
+            problems.append(f"plugin {name!r} was skipped: {_one_line(e)}")
+    return pm, loaded, problems
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def collect(pm: pluggy.PluginManager, loaded: dict[str, _Loaded], problems: list[str]) -> Registry:
+    """Call each plugin's hooks one by one, so a plugin that raises is skipped alone."""
+    entries: list[Entry] = []
+    for kind, hook_name in KINDS.items():
+        hook = getattr(pm.hook, hook_name)
+        for impl in hook.get_hookimpls():
+            info = loaded.get(impl.plugin_name, _Loaded(impl.plugin_name, "?", "?"))
+            found: list[Entry] = []
+
+            def register(obj: Any, _info: _Loaded = info, _found: list[Entry] = found, _kind: str = kind) -> None:
+                name = getattr(obj, "name", None)
+                if not isinstance(name, str) or not name:
+                    raise PluginError(f"a {_kind} without a `name` was registered")
+                _found.append(Entry(_kind, name, obj, _info.name, _info.package, _info.version))
+
+            try:
+                impl.function(register)
+            except Exception as e:
+                problems.append(f"plugin {info.name!r} from {info.package} failed in {hook_name}: {_one_line(e)}")
+                continue
+            entries.extend(found)
+    return Registry(entries, problems)
+
+
+_REGISTRY: Registry | None = None
+
+
+def registry() -> Registry:
+    """The process-wide registry; built (and its warnings printed) on first use."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        reg = collect(*make_plugin_manager())
+        for message in reg.warnings:
+            warn(message)
+        _REGISTRY = reg
+    return _REGISTRY
+
+
+def reset(extra: dict[str, Any] | None = None) -> Registry:
+    """Rebuild the registry (tests use this to register a plugin of their own)."""
+    global _REGISTRY
+    _REGISTRY = None
+    if extra is not None:
+        reg = collect(*make_plugin_manager(extra))
+        for message in reg.warnings:
+            warn(message)
+        _REGISTRY = reg
+        return reg
+    return registry()
+
+
+def get(kind: str, name: str) -> Any:
+    """Shortcut for `registry().get(kind, name)`."""
+    return registry().get(kind, name)

@@ -1,0 +1,171 @@
+"""The shapes plugins provide. Each hook in `hookspecs` registers objects of one of these kinds.
+
+Nothing here imports torch: a plugin module must stay cheap to import, so that
+`stylegen --help` and `stylegen plugins` stay instant. Import torch inside methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+
+@dataclass(frozen=True)
+class Document:
+    """One piece of text from a source, and where it came from (a path, `<stdin>`, ...)."""
+
+    text: str
+    origin: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file a source passed over, and why (binary, undecodable with `--errors skip`...)."""
+
+    origin: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """What `corpus build` tells a source besides its arguments."""
+
+    include: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    errors: str = "strict"  # strict | skip | replace: what to do with undecodable text
+    extract: Callable[[Path, str], str] | None = None  # (path, errors) -> text
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A corpus source: turns command-line arguments into documents."""
+
+    name: str
+    description: str
+
+    def documents(self, args: Sequence[str], options: SourceOptions) -> Iterator[Document | Skipped]:
+        """Yield the documents (and skipped files) that `args` name."""
+        ...
+
+
+@runtime_checkable
+class Extractor(Protocol):
+    """Turns one file's bytes into text; chosen by file suffix (`*` is the fallback)."""
+
+    name: str
+    description: str
+    suffixes: tuple[str, ...]
+
+    def extract(self, data: bytes, origin: str, errors: str) -> str:
+        """Return the text of `data`; raise `SkipFile` for a file that holds no text."""
+        ...
+
+
+class SkipFile(Exception):
+    """Raised by an extractor for a file that is not text (the message is the reason)."""
+
+
+@runtime_checkable
+class Tokenizer(Protocol):
+    """A trained tokenizer instance. Its class is what a plugin registers."""
+
+    name: str
+    vocab_size: int
+    unk_id: int | None  # id of the unknown token, never produced by generation
+
+    def encode(self, text: str) -> np.ndarray: ...
+
+    def decode(self, ids: Sequence[int]) -> str: ...
+
+    def token_lengths(self) -> np.ndarray:
+        """Characters each token id stands for (for bits per character)."""
+        ...
+
+    def save(self, directory: Path) -> None: ...
+
+
+class TokenizerFactory(Protocol):
+    """What a tokenizer plugin registers: trains new tokenizers and loads saved ones."""
+
+    name: str
+    description: str
+
+    def train(self, text: str, **options: Any) -> Tokenizer: ...
+
+    def load(self, directory: Path) -> Tokenizer: ...
+
+
+class LanguageModel(Protocol):
+    """The stateful-step protocol every model plugin's module follows.
+
+    `state` is whatever the model carries between calls (RNN hidden/cell tensors, a KV cache,
+    a convolution buffer): a tensor or a tuple/list/dict of tensors. The trainer detaches it
+    between windows; the generator feeds it back one step at a time.
+    """
+
+    def init_state(self, batch: int, device: torch.device | str) -> Any: ...
+
+    def forward(self, ids: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """ids (B, T) int64 -> logits (B, T, V), new state."""
+        ...
+
+    def config(self) -> dict[str, Any]:
+        """JSON-able keyword arguments that rebuild this model through its plugin."""
+        ...
+
+
+class ModelFactory(Protocol):
+    """What a model plugin registers: builds a `LanguageModel` from a JSON config."""
+
+    name: str
+    description: str
+
+    def build(self, vocab_size: int, **config: Any) -> LanguageModel: ...
+
+
+@dataclass(frozen=True)
+class Param:
+    """A sampler parameter, declared so that the CLI and the TUI can present it."""
+
+    name: str
+    type: type
+    default: Any
+    min: float | None = None
+    max: float | None = None
+    help: str = ""
+
+
+class Sampler(Protocol):
+    """Chooses the next token ids from the last logits."""
+
+    name: str
+    description: str
+    params: tuple[Param, ...]
+
+    def __call__(
+        self, logits: torch.Tensor, params: Mapping[str, Any], generator: torch.Generator
+    ) -> torch.Tensor:
+        """logits (B, V) float32 -> ids (B,) int64."""
+        ...
+
+
+class Observer(Protocol):
+    """Receives training events (dicts with an `event` key: start, eval, checkpoint, end...)."""
+
+    def on_event(self, event: Mapping[str, Any]) -> None: ...
+
+
+class ObserverFactory(Protocol):
+    """What a train-observer plugin registers."""
+
+    name: str
+    description: str
+
+    def create(self, **options: Any) -> Observer: ...

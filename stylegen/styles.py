@@ -1,0 +1,130 @@
+"""The style store: a style is a self-contained folder under `$STYLEGEN_HOME/styles/<name>/`.
+
+    style.json          tokenizer + model name/config, corpus hashes, metrics, versions
+    tokenizer/          the tokenizer's own files
+    model.safetensors   best-by-validation weights (no pickle anywhere a user may share)
+    metrics.jsonl       one line per logged step and per validation
+    checkpoint/         resume state (torch.load with weights_only=True)
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stylegen import home, plugins
+from stylegen.errors import NotFoundError, StylegenError
+
+if TYPE_CHECKING:
+    import torch
+
+STYLE_JSON = "style.json"
+WEIGHTS = "model.safetensors"
+TOKENIZER_DIR = "tokenizer"
+FORMAT_VERSION = 1
+
+
+def styles_dir() -> Path:
+    return home.data_home() / "styles"
+
+
+def style_path(name: str) -> Path:
+    return styles_dir() / home.check_name(name, "style")
+
+
+def read_meta(name: str) -> dict[str, Any]:
+    """The style's style.json; a one-line error if the style is unknown or the file damaged."""
+    path = style_path(name)
+    if not (path / STYLE_JSON).is_file():
+        raise NotFoundError(f"no style named {name!r} (see `stylegen styles`)")
+    meta = home.read_json(path / STYLE_JSON)
+    if not isinstance(meta, dict) or not isinstance(meta.get("model"), dict):
+        raise StylegenError(f"{path / STYLE_JSON}: not a stylegen style description")
+    return meta
+
+
+def list_styles() -> list[dict[str, Any]]:
+    root = styles_dir()
+    if not root.is_dir():
+        return []
+    out = []
+    for path in sorted(root.iterdir()):
+        if path.name.startswith(".") or not (path / STYLE_JSON).is_file():
+            continue
+        try:
+            out.append(read_meta(path.name))
+        except StylegenError as e:
+            plugins.warn(str(e))
+    return out
+
+
+def remove_style(name: str) -> Path:
+    read_meta(name)
+    path = style_path(name)
+    shutil.rmtree(path)
+    return path
+
+
+def save_weights(style_dir: Path, model: torch.nn.Module) -> None:
+    """Write the model's weights as safetensors, atomically."""
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    with home.atomic_path(style_dir / WEIGHTS) as tmp:
+        save_file(tensors, str(tmp), metadata={"format": "pt", "stylegen": str(FORMAT_VERSION)})
+
+
+@dataclass
+class Style:
+    """A loaded style: its description, tokenizer and model (in eval mode)."""
+
+    name: str
+    path: Path
+    meta: dict[str, Any]
+    tokenizer: Any
+    model: Any = field(repr=False)
+    device: str = "cpu"
+
+    def generate(self, prime: str = "", **options: Any) -> Any:
+        """Stream text in this style; see `stylegen.generate.generate` for the options."""
+        from stylegen.generate import generate
+
+        return generate(self, prime, **options)
+
+
+def build_model(meta: dict[str, Any], vocab_size: int) -> Any:
+    factory = plugins.get("model", meta["model"]["name"])
+    return factory.build(vocab_size, **meta["model"].get("config", {}))
+
+
+def load_style(name: str, device: str = "cpu") -> Style:
+    """Load a style's tokenizer and best weights; errors name the file and what is wrong."""
+    meta = read_meta(name)
+    path = style_path(name)
+    weights = path / WEIGHTS
+    if not weights.is_file():
+        raise StylegenError(f"{weights}: missing (the style has no validated weights yet)")
+    tokenizer = plugins.get("tokenizer", meta["tokenizer"]["name"]).load(path / TOKENIZER_DIR)
+    model = build_model(meta, tokenizer.vocab_size)
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        tensors = load_file(str(weights), device="cpu")
+    except (SafetensorError, OSError, ValueError) as e:
+        raise StylegenError(f"{weights}: damaged weights ({e})") from None
+    expected = model.state_dict()
+    if set(tensors) != set(expected):
+        missing = sorted(set(expected) - set(tensors))[:3]
+        extra = sorted(set(tensors) - set(expected))[:3]
+        raise StylegenError(f"{weights}: tensors do not match the model (missing {missing}, unexpected {extra})")
+    for key, value in tensors.items():
+        if tuple(value.shape) != tuple(expected[key].shape):
+            raise StylegenError(
+                f"{weights}: tensor {key} has shape {tuple(value.shape)}, the model expects {tuple(expected[key].shape)}"
+            )
+    model.load_state_dict(tensors)
+    model.to(device).eval()
+    return Style(name, path, meta, tokenizer, model, device)

@@ -1,0 +1,51 @@
+"""The training configuration, saved in the checkpoint and in style.json."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from stylegen.errors import StylegenError
+
+
+@dataclass
+class TrainConfig:
+    corpus: str
+    name: str
+    tokenizer: str = "char"
+    model: str = "lstm"
+    model_config: dict[str, Any] = field(default_factory=dict)  # the model plugin's options
+    batch_size: int = 64  # B contiguous streams
+    seq_len: int = 128  # T tokens per window (truncated BPTT length)
+    lr: float = 3e-3  # peak learning rate
+    min_lr_ratio: float = 0.1  # the cosine decays to lr * min_lr_ratio
+    warmup_steps: int = 100  # linear warm-up (capped at a tenth of a step-limited run)
+    weight_decay: float = 0.01  # AdamW, on matrices only
+    grad_clip: float = 1.0  # max global gradient norm
+    eval_every: int = 200  # steps between validations (and checkpoints)
+    log_every: int = 10  # steps between progress events / metrics lines
+    max_steps: int | None = None
+    max_minutes: float | None = None
+    max_epochs: float | None = None
+    device: str = "auto"  # auto | cpu | cuda
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "seq_len", "eval_every", "log_every"):
+            if int(getattr(self, name)) < 1:
+                raise StylegenError(f"{name.replace('_', '-')} must be >= 1 (got {getattr(self, name)})")
+        if self.lr <= 0:
+            raise StylegenError(f"lr must be > 0 (got {self.lr})")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise StylegenError(f"device must be auto, cpu or cuda (got {self.device!r})")
+        if self.max_steps is None and self.max_minutes is None and self.max_epochs is None:
+            self.max_epochs = 10.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

@@ -1,0 +1,403 @@
+"""The training loop, written once against the stateful-step model protocol.
+
+Truncated BPTT over B contiguous streams: the state each window ends with starts the next
+(detached, so gradients stop at the window edge), and is reset at each epoch. AdamW, global
+gradient clipping, linear warm-up then cosine decay over the run's progress. Validation runs
+every `eval_every` steps over the whole validation split and is reported in bits per
+character; each validation writes a checkpoint, and the best weights become the style.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stylegen import home, plugins, styles
+from stylegen.corpus import load_corpus
+from stylegen.errors import StylegenError
+from stylegen.protocols import Observer
+from stylegen.train import checkpoint
+from stylegen.train.config import TrainConfig
+from stylegen.train.data import StreamBatches, fit_batch
+
+LN2 = math.log(2.0)
+
+
+def tree_map(fn: Any, state: Any) -> Any:
+    """Apply `fn` to every tensor in a state made of tensors, tuples, lists and dicts."""
+    if isinstance(state, (tuple, list)):
+        return type(state)(tree_map(fn, s) for s in state)
+    if isinstance(state, dict):
+        return {k: tree_map(fn, v) for k, v in state.items()}
+    if state is None:
+        return None
+    return fn(state)
+
+
+def resolve_device(requested: str) -> str:
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise StylegenError("--device cuda: no CUDA device is available (use --device cpu or auto)")
+    return requested
+
+
+def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
+    """Linear warm-up over the first steps, then cosine from lr to lr * min_lr_ratio."""
+    warmup = cfg.warmup_steps
+    if cfg.max_steps:
+        warmup = min(warmup, max(1, cfg.max_steps // 10))
+    if step < warmup:
+        return cfg.lr * (step + 1) / warmup
+    floor = cfg.lr * cfg.min_lr_ratio
+    return floor + (cfg.lr - floor) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def progress_of(cfg: TrainConfig, step: int, epochs: float, seconds: float) -> float:
+    """Fraction of the run done: the furthest along of the limits that were given."""
+    parts = [0.0]
+    if cfg.max_steps:
+        parts.append(step / cfg.max_steps)
+    if cfg.max_epochs:
+        parts.append(epochs / cfg.max_epochs)
+    if cfg.max_minutes:
+        parts.append(seconds / (cfg.max_minutes * 60.0))
+    return max(parts)
+
+
+def evaluate(model: Any, tokens: np.ndarray, lengths: np.ndarray, batch: int, seq_len: int, device: str) -> tuple[float, float]:
+    """(nats per token, bits per character) over the whole validation token array.
+
+    The array is cut into up to `batch` contiguous streams read with carried state; every
+    token but each stream's first is a target. bits/char = total nats / chars / ln 2.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    streams = max(1, min(batch, len(tokens) // (seq_len + 1)))
+    length = len(tokens) // streams
+    data = tokens[: streams * length].reshape(streams, length)  # (S, L)
+    targets = data[:, 1:]
+    n_targets = targets.size
+    n_chars = int(lengths[targets.astype(np.int64)].sum())
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        state = model.init_state(streams, device)
+        for start in range(0, length - 1, seq_len):
+            end = min(start + seq_len, length - 1)
+            chunk = torch.from_numpy(data[:, start : end + 1].astype(np.int64)).to(device)
+            logits, state = model(chunk[:, :-1], state)  # (S, t, V)
+            total += F.cross_entropy(logits.flatten(0, 1).float(), chunk[:, 1:].flatten(), reduction="sum").double()
+    model.train(was_training)
+    nats = float(total)
+    return nats / n_targets, nats / max(1, n_chars) / LN2
+
+
+class _Events:
+    """Fans events out to observers; an observer that raises is dropped with one warning."""
+
+    def __init__(self, observers: Iterable[Observer], metrics_path: Path) -> None:
+        self.observers = list(observers)
+        self.metrics = metrics_path.open("a", encoding="utf-8")
+
+    def emit(self, event: dict[str, Any], log: bool = False) -> None:
+        if log:
+            self.metrics.write(json.dumps(event) + "\n")
+            self.metrics.flush()
+        for obs in list(self.observers):
+            try:
+                obs.on_event(event)
+            except Exception as e:
+                plugins.warn(f"training observer {type(obs).__name__} failed and was removed: {e}")
+                self.observers.remove(obs)
+
+    def close(self) -> None:
+        self.metrics.close()
+
+
+def _versions() -> dict[str, str]:
+    import torch
+
+    from stylegen import __version__
+
+    return {"stylegen": __version__, "torch": torch.__version__, "python": platform.python_version()}
+
+
+def train(
+    cfg: TrainConfig,
+    *,
+    observers: Iterable[Observer] = (),
+    stop: threading.Event | None = None,
+    resume: bool = False,
+    replace: bool = False,
+) -> dict[str, Any]:
+    """Train style `cfg.name` on corpus `cfg.corpus`; returns the style's final style.json.
+
+    With `resume`, the run continues from the style's checkpoint; the limits in `cfg`
+    (max_steps, max_minutes, max_epochs) replace the saved ones, everything else is kept.
+    Setting `stop` ends the run cleanly after the current step, with a checkpoint.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    home.check_name(cfg.name, "style")
+    style_dir = styles.style_path(cfg.name)
+    ckpt: dict[str, Any] | None = None
+    if resume:
+        ckpt = checkpoint.load(style_dir)
+        saved = TrainConfig.from_dict(ckpt["config"])
+        for limit in ("max_steps", "max_minutes", "max_epochs"):
+            setattr(saved, limit, getattr(cfg, limit))
+        saved.__post_init__()
+        cfg = saved
+    elif (style_dir / styles.STYLE_JSON).exists() or (style_dir / checkpoint.CHECKPOINT).exists():
+        if not replace:
+            raise StylegenError(f"style {cfg.name!r} already exists (use --resume to continue it, --force to replace it)")
+
+    corpus = load_corpus(cfg.corpus)
+    reg = plugins.registry()
+    tok_factory = reg.get("tokenizer", cfg.tokenizer)
+    model_factory = reg.get("model", cfg.model)
+
+    train_text = corpus.train_text()
+    tokenizer = tok_factory.load(style_dir / styles.TOKENIZER_DIR) if resume else tok_factory.train(train_text)
+    train_ids = tokenizer.encode(train_text)
+    val_ids = tokenizer.encode(corpus.val_text())
+    need = cfg.seq_len + 1
+    if len(train_ids) < need:
+        raise StylegenError(
+            f"corpus {cfg.corpus!r} is too short: {len(train_ids)} training tokens, one training window "
+            f"needs {need} (seq-len {cfg.seq_len} + 1); add text or lower --seq-len"
+        )
+    if len(val_ids) < 2:
+        raise StylegenError(f"corpus {cfg.corpus!r}: the validation split has {len(val_ids)} tokens; raise --val-fraction")
+    batch = fit_batch(len(train_ids), cfg.batch_size, cfg.seq_len)
+    if batch < cfg.batch_size and not resume:
+        plugins.warn(f"corpus {cfg.corpus!r} is small: batch lowered from {cfg.batch_size} to {batch} streams")
+    cfg.batch_size = batch
+    data = StreamBatches(train_ids, batch, cfg.seq_len)
+    lengths = tokenizer.token_lengths()
+
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    model = model_factory.build(tokenizer.vocab_size, **cfg.model_config).to(device)
+    params = sum(p.numel() for p in model.parameters())
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr,
+        betas=(0.9, 0.99),
+    )
+
+    step, epoch, window, prior_seconds = 0, 0, 0, 0.0
+    best_bpc, best_loss, best_step = math.inf, math.inf, 0
+    state = model.init_state(batch, device)
+    created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        torch.set_rng_state(ckpt["rng"])
+        if device.startswith("cuda") and ckpt.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(ckpt["cuda_rng"])
+        state = tree_map(lambda t: t.to(device), ckpt["state"])
+        step, epoch, window = int(ckpt["step"]), int(ckpt["epoch"]), int(ckpt["window"])
+        prior_seconds = float(ckpt["seconds"])
+        best_bpc, best_loss, best_step = float(ckpt["best_bpc"]), float(ckpt["best_loss"]), int(ckpt["best_step"])
+        created = str(ckpt.get("created", created))
+    else:
+        if replace and style_dir.exists():
+            import shutil
+
+            shutil.rmtree(style_dir)
+        style_dir.mkdir(parents=True, exist_ok=True)
+        tokenizer.save(style_dir / styles.TOKENIZER_DIR)
+
+    manifest_sha = home.sha256_file(corpus.path / "manifest.json")
+    versions = _versions()
+
+    def meta(status: str, seconds: float) -> dict[str, Any]:
+        return {
+            "format_version": styles.FORMAT_VERSION,
+            "name": cfg.name,
+            "status": status,
+            "created": created,
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "corpus": {"name": corpus.name, "sha256": corpus.sha256, "manifest_sha256": manifest_sha},
+            "tokenizer": {"name": cfg.tokenizer, "vocab_size": tokenizer.vocab_size},
+            "model": {"name": cfg.model, "config": model.config()},
+            "params": params,
+            "train": cfg.to_dict(),
+            "steps": step,
+            "best_step": best_step,
+            "epochs": epoch + window / data.windows,
+            "tokens_seen": step * batch * cfg.seq_len,
+            "train_seconds": round(seconds, 3),
+            "val_bpc": best_bpc if best_step else None,
+            "val_loss": best_loss if best_step else None,
+            "device": device,
+            "versions": versions,
+        }
+
+    events = _Events(observers, style_dir / "metrics.jsonl")
+    tokens_per_step = batch * cfg.seq_len
+    events.emit(
+        {
+            "event": "start",
+            "style": cfg.name,
+            "corpus": corpus.name,
+            "model": cfg.model,
+            "params": params,
+            "device": device,
+            "train_tokens": int(len(train_ids)),
+            "val_tokens": int(len(val_ids)),
+            "tokens_per_step": tokens_per_step,
+            "max_steps": cfg.max_steps,
+            "step": step,
+            "resumed": resume,
+        }
+    )
+
+    session_start = time.monotonic()
+    start_step = step
+
+    def seconds() -> float:
+        return prior_seconds + time.monotonic() - session_start
+
+    def progress() -> float:
+        return progress_of(cfg, step, epoch + window / data.windows, seconds())
+
+    start_progress = progress()
+    last_eval_step = step if resume else -1
+
+    def validate_and_checkpoint(status: str) -> None:
+        nonlocal best_bpc, best_loss, best_step, last_eval_step
+        val_loss, val_bpc = evaluate(model, val_ids, lengths, cfg.batch_size, cfg.seq_len, device)
+        improved = val_bpc < best_bpc
+        if improved:
+            best_bpc, best_loss, best_step = val_bpc, val_loss, step
+            styles.save_weights(style_dir, model)
+        last_eval_step = step
+        events.emit(
+            {"event": "eval", "step": step, "val_loss": val_loss, "val_bpc": val_bpc, "best": improved, "elapsed": seconds()},
+            log=True,
+        )
+        checkpoint.save(
+            style_dir,
+            {
+                "config": cfg.to_dict(),
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state() if device.startswith("cuda") else None,
+                "state": tree_map(lambda t: t.detach().cpu(), state),
+                "step": step,
+                "epoch": epoch,
+                "window": window,
+                "seconds": seconds(),
+                "best_bpc": best_bpc,
+                "best_loss": best_loss,
+                "best_step": best_step,
+                "created": created,
+            },
+        )
+        home.write_json(style_dir / styles.STYLE_JSON, meta(status, seconds()))
+
+    model.train()
+    loss_sum = torch.zeros((), device=device)
+    loss_count = 0
+    tick, tick_step = time.monotonic(), step
+    reason = "done"
+    try:
+        while True:
+            if cfg.max_steps and step >= cfg.max_steps:
+                reason = "max_steps"
+                break
+            if cfg.max_epochs and epoch + window / data.windows >= cfg.max_epochs - 1e-9:
+                reason = "max_epochs"
+                break
+            if cfg.max_minutes and seconds() >= cfg.max_minutes * 60.0:
+                reason = "max_minutes"
+                break
+            if stop is not None and stop.is_set():
+                reason = "stopped"
+                break
+            if window >= data.windows:  # a new epoch: streams restart from their beginnings
+                epoch, window = epoch + 1, 0
+                state = model.init_state(batch, device)
+            lr = lr_at(cfg, step, progress())
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            x, y = data.window(window, device)  # (B, T) each
+            state = tree_map(lambda t: t.detach(), state)
+            logits, state = model(x, state)  # (B, T, V)
+            loss = F.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            step, window = step + 1, window + 1
+            loss_sum += loss.detach()
+            loss_count += 1
+
+            if step % cfg.log_every == 0:
+                now = time.monotonic()
+                done = progress()
+                rate = (step - tick_step) * tokens_per_step / max(now - tick, 1e-9)
+                eta = None
+                if done > start_progress and step > start_step:
+                    eta = (now - session_start) * (1.0 - done) / (done - start_progress)
+                events.emit(
+                    {
+                        "event": "step",
+                        "step": step,
+                        "epoch": epoch,
+                        "loss": float(loss_sum) / loss_count,
+                        "lr": lr,
+                        "tokens_per_s": rate,
+                        "elapsed": seconds(),
+                        "progress": min(1.0, done),
+                        "eta": eta,
+                        "max_steps": cfg.max_steps,
+                    },
+                    log=True,
+                )
+                loss_sum.zero_()
+                loss_count = 0
+                tick, tick_step = now, step
+            if step % cfg.eval_every == 0:
+                validate_and_checkpoint("training")
+    except BaseException:
+        events.close()  # a crash keeps the last checkpoint: nothing half-updated is saved
+        raise
+    status = "stopped" if reason == "stopped" else "done"
+    try:
+        if step != last_eval_step and step > 0:
+            validate_and_checkpoint(status)
+        elif step > 0:
+            home.write_json(style_dir / styles.STYLE_JSON, meta(status, seconds()))
+        events.emit(
+            {"event": "end", "step": step, "reason": reason, "best_val_bpc": best_bpc, "train_seconds": seconds(), "style": cfg.name}
+        )
+    finally:
+        events.close()
+    final: dict[str, Any] = meta(status, seconds())
+    return final
+
+
+def observers_from(names: Iterable[str], options: Mapping[str, Any] | None = None) -> list[Observer]:
+    """Create the named observer plugins."""
+    reg = plugins.registry()
+    return [reg.get("observer", name).create(**(options or {})) for name in names]
