@@ -117,7 +117,8 @@ def build_corpus(
             (skipped if isinstance(item, Skipped) else docs).append(item)
 
     kept = [d for d in docs if d.text.strip()]
-    text = "".join(d.text if d.text.endswith("\n") else d.text + "\n" for d in kept)
+    # Each document ends with a line break; a blank line separates documents.
+    text = "\n".join(d.text if d.text.endswith("\n") else d.text + "\n" for d in kept)
     if not text.strip():
         where = ", ".join(sources)
         raise StylegenError(f"corpus {name!r} would be empty: no text found in {where}")

@@ -1,0 +1,83 @@
+"""Shared fixtures. Every test gets a fresh data home and only the built-in plugins."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stylegen import plugins
+
+PHRASE = "the quick brown fox jumps over the lazy dog.\n"
+#: Tiny training settings: a few seconds on a 2-core CPU.
+TINY = dict(model_config={"layers": 1, "hidden": 48, "embed": 16}, batch_size=4, seq_len=16, lr=1e-2, warmup_steps=5, eval_every=20)
+
+
+@pytest.fixture(autouse=True)
+def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh STYLEGEN_HOME, built-in plugins only, and a fresh plugin registry."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("STYLEGEN_HOME", str(home))
+    monkeypatch.setenv("STYLEGEN_LOAD_PLUGINS", "")
+    monkeypatch.delenv("STYLEGEN_DEBUG", raising=False)
+    plugins._REGISTRY = None
+    yield home
+    plugins._REGISTRY = None
+
+
+@pytest.fixture
+def texts_dir(tmp_path: Path) -> Path:
+    """A folder of text files, with a nested folder and a hidden one."""
+    root = tmp_path / "texts"
+    (root / "more").mkdir(parents=True)
+    (root / ".git").mkdir()
+    (root / "a.txt").write_text(PHRASE * 100, encoding="utf-8")
+    (root / "more" / "b.txt").write_text(PHRASE * 100, encoding="utf-8")
+    (root / "more" / "c.md").write_text(PHRASE * 50, encoding="utf-8")
+    (root / ".git" / "config").write_text("not corpus text\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def tiny_corpus(texts_dir: Path) -> str:
+    from stylegen.corpus import build_corpus
+
+    build_corpus("tiny", [str(texts_dir)])
+    return "tiny"
+
+
+@pytest.fixture(scope="session")
+def _trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data home with corpus `tiny` and style `tiny`, trained once per session."""
+    import os
+
+    from stylegen.corpus import build_corpus
+    from stylegen.train import TrainConfig, train
+
+    home = tmp_path_factory.mktemp("trained") / "home"
+    old = {k: os.environ.get(k) for k in ("STYLEGEN_HOME", "STYLEGEN_LOAD_PLUGINS")}
+    os.environ["STYLEGEN_HOME"] = str(home)
+    os.environ["STYLEGEN_LOAD_PLUGINS"] = ""
+    plugins._REGISTRY = None
+    try:
+        src = home.parent / "src.txt"
+        src.write_text(PHRASE * 250, encoding="utf-8")
+        build_corpus("tiny", [str(src)])
+        train(TrainConfig(corpus="tiny", name="tiny", max_steps=120, **TINY))  # type: ignore[arg-type]
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        plugins._REGISTRY = None
+    return home
+
+
+@pytest.fixture
+def trained(hermetic: Path, _trained_home: Path) -> str:
+    """Style `tiny` (and corpus `tiny`) copied into this test's data home."""
+    shutil.copytree(_trained_home, hermetic, dirs_exist_ok=True)
+    return "tiny"

@@ -1,0 +1,94 @@
+"""Generation: one seed gives one text, the prime goes in one call, samplers behave."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+import torch
+from conftest import PHRASE
+
+from stylegen import load_style, plugins
+from stylegen.builtin.samplers import filter_logits
+from stylegen.generate import choose_sampler, generate, sample_stream, samples
+
+
+def test_same_seed_same_text(trained: str) -> None:
+    style = load_style(trained)
+    a = "".join(generate(style, "the ", length=80, seed=5))
+    b = "".join(generate(style, "the ", length=80, seed=5))
+    c = "".join(generate(style, "the ", length=80, seed=6, params={"temperature": 3.0}))
+    assert a == b and len(a) == 80
+    assert a != c
+
+
+def test_trained_style_writes_its_sentence(trained: str) -> None:
+    text = "".join(generate(load_style(trained), "the quick ", length=60, sampler="greedy"))
+    assert text.startswith("brown fox jumps over the lazy dog.")
+
+
+def test_prime_goes_through_the_model_in_one_call(trained: str) -> None:
+    style = load_style(trained)
+    calls: list[tuple[int, ...]] = []
+    real = style.model.forward
+
+    def spy(ids: torch.Tensor, state: Any) -> Any:
+        calls.append(tuple(ids.shape))
+        return real(ids, state)
+
+    style.model.forward = spy  # type: ignore[method-assign]
+    list(generate(style, "the lazy", length=3, seed=0))
+    assert calls == [(1, 8), (1, 1), (1, 1), (1, 1)]
+
+
+def test_n_samples_in_one_batch(trained: str) -> None:
+    out = samples(load_style(trained), "the", n=3, length=20, seed=1, params={"temperature": 2.0})
+    assert len(out) == 3 and all(len(t) == 20 for t in out)
+
+
+def test_cancel_stops_between_steps(trained: str) -> None:
+    cancel = threading.Event()
+    got = []
+    for chunks in sample_stream(load_style(trained), "the", length=100, seed=0, cancel=cancel):
+        got.append(chunks)
+        if len(got) == 5:
+            cancel.set()
+    assert len(got) == 5
+
+
+def test_unknown_characters_in_the_prime_are_not_an_error(trained: str) -> None:
+    text = "".join(generate(load_style(trained), "✓ζ the", length=10, seed=0))
+    assert len(text) == 10 and "\ufffd" not in text  # the unknown id is never produced
+
+
+def test_empty_prime_starts_from_a_line_break(trained: str) -> None:
+    assert set("".join(generate(load_style(trained), "", length=30, seed=0))) <= set(PHRASE)
+
+
+def test_sampler_choice_follows_the_options() -> None:
+    assert choose_sampler(0.0) == ("greedy", {})
+    assert choose_sampler(0.8) == ("temperature", {"temperature": 0.8})
+    assert choose_sampler(0.8, top_k=5)[0] == "top-k"
+    assert choose_sampler(0.8, top_k=5, top_p=0.9) == ("top-p", {"temperature": 0.8, "top_p": 0.9, "top_k": 5})
+
+
+def test_top_k_and_top_p_filters() -> None:
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
+    kept_k = torch.isfinite(filter_logits(logits, 1.0, top_k=2))
+    assert kept_k.tolist() == [[True, True, False, False]]
+    kept_p = torch.isfinite(filter_logits(logits, 1.0, top_p=0.7))
+    assert kept_p.tolist() == [[True, True, False, False]]  # 0.5 < 0.7 <= 0.8
+    kept_all = torch.isfinite(filter_logits(logits, 1.0, top_p=0.99))
+    assert kept_all.all()
+    unsorted = torch.log(torch.tensor([[0.05, 0.5, 0.15, 0.3]]))
+    assert torch.isfinite(filter_logits(unsorted, 1.0, top_p=0.7)).tolist() == [[False, True, False, True]]
+
+
+@pytest.mark.parametrize("name", ["greedy", "temperature", "top-k", "top-p"])
+def test_each_sampler_declares_params_and_draws_valid_ids(name: str) -> None:
+    sampler = plugins.get("sampler", name)
+    params = {p.name: p.default for p in sampler.params}
+    ids = sampler(torch.randn(4, 9), params, torch.Generator().manual_seed(0))
+    assert ids.shape == (4,) and ids.dtype == torch.long and ((ids >= 0) & (ids < 9)).all()
+    assert all(p.help for p in sampler.params)
