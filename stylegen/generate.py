@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 EMPTY_PRIME = "\n"
 
 
-def choose_sampler(temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None) -> tuple[str, dict[str, Any]]:
+def choose_sampler(
+    temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
+) -> tuple[str, dict[str, Any]]:
     """The sampler and parameters that `--temperature/--top-k/--top-p` ask for."""
     if temperature <= 0:
         return "greedy", {}

@@ -124,8 +124,7 @@ def _check_version(module: Any, name: str) -> None:
     wanted = getattr(module, "STYLEGEN_HOOKSPEC_VERSION", hookspecs.HOOKSPEC_VERSION)
     if int(wanted) != hookspecs.HOOKSPEC_VERSION:
         raise PluginError(
-            f"built for plugin contract version {wanted}; this stylegen has version "
-            f"{hookspecs.HOOKSPEC_VERSION}"
+            f"built for plugin contract version {wanted}; this stylegen has version {hookspecs.HOOKSPEC_VERSION}"
         )
 
 
@@ -139,7 +138,9 @@ def _register(pm: pluggy.PluginManager, name: str, module: Any) -> None:
         raise
 
 
-def make_plugin_manager(extra: dict[str, Any] | None = None) -> tuple[pluggy.PluginManager, dict[str, _Loaded], list[str]]:
+def make_plugin_manager(
+    extra: dict[str, Any] | None = None,
+) -> tuple[pluggy.PluginManager, dict[str, _Loaded], list[str]]:
     """Load built-ins, then third-party entry points, then `extra` (name -> plugin object)."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)

@@ -149,9 +149,7 @@ class Sampler(Protocol):
     description: str
     params: tuple[Param, ...]
 
-    def __call__(
-        self, logits: torch.Tensor, params: Mapping[str, Any], generator: torch.Generator
-    ) -> torch.Tensor:
+    def __call__(self, logits: torch.Tensor, params: Mapping[str, Any], generator: torch.Generator) -> torch.Tensor:
         """logits (B, V) float32 -> ids (B,) int64."""
         ...
 

@@ -1,10 +1,10 @@
 """The style store: a style is a self-contained folder under `$STYLEGEN_HOME/styles/<name>/`.
 
-    style.json          tokenizer + model name/config, corpus hashes, metrics, versions
-    tokenizer/          the tokenizer's own files
-    model.safetensors   best-by-validation weights (no pickle anywhere a user may share)
-    metrics.jsonl       one line per logged step and per validation
-    checkpoint/         resume state (torch.load with weights_only=True)
+style.json          tokenizer + model name/config, corpus hashes, metrics, versions
+tokenizer/          the tokenizer's own files
+model.safetensors   best-by-validation weights (no pickle anywhere a user may share)
+metrics.jsonl       one line per logged step and per validation
+checkpoint/         resume state (torch.load with weights_only=True)
 """
 
 from __future__ import annotations

@@ -12,7 +12,14 @@ from stylegen import plugins
 
 PHRASE = "the quick brown fox jumps over the lazy dog.\n"
 #: Tiny training settings: a few seconds on a 2-core CPU.
-TINY = dict(model_config={"layers": 1, "hidden": 48, "embed": 16}, batch_size=4, seq_len=16, lr=1e-2, warmup_steps=5, eval_every=20)
+TINY = dict(
+    model_config={"layers": 1, "hidden": 48, "embed": 16},
+    batch_size=4,
+    seq_len=16,
+    lr=1e-2,
+    warmup_steps=5,
+    eval_every=20,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -51,7 +51,9 @@ def test_validation_is_the_last_fraction() -> None:
 def test_binary_files_are_skipped_with_a_reason(texts_dir: Path) -> None:
     (texts_dir / "image.png").write_bytes(b"\x89PNG\x00\x00\x01binary")
     corpus = build_corpus("b", [str(texts_dir)])
-    assert corpus.manifest["skipped"] == [{"origin": str(texts_dir / "image.png"), "reason": "binary file (contains NUL bytes)"}]
+    assert corpus.manifest["skipped"] == [
+        {"origin": str(texts_dir / "image.png"), "reason": "binary file (contains NUL bytes)"}
+    ]
 
 
 def test_invalid_utf8_fails_or_is_skipped_or_replaced(texts_dir: Path) -> None:

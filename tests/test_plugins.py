@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 import textwrap
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from stylegen import plugins
 from stylegen.errors import NotFoundError, PluginError
@@ -85,7 +85,9 @@ def test_empty_load_plugins_means_builtins_only(site: Path, monkeypatch: pytest.
     assert "always-first" in plugins.reset().names("sampler")
 
 
-def test_plugin_that_fails_to_import_is_skipped_with_one_warning(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_plugin_that_fails_to_import_is_skipped_with_one_warning(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     make_dist(site, "sgtest-broken", "sgtest_broken", "raise RuntimeError('boom at import')\n")
     make_dist(site, "sgtest-first", "sgtest_first", SAMPLER)
     reg = plugins.reset()
@@ -153,7 +155,7 @@ def test_two_plugins_claiming_one_name_is_an_error_naming_both(site: Path) -> No
 
 
 def test_unknown_name_lists_the_known_ones() -> None:
-    with pytest.raises(NotFoundError, match="unknown model 'nope' .*gru, lstm, rnn"):
+    with pytest.raises(NotFoundError, match=r"unknown model 'nope' .*gru, lstm, rnn"):
         plugins.get("model", "nope")
 
 

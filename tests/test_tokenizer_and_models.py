@@ -35,10 +35,10 @@ def test_char_tokenizer_survives_surrogates_and_nul() -> None:
 
 def test_damaged_vocabulary_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "vocab.json").write_text('{"chars": ["b", "a"]}')
-    with pytest.raises(StylegenError, match="vocab.json"):
+    with pytest.raises(StylegenError, match=r"vocab\.json"):
         plugins.get("tokenizer", "char").load(tmp_path)
     (tmp_path / "vocab.json").write_text("{not json")
-    with pytest.raises(StylegenError, match="vocab.json: not valid JSON"):
+    with pytest.raises(StylegenError, match=r"vocab\.json: not valid JSON"):
         plugins.get("tokenizer", "char").load(tmp_path)
 
 
@@ -78,7 +78,12 @@ def test_vanilla_rnn_is_the_tanh_recurrence() -> None:
 
 @pytest.mark.parametrize(
     ("config", "message"),
-    [({"hidden": 0}, "hidden must be a whole number >= 1"), ({"layers": -1}, "layers"), ({"dropout": 1.5}, "dropout"), ({"heads": 2}, "unknown option 'heads'")],
+    [
+        ({"hidden": 0}, "hidden must be a whole number >= 1"),
+        ({"layers": -1}, "layers"),
+        ({"dropout": 1.5}, "dropout"),
+        ({"heads": 2}, "unknown option 'heads'"),
+    ],
 )
 def test_model_config_is_checked(config: dict[str, object], message: str) -> None:
     with pytest.raises(StylegenError, match=message):

@@ -87,7 +87,12 @@ def test_every_builtin_model_trains_and_saves_a_style(tiny_corpus: str, model: s
 
 
 def test_resume_after_a_stop_matches_an_uninterrupted_run(tiny_corpus: str) -> None:
-    settings = {**TINY, "model_config": {"layers": 2, "hidden": 32, "embed": 16, "dropout": 0.2}, "log_every": 1, "eval_every": 100}
+    settings = {
+        **TINY,
+        "model_config": {"layers": 2, "hidden": 32, "embed": 16, "dropout": 0.2},
+        "log_every": 1,
+        "eval_every": 100,
+    }
     train(TrainConfig(corpus=tiny_corpus, name="whole", max_steps=20, seed=7, **settings))  # type: ignore[arg-type]
 
     flag = threading.Event()

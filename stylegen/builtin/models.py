@@ -31,9 +31,12 @@ class RecurrentModel:
     def build(self, vocab_size: int, **config: Any) -> Any:
         from stylegen.models.rnn import RNNConfig, RNNLanguageModel
 
-        fields = {f.name: (int if f.type in (int, "int") else float) for f in dataclasses.fields(RNNConfig)}
+        fields: dict[str, type] = {
+            f.name: (int if f.type in (int, "int") else float) for f in dataclasses.fields(RNNConfig)
+        }
         check_config(self.name, fields, config)
-        cfg = RNNConfig(**{k: (float(v) if fields[k] is float else v) for k, v in config.items()})
+        values: dict[str, Any] = {k: (float(v) if fields[k] is float else v) for k, v in config.items()}
+        cfg = RNNConfig(**values)
         return RNNLanguageModel(self.name, vocab_size, cfg)
 
 

@@ -76,7 +76,11 @@ class TopK:
 class TopP:
     name = "top-p"
     description = "Nucleus sampling: the smallest set of tokens whose probability reaches p (Holtzman et al. 2019)"
-    params: tuple[Param, ...] = (TEMPERATURE, TOP_P, Param("top_k", int, 0, 0, None, "also keep at most k tokens (0: off)"))
+    params: tuple[Param, ...] = (
+        TEMPERATURE,
+        TOP_P,
+        Param("top_k", int, 0, 0, None, "also keep at most k tokens (0: off)"),
+    )
 
     def __call__(self, logits: torch.Tensor, params: Mapping[str, Any], generator: torch.Generator) -> torch.Tensor:
         filtered = filter_logits(

@@ -28,7 +28,10 @@ def _fail(message: str, code: int) -> None:
 class StylegenGroup(click.Group):
     """A click group whose errors are one line on stderr, with stylegen's exit codes."""
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:  # type: ignore[override]
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> Any:
+        extra.pop("standalone_mode", None)  # errors are always handled here, so they look the same everywhere
         try:
             result = super().main(args, prog_name or "stylegen", standalone_mode=False, **extra)
         except click.exceptions.Exit as e:

@@ -38,7 +38,16 @@ def corpus_group() -> None:
 )
 @click.option("--force", is_flag=True, help="Replace an existing corpus of the same name.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
-def build(name: str, sources: tuple[str, ...], include: tuple[str, ...], exclude: tuple[str, ...], errors: str, val_fraction: float, force: bool, as_json: bool) -> None:
+def build(
+    name: str,
+    sources: tuple[str, ...],
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    errors: str,
+    val_fraction: float,
+    force: bool,
+    as_json: bool,
+) -> None:
     """Build corpus NAME from SOURCES: files, folders (recursive), globs, or - for stdin."""
     from stylegen import plugins
     from stylegen.corpus import build_corpus
@@ -77,7 +86,14 @@ def list_command(as_json: bool) -> None:
     table(
         ["NAME", "CHARS", "WORDS", "DOCS", "VAL", "CREATED"],
         [
-            [c.name, human(c.manifest["stats"]["chars"]), human(c.manifest["stats"]["words"]), c.manifest["stats"]["documents"], f"{c.manifest['split']['val_fraction']:g}", c.manifest.get("created", "")[:10]]
+            [
+                c.name,
+                human(c.manifest["stats"]["chars"]),
+                human(c.manifest["stats"]["words"]),
+                c.manifest["stats"]["documents"],
+                f"{c.manifest['split']['val_fraction']:g}",
+                c.manifest.get("created", "")[:10],
+            ]
             for c in corpora
         ],
     )
@@ -123,9 +139,15 @@ def show(name: str, as_json: bool) -> None:
         return
     s = m["stats"]
     click.echo(f"corpus {name}  ({corpus.path})")
-    click.echo(f"  {s['bytes']:,} bytes, {s['chars']:,} characters, {s['words']:,} words, {s['lines']:,} lines, {s['documents']:,} documents")
-    click.echo(f"  {info['vocabulary']} distinct characters; words are {info['words_vs_guideline']:.0%} of the ~200K-word guideline")
-    click.echo(f"  split: {m['split']['train_chars']:,} train / {m['split']['val_chars']:,} validation characters (val fraction {m['split']['val_fraction']:g})")
+    click.echo(
+        f"  {s['bytes']:,} bytes, {s['chars']:,} characters, {s['words']:,} words, {s['lines']:,} lines, {s['documents']:,} documents"
+    )
+    click.echo(
+        f"  {info['vocabulary']} distinct characters; words are {info['words_vs_guideline']:.0%} of the ~200K-word guideline"
+    )
+    click.echo(
+        f"  split: {m['split']['train_chars']:,} train / {m['split']['val_chars']:,} validation characters (val fraction {m['split']['val_fraction']:g})"
+    )
     click.echo("  most frequent: " + " ".join(f"{c!r}:{n}" for c, n in counts[:10]))
     click.echo("  rarest: " + " ".join(f"{c!r}:{n}" for c, n in counts[-10:][::-1]))
     for skip in m["skipped"]:

@@ -18,12 +18,22 @@ def plugins_command(as_json: bool) -> None:
     if as_json:
         echo_json(
             [
-                {"name": e.name, "kind": e.kind, "package": e.package, "version": e.version, "plugin": e.plugin, "description": e.description}
+                {
+                    "name": e.name,
+                    "kind": e.kind,
+                    "package": e.package,
+                    "version": e.version,
+                    "plugin": e.plugin,
+                    "description": e.description,
+                }
                 for e in rows
             ]
         )
         return
-    table(["NAME", "KIND", "PACKAGE", "VERSION", "DESCRIPTION"], [[e.name, e.kind, e.package, e.version, e.description] for e in rows])
+    table(
+        ["NAME", "KIND", "PACKAGE", "VERSION", "DESCRIPTION"],
+        [[e.name, e.kind, e.package, e.version, e.description] for e in rows],
+    )
 
 
 COMMANDS = [plugins_command]

@@ -27,7 +27,17 @@ def _list(as_json: bool) -> None:
     table(
         ["NAME", "CORPUS", "TOKENIZER", "MODEL", "PARAMS", "VAL BPC", "STEPS", "STATUS", "UPDATED"],
         [
-            [m["name"], m["corpus"]["name"], m["tokenizer"]["name"], _model(m), human(m.get("params", 0)), _bpc(m), m.get("steps"), m.get("status"), str(m.get("updated", ""))[:16]]
+            [
+                m["name"],
+                m["corpus"]["name"],
+                m["tokenizer"]["name"],
+                _model(m),
+                human(m.get("params", 0)),
+                _bpc(m),
+                m.get("steps"),
+                m.get("status"),
+                str(m.get("updated", ""))[:16],
+            ]
             for m in metas
         ],
     )
@@ -71,9 +81,15 @@ def show(name: str, as_json: bool) -> None:
     click.echo(f"  corpus: {meta['corpus']['name']} (sha256 {meta['corpus'].get('sha256', '')[:12]})")
     click.echo(f"  tokenizer: {meta['tokenizer']['name']} ({meta['tokenizer'].get('vocab_size')} tokens)")
     click.echo(f"  model: {_model(meta)} {meta['model'].get('config', {})}, {meta.get('params', 0):,} parameters")
-    click.echo(f"  validation: {_bpc(meta)} bits/char, {meta.get('val_loss') or float('nan'):.4f} nats/token (best at step {meta.get('best_step')})")
-    click.echo(f"  trained: {meta.get('steps')} steps, {meta.get('epochs', 0):.2f} epochs, {meta.get('train_seconds', 0):.0f} s on {meta.get('device')}; status {meta.get('status')}")
-    click.echo(f"  batch {train.get('batch_size')} x {train.get('seq_len')}, lr {train.get('lr')}, seed {train.get('seed')}")
+    click.echo(
+        f"  validation: {_bpc(meta)} bits/char, {meta.get('val_loss') or float('nan'):.4f} nats/token (best at step {meta.get('best_step')})"
+    )
+    click.echo(
+        f"  trained: {meta.get('steps')} steps, {meta.get('epochs', 0):.2f} epochs, {meta.get('train_seconds', 0):.0f} s on {meta.get('device')}; status {meta.get('status')}"
+    )
+    click.echo(
+        f"  batch {train.get('batch_size')} x {train.get('seq_len')}, lr {train.get('lr')}, seed {train.get('seed')}"
+    )
 
 
 @styles_group.command("rm")

@@ -36,25 +36,67 @@ def parse_model_opts(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--layers", type=POSITIVE, help="Stacked layers [model default: 2].")
 @click.option("--hidden", type=POSITIVE, help="Units per layer [model default: 256].")
 @click.option("--embed", type=POSITIVE, help="Embedding width [model default: 64].")
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), help="Dropout between layers [model default: 0].")
+@click.option(
+    "--dropout", type=click.FloatRange(0, 1, max_open=True), help="Dropout between layers [model default: 0]."
+)
 @click.option("--model-opt", multiple=True, metavar="KEY=VALUE", help="Any other model option (repeatable).")
 @click.option("--batch-size", type=POSITIVE, default=64, show_default=True, help="Contiguous streams per batch.")
 @click.option("--seq-len", type=POSITIVE, default=128, show_default=True, help="Tokens per window (BPTT length).")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True, help="Peak learning rate.")
+@click.option(
+    "--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True, help="Peak learning rate."
+)
 @click.option("--weight-decay", type=click.FloatRange(min=0), default=0.01, show_default=True)
 @click.option("--grad-clip", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True)
 @click.option("--warmup-steps", type=click.IntRange(min=0), default=100, show_default=True)
-@click.option("--eval-every", type=POSITIVE, default=200, show_default=True, help="Steps between validations and checkpoints.")
+@click.option(
+    "--eval-every", type=POSITIVE, default=200, show_default=True, help="Steps between validations and checkpoints."
+)
 @click.option("--max-steps", type=POSITIVE, help="Stop after this many steps.")
 @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="Stop after this much wall time.")
-@click.option("--max-epochs", type=click.FloatRange(min=0, min_open=True), help="Stop after this many passes (default 10 when no limit is given).")
+@click.option(
+    "--max-epochs",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Stop after this many passes (default 10 when no limit is given).",
+)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue the style's run from its last checkpoint.")
 @click.option("--force", is_flag=True, help="Replace an existing style of the same name.")
-@click.option("--events", type=click.Choice(["text", "jsonl"]), default="text", show_default=True, help="jsonl: training events as JSON Lines on stdout.")
+@click.option(
+    "--events",
+    type=click.Choice(["text", "jsonl"]),
+    default="text",
+    show_default=True,
+    help="jsonl: training events as JSON Lines on stdout.",
+)
 @click.option("--quiet", is_flag=True, help="No progress line.")
-def train_command(corpus: str, name: str | None, model: str, tokenizer: str, layers: int | None, hidden: int | None, embed: int | None, dropout: float | None, model_opt: tuple[str, ...], batch_size: int, seq_len: int, lr: float, weight_decay: float, grad_clip: float, warmup_steps: int, eval_every: int, max_steps: int | None, max_minutes: float | None, max_epochs: float | None, device: str, seed: int, resume: bool, force: bool, events: str, quiet: bool) -> None:
+def train_command(
+    corpus: str,
+    name: str | None,
+    model: str,
+    tokenizer: str,
+    layers: int | None,
+    hidden: int | None,
+    embed: int | None,
+    dropout: float | None,
+    model_opt: tuple[str, ...],
+    batch_size: int,
+    seq_len: int,
+    lr: float,
+    weight_decay: float,
+    grad_clip: float,
+    warmup_steps: int,
+    eval_every: int,
+    max_steps: int | None,
+    max_minutes: float | None,
+    max_epochs: float | None,
+    device: str,
+    seed: int,
+    resume: bool,
+    force: bool,
+    events: str,
+    quiet: bool,
+) -> None:
     """Train a style on CORPUS. Ctrl-C stops cleanly with a checkpoint; --resume continues."""
     from stylegen import home
     from stylegen.train import TrainConfig, train
@@ -88,7 +130,9 @@ def train_command(corpus: str, name: str | None, model: str, tokenizer: str, lay
         stop.set()
         click.echo("\nstopping after this step with a checkpoint (Ctrl-C again to abort)...", err=True)
 
-    previous = signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is threading.main_thread() else None
+    previous = (
+        signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is threading.main_thread() else None
+    )
     try:
         meta = train(cfg, observers=observers_from(names), stop=stop, resume=resume, replace=force)
     finally:

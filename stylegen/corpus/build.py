@@ -127,9 +127,7 @@ def build_corpus(
         "format_version": FORMAT_VERSION,
         "name": name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "sources": [
-            {"origin": d.origin, "sha256": _sha256(d.text), **text_stats(d.text)} for d in docs
-        ],
+        "sources": [{"origin": d.origin, "sha256": _sha256(d.text), **text_stats(d.text)} for d in docs],
         "skipped": [{"origin": s.origin, "reason": s.reason} for s in skipped],
         "options": {"include": list(include), "exclude": list(exclude), "errors": errors},
         "stats": {**text_stats(text), "documents": len(kept)},

@@ -75,7 +75,9 @@ def progress_of(cfg: TrainConfig, step: int, epochs: float, seconds: float) -> f
     return max(parts)
 
 
-def evaluate(model: Any, tokens: np.ndarray, lengths: np.ndarray, batch: int, seq_len: int, device: str) -> tuple[float, float]:
+def evaluate(
+    model: Any, tokens: np.ndarray, lengths: np.ndarray, batch: int, seq_len: int, device: str
+) -> tuple[float, float]:
     """(nats per token, bits per character) over the whole validation token array.
 
     The array is cut into up to `batch` contiguous streams read with carried state; every
@@ -164,7 +166,9 @@ def train(
         cfg = saved
     elif (style_dir / styles.STYLE_JSON).exists() or (style_dir / checkpoint.CHECKPOINT).exists():
         if not replace:
-            raise StylegenError(f"style {cfg.name!r} already exists (use --resume to continue it, --force to replace it)")
+            raise StylegenError(
+                f"style {cfg.name!r} already exists (use --resume to continue it, --force to replace it)"
+            )
 
     corpus = load_corpus(cfg.corpus)
     reg = plugins.registry()
@@ -182,7 +186,9 @@ def train(
             f"needs {need} (seq-len {cfg.seq_len} + 1); add text or lower --seq-len"
         )
     if len(val_ids) < 2:
-        raise StylegenError(f"corpus {cfg.corpus!r}: the validation split has {len(val_ids)} tokens; raise --val-fraction")
+        raise StylegenError(
+            f"corpus {cfg.corpus!r}: the validation split has {len(val_ids)} tokens; raise --val-fraction"
+        )
     batch = fit_batch(len(train_ids), cfg.batch_size, cfg.seq_len)
     if batch < cfg.batch_size and not resume:
         plugins.warn(f"corpus {cfg.corpus!r} is small: batch lowered from {cfg.batch_size} to {batch} streams")
@@ -261,8 +267,8 @@ def train(
             "model": cfg.model,
             "params": params,
             "device": device,
-            "train_tokens": int(len(train_ids)),
-            "val_tokens": int(len(val_ids)),
+            "train_tokens": len(train_ids),
+            "val_tokens": len(val_ids),
             "tokens_per_step": tokens_per_step,
             "max_steps": cfg.max_steps,
             "step": step,
@@ -291,7 +297,14 @@ def train(
             styles.save_weights(style_dir, model)
         last_eval_step = step
         events.emit(
-            {"event": "eval", "step": step, "val_loss": val_loss, "val_bpc": val_bpc, "best": improved, "elapsed": seconds()},
+            {
+                "event": "eval",
+                "step": step,
+                "val_loss": val_loss,
+                "val_bpc": val_bpc,
+                "best": improved,
+                "elapsed": seconds(),
+            },
             log=True,
         )
         checkpoint.save(
@@ -379,6 +392,7 @@ def train(
                 tick, tick_step = now, step
             if step % cfg.eval_every == 0:
                 validate_and_checkpoint("training")
+                tick, tick_step = time.monotonic(), step  # keep validation time out of tokens/s
     except BaseException:
         events.close()  # a crash keeps the last checkpoint: nothing half-updated is saved
         raise
@@ -389,7 +403,14 @@ def train(
         elif step > 0:
             home.write_json(style_dir / styles.STYLE_JSON, meta(status, seconds()))
         events.emit(
-            {"event": "end", "step": step, "reason": reason, "best_val_bpc": best_bpc, "train_seconds": seconds(), "style": cfg.name}
+            {
+                "event": "end",
+                "step": step,
+                "reason": reason,
+                "best_val_bpc": best_bpc,
+                "train_seconds": seconds(),
+                "style": cfg.name,
+            }
         )
     finally:
         events.close()
