@@ -49,9 +49,11 @@ def sample_stream(
     n: int = 1,
     cancel: threading.Event | None = None,
 ) -> Iterator[list[str]]:
-    """Yield, per step, the decoded text of the next token of each of `n` samples (one batch)."""
-    import torch
+    """Yield, per step, the decoded text of the next token of each of `n` samples (one batch).
 
+    The arguments are checked here, before the first token: a bad sampler is an error before
+    anything has been written.
+    """
     if length < 0:
         raise StylegenError(f"--length must be >= 0 (got {length})")
     if n < 1:
@@ -59,6 +61,21 @@ def sample_stream(
     pick = plugins.get("sampler", sampler)
     values = {p.name: p.default for p in pick.params}
     values.update(params or {})
+    return _stream(style, prime, length, pick, values, seed, n, cancel)
+
+
+def _stream(
+    style: Style,
+    prime: str,
+    length: int,
+    pick: Any,
+    values: dict[str, Any],
+    seed: int,
+    n: int,
+    cancel: threading.Event | None,
+) -> Iterator[list[str]]:
+    import torch
+
     tokenizer, model, device = style.tokenizer, style.model, style.device
     generator = torch.Generator().manual_seed(seed)
     ids = [int(i) for i in tokenizer.encode(prime or EMPTY_PRIME)]

@@ -158,3 +158,31 @@ def test_observer_that_raises_is_dropped_not_fatal(tiny_corpus: str, capsys: pyt
     meta = train(TrainConfig(corpus=tiny_corpus, name="obs", max_steps=5, **TINY), observers=[Broken()])  # type: ignore[arg-type]
     assert meta["steps"] == 5
     assert capsys.readouterr().err.count("sink down") == 1
+
+
+def test_force_keeps_the_old_style_until_the_new_run_validates(tiny_corpus: str) -> None:
+    train(TrainConfig(corpus=tiny_corpus, name="keep", max_steps=5, **TINY))  # type: ignore[arg-type]
+    old = (styles.style_path("keep") / "model.safetensors").read_bytes()
+
+    class Crash:
+        def on_event(self, event: dict[str, Any]) -> None:
+            if event["event"] == "step":
+                raise KeyboardInterrupt  # the run dies before its first validation
+
+    settings = {**TINY, "log_every": 1}
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainConfig(corpus=tiny_corpus, name="keep", max_steps=50, **settings), observers=[Crash()], replace=True)  # type: ignore[arg-type]
+    assert (styles.style_path("keep") / "model.safetensors").read_bytes() == old
+    assert styles.load_style("keep").meta["steps"] == 5
+    meta = train(TrainConfig(corpus=tiny_corpus, name="keep", max_steps=7, **TINY), replace=True)  # type: ignore[arg-type]
+    assert meta["steps"] == 7
+    assert sorted(p.name for p in styles.styles_dir().iterdir()) == ["keep"]
+
+
+def test_resume_refuses_another_corpus(tiny_corpus: str, texts_dir: Path) -> None:
+    from stylegen.corpus import build_corpus
+
+    train(TrainConfig(corpus=tiny_corpus, name="r", max_steps=5, **TINY))  # type: ignore[arg-type]
+    build_corpus("other", [str(texts_dir)])
+    with pytest.raises(StylegenError, match="trained on corpus 'tiny', not 'other'"):
+        train(TrainConfig(corpus="other", name="r", max_steps=10), resume=True)

@@ -21,7 +21,7 @@ from stylegen.errors import StylegenError
 def _fail(message: str, code: int) -> None:
     if os.environ.get("STYLEGEN_DEBUG"):
         traceback.print_exc()
-    click.echo(f"error: {message}", err=True)
+    click.echo("error: " + " ".join(message.split()), err=True)
     sys.exit(code)
 
 

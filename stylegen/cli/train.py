@@ -104,15 +104,32 @@ def train_command(
 
     if resume and force:
         raise click.UsageError("--resume and --force cannot be used together")
+    home.check_name(corpus, "corpus")
     name = name or corpus
     home.check_name(name, "style")
-    home.check_name(corpus, "corpus")
     model_config = parse_model_opts(model_opt)
     for key, value in (("layers", layers), ("hidden", hidden), ("embed", embed), ("dropout", dropout)):
         if value is not None:
             model_config[key] = value
     if resume and model_config:
         raise click.UsageError("model options are fixed when a style is created; leave them out with --resume")
+    if resume:
+        from stylegen.train.loop import RESUME_OVERRIDES
+
+        ctx = click.get_current_context()
+        keep = {*RESUME_OVERRIDES, "corpus", "name", "resume", "events", "quiet"}
+        changed = [
+            f"--{p.name.replace('_', '-')}"
+            for p in ctx.command.params
+            if p.name
+            and p.name not in keep
+            and ctx.get_parameter_source(p.name) is click.core.ParameterSource.COMMANDLINE
+        ]
+        if changed:
+            raise click.UsageError(
+                f"{', '.join(changed)}: a resumed run keeps its saved settings; only --max-steps, --max-minutes, "
+                "--max-epochs and --device may change"
+            )
     cfg = TrainConfig(
         corpus=corpus, name=name, tokenizer=tokenizer, model=model, model_config=model_config,
         batch_size=batch_size, seq_len=seq_len, lr=lr, weight_decay=weight_decay, grad_clip=grad_clip,

@@ -121,7 +121,8 @@ def build_corpus(
     text = "\n".join(d.text if d.text.endswith("\n") else d.text + "\n" for d in kept)
     if not text.strip():
         where = ", ".join(sources)
-        raise StylegenError(f"corpus {name!r} would be empty: no text found in {where}")
+        why = f" ({len(skipped)} file(s) skipped, e.g. {skipped[0].origin}: {skipped[0].reason})" if skipped else ""
+        raise StylegenError(f"corpus {name!r} would be empty: no text found in {where}{why}")
     train, val = split_text(text, val_fraction)
     manifest = {
         "format_version": FORMAT_VERSION,

@@ -33,7 +33,8 @@ def load(style_dir: Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise StylegenError(f"{path}: damaged checkpoint ({type(e).__name__}: {e})") from None
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise StylegenError(f"{path}: damaged checkpoint ({type(e).__name__}: {first})") from None
     if not isinstance(payload, dict) or "model" not in payload:
         raise StylegenError(f"{path}: not a stylegen checkpoint")
     return payload

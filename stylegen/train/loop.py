@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
+import shutil
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -29,6 +31,8 @@ from stylegen.train.config import TrainConfig
 from stylegen.train.data import StreamBatches, fit_batch
 
 LN2 = math.log(2.0)
+#: The settings a resumed run may change; everything else is kept from the checkpoint.
+RESUME_OVERRIDES = ("max_steps", "max_minutes", "max_epochs", "device")
 
 
 def tree_map(fn: Any, state: Any) -> Any:
@@ -107,6 +111,15 @@ def evaluate(
     return nats / n_targets, nats / max(1, n_chars) / LN2
 
 
+def promote(work_dir: Path, final_dir: Path) -> None:
+    """Move a new run's folder into the style's place, replacing an older style only now."""
+    old = final_dir.with_name(f".{final_dir.name}.old-{os.getpid()}")
+    if final_dir.exists():
+        os.replace(final_dir, old)
+    os.replace(work_dir, final_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 class _Events:
     """Fans events out to observers; an observer that raises is dropped with one warning."""
 
@@ -155,12 +168,14 @@ def train(
     import torch.nn.functional as F
 
     home.check_name(cfg.name, "style")
-    style_dir = styles.style_path(cfg.name)
+    style_dir = final_dir = styles.style_path(cfg.name)
     ckpt: dict[str, Any] | None = None
     if resume:
         ckpt = checkpoint.load(style_dir)
         saved = TrainConfig.from_dict(ckpt["config"])
-        for limit in ("max_steps", "max_minutes", "max_epochs"):
+        if cfg.corpus != saved.corpus:
+            raise StylegenError(f"style {cfg.name!r} was trained on corpus {saved.corpus!r}, not {cfg.corpus!r}")
+        for limit in RESUME_OVERRIDES:
             setattr(saved, limit, getattr(cfg, limit))
         saved.__post_init__()
         cfg = saved
@@ -224,11 +239,12 @@ def train(
         best_bpc, best_loss, best_step = float(ckpt["best_bpc"]), float(ckpt["best_loss"]), int(ckpt["best_step"])
         created = str(ckpt.get("created", created))
     else:
-        if replace and style_dir.exists():
-            import shutil
-
-            shutil.rmtree(style_dir)
-        style_dir.mkdir(parents=True, exist_ok=True)
+        # A new run works in a hidden folder until its first validation, then takes the style's
+        # place: until then an existing style (with --force) stays whole and usable.
+        style_dir = final_dir.with_name(f".{cfg.name}.training")
+        if style_dir.exists():
+            shutil.rmtree(style_dir)  # left by a run that died before its first validation
+        style_dir.mkdir(parents=True)
         tokenizer.save(style_dir / styles.TOKENIZER_DIR)
 
     manifest_sha = home.sha256_file(corpus.path / "manifest.json")
@@ -289,7 +305,7 @@ def train(
     last_eval_step = step if resume else -1
 
     def validate_and_checkpoint(status: str) -> None:
-        nonlocal best_bpc, best_loss, best_step, last_eval_step
+        nonlocal best_bpc, best_loss, best_step, last_eval_step, style_dir
         val_loss, val_bpc = evaluate(model, val_ids, lengths, cfg.batch_size, cfg.seq_len, device)
         improved = val_bpc < best_bpc
         if improved:
@@ -327,6 +343,9 @@ def train(
             },
         )
         home.write_json(style_dir / styles.STYLE_JSON, meta(status, seconds()))
+        if style_dir != final_dir:
+            promote(style_dir, final_dir)
+            style_dir = final_dir
 
     model.train()
     loss_sum = torch.zeros((), device=device)
