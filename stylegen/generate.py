@@ -1,20 +1,24 @@
 """Streaming generation over the stateful-step model protocol.
 
-The prime goes through the model in one forward call; then one step per token, the state
-carried, each new token decoded and yielded at once. One seed gives one text (on the CPU).
+A `Decoder` holds a model's state and its last logits for a batch of rows. Text is fed in
+one forward call (a prime, a chat message); each step samples one token per row and feeds
+it back, the state carried. Everything that writes text — `generate`, chat, the TUI — is
+built on it. One seed gives one text (on the CPU).
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from stylegen import plugins
 from stylegen.errors import StylegenError
 
 if TYPE_CHECKING:
+    import torch
+
     from stylegen.styles import Style
 
 #: What the model is primed with when the prime is empty: a line break, the most neutral start.
@@ -38,6 +42,98 @@ def random_seed() -> int:
     return secrets.randbelow(2**31)
 
 
+def sampler_params(sampler: Any, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The sampler's declared defaults, updated by `params`; unknown names and bad values are errors."""
+    declared = {p.name: p for p in sampler.params}
+    values = {name: p.default for name, p in declared.items()}
+    for name, value in (params or {}).items():
+        if name not in declared:
+            known = ", ".join(declared) or "none"
+            raise StylegenError(f"sampler {sampler.name!r} has no parameter {name!r} (its parameters: {known})")
+        p = declared[name]
+        try:
+            value = p.type(value)
+        except (TypeError, ValueError):
+            raise StylegenError(f"{name} must be a {p.type.__name__} (got {value!r})") from None
+        if (p.min is not None and value < p.min) or (p.max is not None and value > p.max):
+            raise StylegenError(f"{name} must be in [{p.min}, {'∞' if p.max is None else p.max}] (got {value})")
+        values[name] = value
+    return values
+
+
+class Decoder:
+    """A batch of `n` rows of text in progress: the model state, the last logits, a seeded RNG."""
+
+    def __init__(
+        self,
+        style: Style,
+        *,
+        sampler: str = "temperature",
+        params: Mapping[str, Any] | None = None,
+        seed: int = 0,
+        n: int = 1,
+    ) -> None:
+        import torch
+
+        if n < 1:
+            raise StylegenError(f"--n must be >= 1 (got {n})")
+        self.style = style
+        self.tokenizer, self.model, self.device = style.tokenizer, style.model, style.device
+        self.n = n
+        self.set_sampler(sampler, params or {})
+        self.generator = torch.Generator().manual_seed(seed)
+        self.state: Any = None
+        self.last: torch.Tensor | None = None  # (n, V) float32 on the CPU
+
+    def set_sampler(self, sampler: str, params: Mapping[str, Any]) -> None:
+        pick = plugins.get("sampler", sampler)
+        self.params = sampler_params(pick, params)
+        self.sampler = pick
+
+    def reset(self) -> None:
+        """Forget everything fed so far."""
+        self.state, self.last = None, None
+
+    def encode(self, text: str) -> list[int]:
+        return [int(i) for i in self.tokenizer.encode(text)]
+
+    def feed(self, ids: Sequence[int] | torch.Tensor) -> None:
+        """Run the model over `ids` (the same for every row, or an (n, t) tensor) in one call."""
+        import torch
+
+        x = ids if isinstance(ids, torch.Tensor) else torch.tensor([list(ids)], dtype=torch.long)
+        if x.dim() == 1:
+            x = x.view(1, -1)
+        if x.size(1) == 0:
+            return
+        x = x.to(self.device).expand(self.n, -1)  # (n, t)
+        if self.state is None:
+            self.state = self.model.init_state(self.n, self.device)
+        with torch.no_grad():
+            logits, self.state = self.model(x, self.state)  # (n, t, V)
+        self.last = logits[:, -1, :].float().cpu()
+
+    def feed_text(self, text: str) -> None:
+        self.feed(self.encode(text))
+
+    def next_ids(self) -> torch.Tensor:
+        """Sample the next token of each row (n,) from the last logits, without feeding it."""
+        if self.last is None:
+            self.feed_text(EMPTY_PRIME)
+        assert self.last is not None
+        logits = self.last.clone()
+        if self.tokenizer.unk_id is not None:
+            logits[:, self.tokenizer.unk_id] = float("-inf")  # never emit the unknown token
+        ids: torch.Tensor = self.sampler(logits, self.params, self.generator)
+        return ids
+
+    def step(self) -> list[str]:
+        """Sample one token per row, feed it back, and return each row's decoded text."""
+        ids = self.next_ids()
+        self.feed(ids.view(self.n, 1))
+        return [self.tokenizer.decode([int(i)]) for i in ids.tolist()]
+
+
 def sample_stream(
     style: Style,
     prime: str = "",
@@ -56,43 +152,16 @@ def sample_stream(
     """
     if length < 0:
         raise StylegenError(f"--length must be >= 0 (got {length})")
-    if n < 1:
-        raise StylegenError(f"--n must be >= 1 (got {n})")
-    pick = plugins.get("sampler", sampler)
-    values = {p.name: p.default for p in pick.params}
-    values.update(params or {})
-    return _stream(style, prime, length, pick, values, seed, n, cancel)
+    decoder = Decoder(style, sampler=sampler, params=params, seed=seed, n=n)
+    return _stream(decoder, prime, length, cancel)
 
 
-def _stream(
-    style: Style,
-    prime: str,
-    length: int,
-    pick: Any,
-    values: dict[str, Any],
-    seed: int,
-    n: int,
-    cancel: threading.Event | None,
-) -> Iterator[list[str]]:
-    import torch
-
-    tokenizer, model, device = style.tokenizer, style.model, style.device
-    generator = torch.Generator().manual_seed(seed)
-    ids = [int(i) for i in tokenizer.encode(prime or EMPTY_PRIME)]
-    if not ids:
-        ids = [int(i) for i in tokenizer.encode(EMPTY_PRIME)]
-    with torch.no_grad():
-        x = torch.tensor([ids], dtype=torch.long, device=device).expand(n, -1)  # (n, P)
-        logits, state = model(x, model.init_state(n, device))  # the whole prime in one call
-        for _ in range(length):
-            if cancel is not None and cancel.is_set():
-                return
-            last = logits[:, -1, :].float().cpu()  # (n, V)
-            if tokenizer.unk_id is not None:
-                last[:, tokenizer.unk_id] = float("-inf")  # never emit the unknown token
-            nxt = pick(last, values, generator)  # (n,)
-            yield [tokenizer.decode([int(i)]) for i in nxt.tolist()]
-            logits, state = model(nxt.view(n, 1).to(device), state)  # one step, state carried
+def _stream(decoder: Decoder, prime: str, length: int, cancel: threading.Event | None) -> Iterator[list[str]]:
+    decoder.feed(decoder.encode(prime) or decoder.encode(EMPTY_PRIME))  # the whole prime in one call
+    for _ in range(length):
+        if cancel is not None and cancel.is_set():
+            return
+        yield decoder.step()
 
 
 def generate(style: Style, prime: str = "", **options: Any) -> Iterator[str]:
