@@ -93,6 +93,12 @@ class Style:
 
         return generate(self, prime, **options)
 
+    def chat(self, **options: Any) -> Any:
+        """A `stylegen.chat.ChatSession` with this style (options: user, to, sampler, params, seed...)."""
+        from stylegen.chat import ChatSession
+
+        return ChatSession(self, **options)
+
 
 def build_model(meta: dict[str, Any], vocab_size: int) -> Any:
     factory = plugins.get("model", meta["model"]["name"])

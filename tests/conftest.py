@@ -7,8 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 from stylegen import plugins
+
+# Test models are tiny: one thread is faster than two, and keeps tests steady on a busy machine.
+torch.set_num_threads(1)
 
 PHRASE = "the quick brown fox jumps over the lazy dog.\n"
 #: Tiny training settings: a few seconds on a 2-core CPU.
@@ -55,24 +59,26 @@ def tiny_corpus(texts_dir: Path) -> str:
     return "tiny"
 
 
-@pytest.fixture(scope="session")
-def _trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data home with corpus `tiny` and style `tiny`, trained once per session."""
+PLAY = "ANNA:\nhello bob.\n\nBOB:\nhi anna, how are you?\n\nCARL:\nbye all.\n\n"
+
+
+def _train_home(factory: pytest.TempPathFactory, name: str, text: str, steps: int) -> Path:
+    """A data home with corpus `name` built from `text` and style `name` trained on it."""
     import os
 
     from stylegen.corpus import build_corpus
     from stylegen.train import TrainConfig, train
 
-    home = tmp_path_factory.mktemp("trained") / "home"
+    home = factory.mktemp(name) / "home"
     old = {k: os.environ.get(k) for k in ("STYLEGEN_HOME", "STYLEGEN_LOAD_PLUGINS")}
     os.environ["STYLEGEN_HOME"] = str(home)
     os.environ["STYLEGEN_LOAD_PLUGINS"] = ""
     plugins._REGISTRY = None
     try:
         src = home.parent / "src.txt"
-        src.write_text(PHRASE * 250, encoding="utf-8")
-        build_corpus("tiny", [str(src)])
-        train(TrainConfig(corpus="tiny", name="tiny", max_steps=120, **TINY))  # type: ignore[arg-type]
+        src.write_text(text, encoding="utf-8")
+        build_corpus(name, [str(src)])
+        train(TrainConfig(corpus=name, name=name, max_steps=steps, **TINY))  # type: ignore[arg-type]
     finally:
         for k, v in old.items():
             if v is None:
@@ -83,8 +89,27 @@ def _trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
+@pytest.fixture(scope="session")
+def _trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Corpus and style `tiny`: one sentence, repeated; trained once per session."""
+    return _train_home(tmp_path_factory, "tiny", PHRASE * 250, 120)
+
+
+@pytest.fixture(scope="session")
+def _play_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Corpus and style `play`: three speakers taking turns in the play format."""
+    return _train_home(tmp_path_factory, "play", PLAY * 120, 200)
+
+
 @pytest.fixture
 def trained(hermetic: Path, _trained_home: Path) -> str:
     """Style `tiny` (and corpus `tiny`) copied into this test's data home."""
     shutil.copytree(_trained_home, hermetic, dirs_exist_ok=True)
     return "tiny"
+
+
+@pytest.fixture
+def play(hermetic: Path, _play_home: Path) -> str:
+    """Style `play` (and corpus `play`), with a speaker-line turn format, in this test's data home."""
+    shutil.copytree(_play_home, hermetic, dirs_exist_ok=True)
+    return "play"

@@ -76,12 +76,13 @@ def main() -> None:
     cli()
 
 
+from stylegen.cli import chat as _chat  # noqa: E402
 from stylegen.cli import corpus as _corpus  # noqa: E402
 from stylegen.cli import generate as _generate  # noqa: E402
 from stylegen.cli import plugins as _plugins  # noqa: E402
 from stylegen.cli import styles as _styles  # noqa: E402
 from stylegen.cli import train as _train  # noqa: E402
 
-for _module in (_corpus, _train, _generate, _styles, _plugins):
+for _module in (_corpus, _train, _generate, _chat, _styles, _plugins):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

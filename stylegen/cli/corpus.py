@@ -36,6 +36,13 @@ def corpus_group() -> None:
     show_default=True,
     help="The last fraction of the text held out for validation.",
 )
+@click.option(
+    "--turns",
+    type=click.Choice(["auto", "speaker-line", "inline", "none"]),
+    default="auto",
+    show_default=True,
+    help="Turn format for chat: a play's 'NAME:' lines, a chat log's 'name: text' lines, or none.",
+)
 @click.option("--force", is_flag=True, help="Replace an existing corpus of the same name.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 def build(
@@ -45,6 +52,7 @@ def build(
     exclude: tuple[str, ...],
     errors: str,
     val_fraction: float,
+    turns: str,
     force: bool,
     as_json: bool,
 ) -> None:
@@ -53,7 +61,7 @@ def build(
     from stylegen.corpus import build_corpus
 
     corpus = build_corpus(
-        name, sources, include=include, exclude=exclude, errors=errors, val_fraction=val_fraction, replace=force
+        name, sources, include=include, exclude=exclude, errors=errors, val_fraction=val_fraction, turns=turns, replace=force
     )
     m = corpus.manifest
     for skip in m["skipped"]:
@@ -132,6 +140,7 @@ def show(name: str, as_json: bool) -> None:
         "sources": len(m["sources"]),
         "skipped": m["skipped"],
         "sha256": m["sha256"],
+        "turns": m.get("turns", {"kind": "none", "speakers": {}}),
         "excerpt": excerpt,
     }
     if as_json:
@@ -150,6 +159,10 @@ def show(name: str, as_json: bool) -> None:
     )
     click.echo("  most frequent: " + " ".join(f"{c!r}:{n}" for c, n in counts[:10]))
     click.echo("  rarest: " + " ".join(f"{c!r}:{n}" for c, n in counts[-10:][::-1]))
+    turns = info["turns"]
+    if turns["kind"] != "none":
+        top = ", ".join(f"{n} ({c})" for n, c in list(turns["speakers"].items())[:8])
+        click.echo(f"  turns: {turns['kind']}, {len(turns['speakers'])} speakers: {top}")
     for skip in m["skipped"]:
         click.echo(f"  skipped {skip['origin']}: {skip['reason']}")
     click.echo("  excerpt:")

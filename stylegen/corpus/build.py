@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from stylegen import home, plugins
+from stylegen.corpus.turns import detect as detect_turns
 from stylegen.errors import NotFoundError, StylegenError
 from stylegen.protocols import Document, Skipped, SourceOptions
 
 MANIFEST = "manifest.json"
+TURN_SAMPLE = 10_000_000  # characters the turn-format detector reads
 FORMAT_VERSION = 1
 
 
@@ -94,6 +96,7 @@ def build_corpus(
     exclude: Sequence[str] = (),
     errors: str = "strict",
     val_fraction: float = 0.1,
+    turns: str = "auto",
     replace: bool = False,
 ) -> Corpus:
     """Build corpus `name` from `sources` (paths, globs, `-`, or a registered source name)."""
@@ -124,6 +127,7 @@ def build_corpus(
         why = f" ({len(skipped)} file(s) skipped, e.g. {skipped[0].origin}: {skipped[0].reason})" if skipped else ""
         raise StylegenError(f"corpus {name!r} would be empty: no text found in {where}{why}")
     train, val = split_text(text, val_fraction)
+    turn_format = detect_turns(text[:TURN_SAMPLE], turns)
     manifest = {
         "format_version": FORMAT_VERSION,
         "name": name,
@@ -133,6 +137,7 @@ def build_corpus(
         "options": {"include": list(include), "exclude": list(exclude), "errors": errors},
         "stats": {**text_stats(text), "documents": len(kept)},
         "split": {"val_fraction": val_fraction, "train_chars": len(train), "val_chars": len(val)},
+        "turns": turn_format.to_json(),
         "sha256": _sha256(text),
     }
     with home.staged_dir(final, replace=replace) as tmp:

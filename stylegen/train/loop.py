@@ -26,6 +26,7 @@ from stylegen import home, plugins, styles
 from stylegen.corpus import load_corpus
 from stylegen.errors import StylegenError
 from stylegen.protocols import Observer
+from stylegen.state import tree_map
 from stylegen.train import checkpoint
 from stylegen.train.config import TrainConfig
 from stylegen.train.data import StreamBatches, fit_batch
@@ -33,17 +34,6 @@ from stylegen.train.data import StreamBatches, fit_batch
 LN2 = math.log(2.0)
 #: The settings a resumed run may change; everything else is kept from the checkpoint.
 RESUME_OVERRIDES = ("max_steps", "max_minutes", "max_epochs", "device")
-
-
-def tree_map(fn: Any, state: Any) -> Any:
-    """Apply `fn` to every tensor in a state made of tensors, tuples, lists and dicts."""
-    if isinstance(state, (tuple, list)):
-        return type(state)(tree_map(fn, s) for s in state)
-    if isinstance(state, dict):
-        return {k: tree_map(fn, v) for k, v in state.items()}
-    if state is None:
-        return None
-    return fn(state)
 
 
 def resolve_device(requested: str) -> str:
@@ -258,6 +248,7 @@ def train(
             "created": created,
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "corpus": {"name": corpus.name, "sha256": corpus.sha256, "manifest_sha256": manifest_sha},
+            "turns": corpus.manifest.get("turns", {"kind": "none", "speakers": {}}),
             "tokenizer": {"name": cfg.tokenizer, "vocab_size": tokenizer.vocab_size},
             "model": {"name": cfg.model, "config": model.config()},
             "params": params,

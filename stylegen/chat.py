@@ -1,0 +1,247 @@
+"""Chat in a style: the model's state is kept across turns, so a new turn feeds only new text.
+
+The user's message is written into the text in the corpus's own turn format (for a play: a
+speaker line, the speech, a blank line); then the model writes the next turn until it ends
+(the blank line, a stop sequence or a length limit) and only that answer is shown. Without
+a turn format, chat continues the user's text.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stylegen import home
+from stylegen.corpus.turns import TurnFormat
+from stylegen.errors import StylegenError
+from stylegen.generate import Decoder, random_seed
+from stylegen.state import flatten_state, tree_map, unflatten_state
+
+if TYPE_CHECKING:
+    from stylegen.styles import Style
+
+STATE_FORMAT = "stylegen-chat-state/1"
+HEADER_LIMIT = 48  # tokens the model may spend naming the next speaker
+
+
+class HoldBack:
+    """Releases generated text as it comes, holding back what may be the start of a stop sequence."""
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self.stops = [s for s in stops if s]
+        self.buffer = ""
+
+    def push(self, chunk: str) -> tuple[str, bool]:
+        """(text safe to show now, whether a stop sequence was reached)."""
+        self.buffer += chunk
+        hits = [i for i in (self.buffer.find(s) for s in self.stops) if i >= 0]
+        if hits:
+            out, self.buffer = self.buffer[: min(hits)], ""
+            return out, True
+        keep = 0
+        for stop in self.stops:
+            for k in range(min(len(stop) - 1, len(self.buffer)), keep, -1):
+                if self.buffer.endswith(stop[:k]):
+                    keep = k
+                    break
+        out, self.buffer = self.buffer[: len(self.buffer) - keep], self.buffer[len(self.buffer) - keep :]
+        return out, False
+
+
+@dataclass
+class Turn:
+    speaker: str
+    text: str
+
+
+@dataclass
+class ChatSession:
+    """A conversation with a style. `send()` streams the answer; `speaker` names who answers."""
+
+    style: Style
+    user: str | None = None  # who the user speaks as (turn formats only)
+    to: str | None = None  # who answers; None: whoever the model writes next
+    sampler: str = "temperature"
+    params: Mapping[str, Any] = field(default_factory=lambda: {"temperature": 0.8})
+    seed: int | None = None
+    max_tokens: int = 600
+    stops: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        self.format = TurnFormat.from_json(self.style.meta.get("turns"))
+        if not self.format.has_turns and (self.user or self.to):
+            raise StylegenError(f"style {self.style.name!r} has no turn structure: --as and --to need one")
+        if self.seed is None:
+            self.seed = random_seed()
+        self.decoder = Decoder(self.style, sampler=self.sampler, params=self.params, seed=self.seed)
+        self.user = self.format.resolve(self.user) if self.user else self.format.default_user()
+        self.to = self.format.resolve(self.to) if self.to else None
+        self.turns: list[Turn] = []
+        self.speaker: str | None = None  # who is answering now (known before the answer streams)
+        self.forward_tokens = 0  # tokens fed to the model so far (for tests and the curious)
+
+    # --- settings -------------------------------------------------------------------------
+    def set_sampler(self, sampler: str, params: Mapping[str, Any] | None = None) -> None:
+        self.decoder.set_sampler(sampler, params or {})
+        self.sampler, self.params = sampler, dict(self.decoder.params)
+
+    def set_param(self, name: str, value: Any) -> None:
+        self.decoder.set_sampler(self.sampler, {**self.decoder.params, name: value})
+        self.params = dict(self.decoder.params)
+
+    def set_user(self, name: str) -> None:
+        self._need_turns("/as")
+        self.user = self.format.resolve(name)
+
+    def set_to(self, name: str | None) -> None:
+        self._need_turns("/to")
+        self.to = self.format.resolve(name) if name else None
+
+    def _need_turns(self, what: str) -> None:
+        if not self.format.has_turns:
+            raise StylegenError(f"style {self.style.name!r} has no turn structure: {what} needs one")
+
+    def reset(self) -> None:
+        """Forget the conversation and the model's state."""
+        self.decoder.reset()
+        self.turns.clear()
+
+    # --- talking ----------------------------------------------------------------------------
+    def _feed(self, text: str) -> None:
+        ids = self.decoder.encode(text)
+        self.forward_tokens += len(ids)
+        self.decoder.feed(ids)
+
+    def _step(self) -> str:
+        self.forward_tokens += 1
+        return self.decoder.step()[0]
+
+    def send(self, message: str, cancel: threading.Event | None = None) -> Iterator[str]:
+        """Feed the user's turn, then stream the answer until its turn ends."""
+        fmt = self.format
+        if fmt.has_turns:
+            assert self.user is not None
+            self.turns.append(Turn(self.user, message.strip()))
+            self._feed(fmt.turn(self.user, message) + (fmt.header(self.to) if self.to else ""))
+            stops = [fmt.end, *self.stops]
+        else:
+            self.turns.append(Turn("user", message))
+            self._feed(message)
+            stops = ["\n\n", *self.stops]
+        self.speaker = self.to if fmt.has_turns else "style"
+        raw, answer, spent, ended = "", "", 0, False
+        hold = HoldBack(stops)
+        if fmt.has_turns and self.to is None:
+            header, spent = self._read_header(cancel)
+            raw += header
+            name = fmt.parse_header(header.rstrip(" \n"))
+            self.speaker = name or "?"
+            if name is None:  # the model did not write a speaker: its text is the answer
+                answer, ended = hold.push(header)
+                if answer:
+                    yield answer
+        while spent < self.max_tokens and not ended:
+            if cancel is not None and cancel.is_set():
+                break
+            chunk = self._step()
+            spent += 1
+            raw += chunk
+            out, ended = hold.push(chunk)
+            if out:
+                answer += out
+                yield out
+        if fmt.has_turns and not raw.endswith(fmt.end):
+            self._close_turn(raw)
+        self.turns.append(Turn(self.speaker or "?", answer.strip()))
+
+    def _read_header(self, cancel: threading.Event | None) -> tuple[str, int]:
+        """Let the model name the next speaker: up to the end of the header."""
+        end = "\n" if self.format.kind == "speaker-line" else ": "
+        header, spent = "", 0
+        while spent < HEADER_LIMIT and not header.endswith(end):
+            if cancel is not None and cancel.is_set():
+                break
+            header += self._step()
+            spent += 1
+        return header, spent
+
+    def _close_turn(self, raw: str) -> None:
+        """After an answer cut short, feed what ends a turn, so the next one starts cleanly."""
+        end = self.format.end
+        for k in range(len(end), -1, -1):
+            if raw.endswith(end[:k]):
+                if end[k:]:
+                    self._feed(end[k:])
+                return
+
+    def reply(self, message: str) -> str:
+        """The whole answer to `message`."""
+        return "".join(self.send(message))
+
+    # --- transcripts and saved state -------------------------------------------------------------
+    def transcript(self) -> str:
+        """The conversation in the corpus's own format."""
+        if self.format.has_turns:
+            return "".join(self.format.turn(t.speaker, t.text) for t in self.turns)
+        return "".join(t.text for t in self.turns)
+
+    def save_transcript(self, path: Path) -> None:
+        home.write_text(path, self.transcript())
+
+    def save_state(self, path: Path) -> None:
+        """The conversation and the model's state, to continue later (safetensors + JSON, no pickle)."""
+        from safetensors.torch import save_file
+
+        tensors, structure = flatten_state(self.decoder.state)
+        if self.decoder.last is not None:
+            tensors["last"] = self.decoder.last.contiguous()
+        tensors["rng"] = self.decoder.generator.get_state()
+        session = {
+            "style": self.style.name,
+            "style_params": self.style.meta.get("params"),
+            "style_steps": self.style.meta.get("steps"),
+            "user": self.user,
+            "to": self.to,
+            "sampler": self.sampler,
+            "params": dict(self.decoder.params),
+            "seed": self.seed,
+            "turns": [[t.speaker, t.text] for t in self.turns],
+            "structure": structure,
+        }
+        with home.atomic_path(path) as tmp:
+            save_file(tensors, str(tmp), metadata={"format": STATE_FORMAT, "session": json.dumps(session)})
+
+    def load_state(self, path: Path) -> None:
+        """Continue a conversation saved by `save_state` with this same style."""
+        from safetensors import SafetensorError, safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+                tensors = {k: f.get_tensor(k) for k in f.keys()}
+        except (SafetensorError, OSError) as e:
+            raise StylegenError(f"{path}: not a chat state file ({' '.join(str(e).split())})") from None
+        if meta.get("format") != STATE_FORMAT:
+            raise StylegenError(f"{path}: not a stylegen chat state file")
+        try:
+            session = json.loads(meta["session"])
+        except (KeyError, json.JSONDecodeError):
+            raise StylegenError(f"{path}: damaged chat state (no session description)") from None
+        if (session.get("style"), session.get("style_params"), session.get("style_steps")) != (
+            self.style.name,
+            self.style.meta.get("params"),
+            self.style.meta.get("steps"),
+        ):
+            raise StylegenError(f"{path}: saved with style {session.get('style')!r} as it was then, not with this one")
+        device = self.style.device
+        self.decoder.state = tree_map(lambda t: t.to(device), unflatten_state(session["structure"], tensors))
+        self.decoder.last = tensors.get("last")
+        self.decoder.generator.set_state(tensors["rng"])
+        self.user, self.to = session["user"], session["to"]
+        self.set_sampler(session["sampler"], session["params"])
+        self.seed = session["seed"]
+        self.turns = [Turn(s, t) for s, t in session["turns"]]

@@ -1,0 +1,211 @@
+"""`stylegen chat STYLE`: a line-based chat REPL that also works in pipes.
+
+Answers go to stdout; the banner, prompts and command replies go to stderr, so
+`echo "Good morrow" | stylegen chat bard > answer.txt` keeps only the answer.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from stylegen.errors import StylegenError
+
+HELP = """commands:
+  /temp T            set the temperature (switches greedy to temperature sampling)
+  /sampler NAME      choose a sampler (see `stylegen plugins`)
+  /set NAME VALUE    set a parameter of the sampler (e.g. /set top_p 0.9)
+  /as NAME           speak as NAME          /to [NAME]   who answers (none: whoever the model writes)
+  /speakers          the corpus's most frequent speakers
+  /reset             forget the conversation and the model's state
+  /save FILE         write the transcript    /save-state FILE, /load-state FILE   the conversation with the model's state
+  /help              this text               /quit (or Ctrl-D)"""
+
+
+class Repl:
+    def __init__(self, session: Any, stdin: TextIO, stdout: TextIO, stderr: TextIO, interactive: bool) -> None:
+        self.session, self.stdin, self.stdout, self.stderr = session, stdin, stdout, stderr
+        self.interactive = interactive
+        self.cancel = threading.Event()
+
+    def say(self, text: str) -> None:
+        self.stderr.write(text + "\n")
+        self.stderr.flush()
+
+    def read(self) -> str | None:
+        if self.interactive:
+            try:
+                return input(f"{self.session.user or 'you'}> ")
+            except EOFError:
+                return None
+        line = self.stdin.readline()
+        return line.rstrip("\n") if line else None
+
+    def run(self) -> None:
+        s = self.session
+        if self.interactive:
+            who = f" as {s.user}" + (f" to {s.to}" if s.to else "") if s.format.has_turns else ""
+            self.say(f"chatting with {s.style.name}{who}; /help for commands, Ctrl-D to leave")
+        while True:
+            line = self.read()
+            if line is None:
+                return
+            if not line.strip():
+                continue
+            if line.startswith("/"):
+                try:
+                    if self.command(line.strip()) == "quit":
+                        return
+                except StylegenError as e:
+                    self.say("error: " + " ".join(str(e).split()))
+                continue
+            self.answer(line)
+
+    def answer(self, message: str) -> None:
+        s = self.session
+        self.cancel.clear()
+        label = s.format.has_turns
+        started = False
+        for chunk in s.send(message, self.cancel):
+            if not started and label:
+                self.stdout.write(f"{s.speaker}: ")
+            started = True
+            self.stdout.write(chunk)
+            self.stdout.flush()
+        if not started and label:
+            self.stdout.write(f"{s.speaker}: ")
+        self.stdout.write("\n")
+        self.stdout.flush()
+        if self.cancel.is_set():
+            self.say("(stopped)")
+
+    def command(self, line: str) -> str | None:
+        s = self.session
+        name, _, rest = line.partition(" ")
+        arg = rest.strip()
+        if name in ("/quit", "/exit"):
+            return "quit"
+        if name == "/help":
+            self.say(HELP)
+        elif name == "/temp":
+            value = _number(arg, "/temp T")
+            if "temperature" in {p.name for p in s.decoder.sampler.params}:
+                s.set_param("temperature", value)
+            else:
+                s.set_sampler("temperature", {"temperature": value})
+            self.say(f"sampler {s.sampler} {s.params}")
+        elif name == "/sampler":
+            if not arg:
+                raise StylegenError("usage: /sampler NAME")
+            s.set_sampler(arg)
+            self.say(f"sampler {s.sampler} {s.params}")
+        elif name == "/set":
+            key, _, text = arg.partition(" ")
+            if not key or not text.strip():
+                raise StylegenError("usage: /set NAME VALUE")
+            s.set_param(key, text.strip())
+            self.say(f"sampler {s.sampler} {s.params}")
+        elif name == "/as":
+            if not arg:
+                raise StylegenError("usage: /as NAME")
+            s.set_user(arg)
+            self.say(f"you speak as {s.user}")
+        elif name == "/to":
+            s.set_to(arg or None)
+            self.say(f"{s.to} answers" if s.to else "whoever the model writes next answers")
+        elif name == "/speakers":
+            speakers = list(s.format.speakers.items())[:30]
+            self.say(", ".join(f"{n} ({c})" for n, c in speakers) if speakers else "this style has no speakers")
+        elif name == "/reset":
+            s.reset()
+            self.say("conversation forgotten")
+        elif name in ("/save", "/save-state", "/load-state"):
+            if not arg:
+                raise StylegenError(f"usage: {name} FILE")
+            path = Path(arg).expanduser()
+            if name == "/save":
+                s.save_transcript(path)
+            elif name == "/save-state":
+                s.save_state(path)
+            else:
+                s.load_state(path)
+            self.say(f"{'loaded' if name == '/load-state' else 'saved'} {path}")
+        else:
+            raise StylegenError(f"unknown command {name} (see /help)")
+        return None
+
+
+def _number(text: str, usage: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise StylegenError(f"usage: {usage} (a number)") from None
+
+
+@click.command("chat")
+@click.argument("style")
+@click.option("--as", "as_", metavar="NAME", help="Who you speak as (a speaker of the corpus; any case).")
+@click.option("--to", metavar="NAME", help="Who answers (default: whoever the model writes next).")
+@click.option("--temperature", type=click.FloatRange(min=0), default=0.8, show_default=True, help="0 means greedy.")
+@click.option("--top-k", type=click.IntRange(min=1), help="Sample among the k most likely tokens.")
+@click.option("--top-p", type=click.FloatRange(0, 1, min_open=True), help="Nucleus sampling.")
+@click.option("--sampler", help="A sampler plugin by name.")
+@click.option("--seed", type=int, help="Same seed and messages, same answers.")
+@click.option(
+    "--max-length", type=click.IntRange(min=1), default=600, show_default=True, help="Tokens per answer at most."
+)
+@click.option("--stop", multiple=True, help="Also end an answer at this text (repeatable).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True)
+def chat_command(
+    style: str,
+    as_: str | None,
+    to: str | None,
+    temperature: float,
+    top_k: int | None,
+    top_p: float | None,
+    sampler: str | None,
+    seed: int | None,
+    max_length: int,
+    stop: tuple[str, ...],
+    device: str,
+) -> None:
+    """Chat with STYLE, one line per message (type /help for commands).
+
+    With a play, the answer is a turn by a character: `stylegen chat bard --as ROMEO --to JULIET`.
+    Works in pipes: `echo "Good morrow" | stylegen chat bard`.
+    """
+    from stylegen.chat import ChatSession
+    from stylegen.generate import choose_sampler
+    from stylegen.styles import load_style
+    from stylegen.train.loop import resolve_device
+
+    loaded = load_style(style, device=resolve_device(device))
+    name, params = choose_sampler(temperature, top_k, top_p)
+    session = ChatSession(
+        loaded, user=as_, to=to, sampler=sampler or name, params=params if sampler is None else {},
+        seed=seed, max_tokens=max_length, stops=stop,
+    )  # fmt: skip
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    repl = Repl(session, sys.stdin, sys.stdout, sys.stderr, interactive)
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if repl.cancel.is_set():
+            raise KeyboardInterrupt
+        repl.cancel.set()  # stop the answer between two steps; a second Ctrl-C leaves
+
+    previous = (
+        signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is threading.main_thread() else None
+    )
+    try:
+        repl.run()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+COMMANDS = [chat_command]
