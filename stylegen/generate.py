@@ -8,6 +8,7 @@ built on it. One seed gives one text (on the CPU).
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from stylegen import plugins
 from stylegen.errors import StylegenError
+from stylegen.processors import Penalties
 
 if TYPE_CHECKING:
     import torch
@@ -26,11 +28,23 @@ EMPTY_PRIME = "\n"
 
 
 def choose_sampler(
-    temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    min_p: float | None = None,
+    typical_p: float | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """The sampler and parameters that `--temperature/--top-k/--top-p` ask for."""
+    """The sampler and parameters that `--temperature/--top-k/--top-p/--min-p/--typical-p` ask for.
+
+    Precedence: temperature <= 0 is greedy whatever else is given; then min-p, then typical,
+    then top-p (which also takes top-k), then top-k, then plain temperature.
+    """
     if temperature <= 0:
         return "greedy", {}
+    if min_p is not None:
+        return "min-p", {"temperature": temperature, "min_p": min_p}
+    if typical_p is not None:
+        return "typical", {"temperature": temperature, "typical_p": typical_p}
     if top_p is not None:
         return "top-p", {"temperature": temperature, "top_p": top_p, "top_k": top_k or 0}
     if top_k is not None:
@@ -55,6 +69,8 @@ def sampler_params(sampler: Any, params: Mapping[str, Any] | None) -> dict[str, 
             value = p.type(value)
         except (TypeError, ValueError):
             raise StylegenError(f"{name} must be a {p.type.__name__} (got {value!r})") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise StylegenError(f"{name} must be a finite number (got {value})")
         if (p.min is not None and value < p.min) or (p.max is not None and value > p.max):
             raise StylegenError(f"{name} must be in [{p.min}, {'∞' if p.max is None else p.max}] (got {value})")
         values[name] = value
@@ -62,7 +78,11 @@ def sampler_params(sampler: Any, params: Mapping[str, Any] | None) -> dict[str, 
 
 
 class Decoder:
-    """A batch of `n` rows of text in progress: the model state, the last logits, a seeded RNG."""
+    """A batch of `n` rows of text in progress: the model state, the last logits, a seeded RNG.
+
+    It also counts, per row, the ids fed so far (`counts`, (n, V)); `penalties`, when active,
+    are applied to the last logits with those counts before the sampler sees them.
+    """
 
     def __init__(
         self,
@@ -72,6 +92,7 @@ class Decoder:
         params: Mapping[str, Any] | None = None,
         seed: int = 0,
         n: int = 1,
+        penalties: Penalties | None = None,
     ) -> None:
         import torch
 
@@ -82,8 +103,10 @@ class Decoder:
         self.n = n
         self.set_sampler(sampler, params or {})
         self.generator = torch.Generator().manual_seed(seed)
+        self.penalties: Penalties | None = penalties
         self.state: Any = None
         self.last: torch.Tensor | None = None  # (n, V) float32 on the CPU
+        self.counts: torch.Tensor | None = None  # (n, V) float32 on the CPU: ids fed so far, per row
 
     def set_sampler(self, sampler: str, params: Mapping[str, Any]) -> None:
         pick = plugins.get("sampler", sampler)
@@ -92,7 +115,7 @@ class Decoder:
 
     def reset(self) -> None:
         """Forget everything fed so far."""
-        self.state, self.last = None, None
+        self.state, self.last, self.counts = None, None, None
 
     def encode(self, text: str) -> list[int]:
         return [int(i) for i in self.tokenizer.encode(text)]
@@ -112,6 +135,10 @@ class Decoder:
         with torch.no_grad():
             logits, self.state = self.model(x, self.state)  # (n, t, V)
         self.last = logits[:, -1, :].float().cpu()
+        if self.counts is None:
+            self.counts = torch.zeros(self.n, self.last.size(-1))  # (n, V)
+        x = x.cpu()
+        self.counts.scatter_add_(1, x, torch.ones(x.shape))  # count every id of every row
 
     def feed_text(self, text: str) -> None:
         self.feed(self.encode(text))
@@ -121,7 +148,9 @@ class Decoder:
         if self.last is None:
             self.feed_text(EMPTY_PRIME)
         assert self.last is not None
-        logits = self.last.clone()
+        logits = self.last.clone()  # (n, V)
+        if self.penalties is not None and self.penalties.active and self.counts is not None:
+            logits = self.penalties.apply(logits, self.counts)
         if self.tokenizer.unk_id is not None:
             logits[:, self.tokenizer.unk_id] = float("-inf")  # never emit the unknown token
         ids: torch.Tensor = self.sampler(logits, self.params, self.generator)
@@ -143,6 +172,7 @@ def sample_stream(
     params: Mapping[str, Any] | None = None,
     seed: int = 0,
     n: int = 1,
+    penalties: Penalties | None = None,
     cancel: threading.Event | None = None,
 ) -> Iterator[list[str]]:
     """Yield, per step, the decoded text of the next token of each of `n` samples (one batch).
@@ -152,11 +182,12 @@ def sample_stream(
     """
     if length < 0:
         raise StylegenError(f"--length must be >= 0 (got {length})")
-    decoder = Decoder(style, sampler=sampler, params=params, seed=seed, n=n)
-    return _stream(decoder, prime, length, cancel)
+    decoder = Decoder(style, sampler=sampler, params=params, seed=seed, n=n, penalties=penalties)
+    return stream(decoder, prime, length, cancel)
 
 
-def _stream(decoder: Decoder, prime: str, length: int, cancel: threading.Event | None) -> Iterator[list[str]]:
+def stream(decoder: Decoder, prime: str, length: int, cancel: threading.Event | None = None) -> Iterator[list[str]]:
+    """Feed `prime` (a line break when empty) to a fresh `decoder`, then yield `length` steps."""
     decoder.feed(decoder.encode(prime) or decoder.encode(EMPTY_PRIME))  # the whole prime in one call
     for _ in range(length):
         if cancel is not None and cancel.is_set():

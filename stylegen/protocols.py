@@ -108,6 +108,10 @@ class LanguageModel(Protocol):
     `state` is whatever the model carries between calls (RNN hidden/cell tensors, a KV cache,
     a convolution buffer): a tensor or a tuple/list/dict of tensors. The trainer detaches it
     between windows; the generator feeds it back one step at a time.
+
+    Optional: `select_state(state, index) -> state` (see `SelectsState`). Beam search needs it
+    to duplicate and reorder the rows of a batch's state; a model without it can do everything
+    else, and `--beam` says so in one line.
     """
 
     def init_state(self, batch: int, device: torch.device | str) -> Any: ...
@@ -118,6 +122,19 @@ class LanguageModel(Protocol):
 
     def config(self) -> dict[str, Any]:
         """JSON-able keyword arguments that rebuild this model through its plugin."""
+        ...
+
+
+@runtime_checkable
+class SelectsState(Protocol):
+    """The optional `LanguageModel` method that beam search uses."""
+
+    def select_state(self, state: Any, index: torch.Tensor) -> Any:
+        """The state of the rows `index` (K,) int64 of a batch, in that order (rows may repeat).
+
+        For an RNN whose state is (L, B, H), or a pair of them, this is `index_select` along
+        dim 1; a state with the batch first would select along dim 0.
+        """
         ...
 
 

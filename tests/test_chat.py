@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from stylegen import load_style
-from stylegen.chat import ChatSession, HoldBack
+from stylegen.chat import HoldBack
 from stylegen.corpus.turns import TurnFormat, detect
 from stylegen.errors import StylegenError
 
@@ -130,7 +130,12 @@ def test_without_turns_chat_continues_the_text(trained: str) -> None:
 def run_chat(home: Path, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "STYLEGEN_HOME": str(home), "STYLEGEN_LOAD_PLUGINS": ""}
     return subprocess.run(
-        [sys.executable, "-m", "stylegen", "chat", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-m", "stylegen", "chat", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
 
 

@@ -61,7 +61,14 @@ def build(
     from stylegen.corpus import build_corpus
 
     corpus = build_corpus(
-        name, sources, include=include, exclude=exclude, errors=errors, val_fraction=val_fraction, turns=turns, replace=force
+        name,
+        sources,
+        include=include,
+        exclude=exclude,
+        errors=errors,
+        val_fraction=val_fraction,
+        turns=turns,
+        replace=force,
     )
     m = corpus.manifest
     for skip in m["skipped"]:

@@ -2,9 +2,39 @@
 
 from __future__ import annotations
 
+import math
 import sys
+from typing import Any
 
 import click
+from click.core import ParameterSource
+
+#: The options that choose or tune a sampler: meaningless with --beam.
+SAMPLING_OPTIONS = (
+    ("--temperature", "temperature"),
+    ("--top-k", "top_k"),
+    ("--top-p", "top_p"),
+    ("--min-p", "min_p"),
+    ("--typical-p", "typical_p"),
+    ("--sampler", "sampler"),
+    ("--param", "params"),
+)
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number", ctx=ctx, param=param)
+    return value
+
+
+def _name_values(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected NAME=VALUE (got {item!r})", ctx=ctx, param=param)
+        out[name.strip()] = value.strip()
+    return out
 
 
 @click.command("generate")
@@ -17,12 +47,75 @@ import click
     show_default=True,
     help="Tokens to generate (characters for char styles).",
 )
-@click.option("--temperature", type=click.FloatRange(min=0), default=0.8, show_default=True, help="0 means greedy.")
+@click.option(
+    "--temperature",
+    type=click.FloatRange(min=0),
+    default=0.8,
+    show_default=True,
+    help="0 means greedy (and the sampling options below are then ignored).",
+)
 @click.option("--top-k", type=click.IntRange(min=1), help="Sample among the k most likely tokens.")
 @click.option(
-    "--top-p", type=click.FloatRange(0, 1, min_open=True), help="Nucleus sampling: smallest set with probability p."
+    "--top-p",
+    type=click.FloatRange(0, 1, min_open=True),
+    help="Nucleus sampling: smallest set with probability p (combines with --top-k).",
 )
-@click.option("--sampler", help="A sampler plugin by name (overrides the choice made from the options above).")
+@click.option(
+    "--min-p",
+    type=click.FloatRange(0, 1),
+    help="Min-p sampling: keep tokens at least P times as likely as the likeliest "
+    "(takes precedence over --typical-p, --top-p and --top-k).",
+)
+@click.option(
+    "--typical-p",
+    type=click.FloatRange(0, 1, min_open=True),
+    help="Locally typical sampling: the tokens whose surprisal is nearest the entropy, up to mass P "
+    "(takes precedence over --top-p and --top-k).",
+)
+@click.option(
+    "--sampler",
+    help="A sampler plugin by name (overrides the choice made from the options above, "
+    "which then set its parameters of the same name).",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    callback=_name_values,
+    help="Set a parameter of the chosen sampler, e.g. --param min_p=0.1 (repeatable; applied last).",
+)
+@click.option(
+    "--repetition-penalty",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    callback=_finite,
+    help="CTRL penalty on tokens already in the text: positive logits / θ, negative ones × θ (1: off).",
+)
+@click.option(
+    "--presence-penalty",
+    type=float,
+    default=0.0,
+    show_default=True,
+    callback=_finite,
+    help="Subtract this from the logit of every token already in the text (0: off).",
+)
+@click.option(
+    "--frequency-penalty",
+    type=float,
+    default=0.0,
+    show_default=True,
+    callback=_finite,
+    help="Subtract this times its count from the logit of every token already in the text (0: off).",
+)
+@click.option(
+    "--beam",
+    type=click.IntRange(min=1),
+    metavar="WIDTH",
+    help="Beam search of this width instead of sampling: the likeliest continuation found "
+    "(one text, no seed; not with the sampling options or --n > 1).",
+)
 @click.option("--seed", type=int, help="Same seed, same text (random when left out; printed to stderr).")
 @click.option(
     "--n",
@@ -33,46 +126,159 @@ import click
     help="Samples, generated together in one batch.",
 )
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object when done: text, prime, tokens, seed, sampler, params, penalties, style "
+    "(with --n > 1, a `samples` list of {text, tokens}).",
+)
+@click.pass_context
 def generate_command(
+    ctx: click.Context,
     style: str,
     prime: str,
     length: int,
     temperature: float,
     top_k: int | None,
     top_p: float | None,
+    min_p: float | None,
+    typical_p: float | None,
     sampler: str | None,
+    params: dict[str, str],
+    repetition_penalty: float,
+    presence_penalty: float,
+    frequency_penalty: float,
+    beam: int | None,
     seed: int | None,
     n: int,
     device: str,
+    as_json: bool,
 ) -> None:
-    """Write text in STYLE, starting with --prime."""
-    from stylegen.generate import choose_sampler, random_seed, sample_stream
+    """Write text in STYLE, starting with --prime.
+
+    \b
+    The sampler follows the options: --temperature 0 is greedy; otherwise --min-p, else
+    --typical-p, else --top-p (with --top-k), else --top-k, else plain temperature sampling.
+    --sampler NAME picks any sampler plugin, and --param NAME=VALUE sets any of its parameters.
+    The penalties apply to every sampler and to --beam.
+    """
+    from stylegen.processors import Penalties
+
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+
+    if beam is not None:
+        if n > 1:
+            raise click.UsageError("--beam writes one text: it cannot be combined with --n > 1", ctx)
+        for option, name in SAMPLING_OPTIONS:
+            if given(name):
+                raise click.UsageError(f"--beam does not sample: it cannot be combined with {option}", ctx)
+    penalties = Penalties(repetition_penalty, presence_penalty, frequency_penalty)
+
     from stylegen.styles import load_style
     from stylegen.train.loop import resolve_device
 
     loaded = load_style(style, device=resolve_device(device))
-    name, params = choose_sampler(temperature, top_k, top_p)
-    if sampler is not None:
-        name = sampler
-    if seed is None:
-        seed = random_seed()
+    if beam is not None:
+        _beam(loaded, prime, length, beam, penalties, as_json)
+        return
+
+    from stylegen.generate import Decoder, random_seed, stream
+
+    name, values = _sampler_choice(temperature, top_k, top_p, min_p, typical_p, sampler, given)
+    values.update(params)
+    random = seed is None
+    seed = random_seed() if seed is None else seed
+    decoder = Decoder(loaded, sampler=name, params=values, seed=seed, n=n, penalties=penalties)  # checks them all
+    if random and not as_json:
         click.echo(f"seed: {seed}", err=True)
-    stream = sample_stream(loaded, prime, length=length, sampler=name, params=params, seed=seed, n=n)
+    chunks_stream = stream(decoder, prime, length)
     out = sys.stdout
+    if as_json:
+        texts, tokens = [""] * n, 0
+        for chunks in chunks_stream:
+            texts = [t + c for t, c in zip(texts, chunks, strict=True)]
+            tokens += 1
+        common = {"seed": seed, "sampler": name, "params": decoder.params, "penalties": penalties.as_dict()}
+        _print_json(loaded.name, prime, [(text, tokens) for text in texts], common)
+        return
     if n == 1:
         out.write(prime)
         out.flush()
-        for chunks in stream:
+        for chunks in chunks_stream:
             out.write(chunks[0])
             out.flush()
         out.write("\n")
         return
     texts = [prime] * n
-    for chunks in stream:
+    for chunks in chunks_stream:
         texts = [t + c for t, c in zip(texts, chunks, strict=True)]
     for i, text in enumerate(texts, 1):
         out.write(f"--- sample {i} of {n} ---\n{text}\n")
     out.flush()
+
+
+def _sampler_choice(
+    temperature: float,
+    top_k: int | None,
+    top_p: float | None,
+    min_p: float | None,
+    typical_p: float | None,
+    sampler: str | None,
+    given: Any,
+) -> tuple[str, dict[str, Any]]:
+    """The sampler name and the parameters the options give it (checked later, by the decoder)."""
+    from stylegen import plugins
+    from stylegen.generate import choose_sampler
+
+    options: list[tuple[str, str, float | None]] = [
+        ("--top-k", "top_k", top_k),
+        ("--top-p", "top_p", top_p),
+        ("--min-p", "min_p", min_p),
+        ("--typical-p", "typical_p", typical_p),
+    ]
+    if sampler is None:
+        name, values = choose_sampler(temperature, top_k, top_p, min_p, typical_p)
+        for option, key, value in options:
+            if value is not None and key not in values:
+                why = "--temperature 0 means greedy" if name == "greedy" else f"the {name!r} sampler was chosen"
+                plugins.warn(f"{option} is ignored: {why} (see --help for the precedence)")
+        return name, values
+    # An explicit sampler: the options set its parameters of the same name. The default
+    # temperature goes only to a sampler that has one; an explicit option always goes, so that
+    # a sampler without that parameter says so.
+    declared = {p.name for p in plugins.get("sampler", sampler).params}
+    values = {}
+    if "temperature" in declared or given("temperature"):
+        values["temperature"] = temperature
+    for _, key, value in options:
+        if value is not None:
+            values[key] = value
+    return sampler, values
+
+
+def _beam(loaded: Any, prime: str, length: int, width: int, penalties: Any, as_json: bool) -> None:
+    from stylegen.beam import beam_search
+
+    text = beam_search(loaded, prime, length=length, width=width, penalties=penalties)
+    if as_json:
+        common = {"seed": None, "sampler": "beam", "params": {"width": width}, "penalties": penalties.as_dict()}
+        _print_json(loaded.name, prime, [(text, length)], common)
+        return
+    sys.stdout.write(prime + text + "\n")
+    sys.stdout.flush()
+
+
+def _print_json(style: str, prime: str, results: list[tuple[str, int]], common: dict[str, Any]) -> None:
+    from stylegen.cli._output import echo_json
+
+    if len(results) == 1:
+        text, tokens = results[0]
+        echo_json({"text": text, "prime": prime, "tokens": tokens, **common, "style": style})
+        return
+    samples = [{"text": text, "tokens": tokens} for text, tokens in results]
+    echo_json({"prime": prime, **common, "style": style, "samples": samples})
 
 
 COMMANDS = [generate_command]

@@ -62,5 +62,13 @@ class RNNLanguageModel(nn.Module):
         out, state = self.rnn(x, state)  # (B, T, H); state (L, B, H) or a pair of them
         return self.head(self.drop(out)), state  # (B, T, V)
 
+    def select_state(self, state: Any, index: torch.Tensor) -> Any:
+        """Rows `index` (K,) of a batch's state, in that order (beam search duplicates and
+        reorders hypotheses with it): (L, B, H) -> (L, K, H), for h and, in an LSTM, c."""
+        index = index.to(self.head.weight.device)
+        if isinstance(state, (tuple, list)):
+            return tuple(s.index_select(1, index) for s in state)
+        return state.index_select(1, index)
+
     def config(self) -> dict[str, Any]:
         return asdict(self.cfg)
