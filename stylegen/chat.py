@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from stylegen import home
 from stylegen.corpus.turns import TurnFormat
 from stylegen.errors import StylegenError
-from stylegen.generate import Decoder, random_seed
+from stylegen.generate import Decoder, HoldBack, random_seed
 from stylegen.state import flatten_state, tree_map, unflatten_state
 
 if TYPE_CHECKING:
@@ -26,30 +26,6 @@ if TYPE_CHECKING:
 
 STATE_FORMAT = "stylegen-chat-state/1"
 HEADER_LIMIT = 48  # tokens the model may spend naming the next speaker
-
-
-class HoldBack:
-    """Releases generated text as it comes, holding back what may be the start of a stop sequence."""
-
-    def __init__(self, stops: Sequence[str]) -> None:
-        self.stops = [s for s in stops if s]
-        self.buffer = ""
-
-    def push(self, chunk: str) -> tuple[str, bool]:
-        """(text safe to show now, whether a stop sequence was reached)."""
-        self.buffer += chunk
-        hits = [i for i in (self.buffer.find(s) for s in self.stops) if i >= 0]
-        if hits:
-            out, self.buffer = self.buffer[: min(hits)], ""
-            return out, True
-        keep = 0
-        for stop in self.stops:
-            for k in range(min(len(stop) - 1, len(self.buffer)), keep, -1):
-                if self.buffer.endswith(stop[:k]):
-                    keep = k
-                    break
-        out, self.buffer = self.buffer[: len(self.buffer) - keep], self.buffer[len(self.buffer) - keep :]
-        return out, False
 
 
 @dataclass

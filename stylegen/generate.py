@@ -12,6 +12,7 @@ import math
 import secrets
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from stylegen import plugins
@@ -77,6 +78,67 @@ def sampler_params(sampler: Any, params: Mapping[str, Any] | None) -> dict[str, 
     return values
 
 
+class HoldBack:
+    """Releases generated text as it comes, holding back what may be the start of a stop sequence."""
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self.stops = [s for s in stops if s]
+        self.buffer = ""
+
+    def push(self, chunk: str) -> tuple[str, bool]:
+        """(text safe to show now, whether a stop sequence was reached)."""
+        self.buffer += chunk
+        hits = [i for i in (self.buffer.find(s) for s in self.stops) if i >= 0]
+        if hits:
+            out, self.buffer = self.buffer[: min(hits)], ""
+            return out, True
+        keep = 0
+        for stop in self.stops:
+            for k in range(min(len(stop) - 1, len(self.buffer)), keep, -1):
+                if self.buffer.endswith(stop[:k]):
+                    keep = k
+                    break
+        out, self.buffer = self.buffer[: len(self.buffer) - keep], self.buffer[len(self.buffer) - keep :]
+        return out, False
+
+    def flush(self) -> str:
+        """What is still held back, once no stop can follow any more."""
+        out, self.buffer = self.buffer, ""
+        return out
+
+
+def cut_at_stops(text: str, stops: Sequence[str]) -> str:
+    """`text` up to the first stop sequence in it."""
+    hits = [i for i in (text.find(s) for s in stops if s) if i >= 0]
+    return text[: min(hits)] if hits else text
+
+
+#: Switch oneDNN off on the CPU while generating (benchmarks/generate_speed.py measures both).
+ONEDNN_OFF_ON_CPU = True
+
+
+@contextmanager
+def fast_kernels(device: str) -> Iterator[None]:
+    """Run the model with the kernels that step fastest here.
+
+    On the CPU, PyTorch's oneDNN (mkldnn) RNN kernel is much slower for the short calls of
+    generation than the native one (see benchmarks/RESULTS.md), so it is switched off
+    around each call.
+    """
+    import torch
+
+    if not ONEDNN_OFF_ON_CPU or not str(device).startswith("cpu") or not torch.backends.mkldnn.is_available():
+        yield
+        return
+    mkldnn: Any = torch.backends.mkldnn  # its `enabled` is a settable module property
+    before = mkldnn.enabled
+    mkldnn.enabled = False
+    try:
+        yield
+    finally:
+        mkldnn.enabled = before
+
+
 class Decoder:
     """A batch of `n` rows of text in progress: the model state, the last logits, a seeded RNG.
 
@@ -132,7 +194,7 @@ class Decoder:
         x = x.to(self.device).expand(self.n, -1)  # (n, t)
         if self.state is None:
             self.state = self.model.init_state(self.n, self.device)
-        with torch.no_grad():
+        with torch.no_grad(), fast_kernels(self.device):
             logits, self.state = self.model(x, self.state)  # (n, t, V)
         self.last = logits[:, -1, :].float().cpu()
         if self.counts is None:

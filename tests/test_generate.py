@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -92,3 +93,44 @@ def test_each_sampler_declares_params_and_draws_valid_ids(name: str) -> None:
     ids = sampler(torch.randn(4, 9), params, torch.Generator().manual_seed(0))
     assert ids.shape == (4,) and ids.dtype == torch.long and ((ids >= 0) & (ids < 9)).all()
     assert all(p.help for p in sampler.params)
+
+
+def test_stop_sequences_end_the_text(trained: str) -> None:
+    from click.testing import CliRunner
+
+    from stylegen.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["generate", trained, "--prime", "the quick", "--temperature", "0", "--stop", "fox"]
+    )
+    assert result.exit_code == 0 and result.stdout == "the quick brown \n"
+    as_json = CliRunner().invoke(
+        cli, ["generate", trained, "--prime", "the quick", "--temperature", "0", "--stop", "fox", "--json"]
+    )
+    assert json.loads(as_json.stdout)["text"] == " brown "
+    many = CliRunner().invoke(
+        cli, ["generate", trained, "--prime", "the quick", "--temperature", "0", "--stop", "fox", "--n", "2"]
+    )
+    assert many.stdout.count("the quick brown \n") == 2
+
+
+def test_a_one_megabyte_prime_goes_in_one_call(trained: str) -> None:
+    style = load_style(trained)
+    text = "".join(generate(style, PHRASE * (1_000_000 // len(PHRASE)), length=10, sampler="greedy"))
+    assert len(text) == 10
+
+
+def test_generation_switches_onednn_off_on_cpu_and_restores_it(trained: str) -> None:
+    seen = []
+    style = load_style(trained)
+    real = style.model.forward
+
+    def spy(ids: torch.Tensor, state: Any) -> Any:
+        seen.append(torch.backends.mkldnn.enabled)
+        return real(ids, state)
+
+    style.model.forward = spy  # type: ignore[method-assign]
+    before = torch.backends.mkldnn.enabled
+    list(generate(style, "the", length=2, seed=0))
+    assert seen and not any(seen)
+    assert torch.backends.mkldnn.enabled == before

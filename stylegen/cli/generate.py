@@ -125,6 +125,7 @@ def _name_values(ctx: click.Context, param: click.Parameter, values: tuple[str, 
     show_default=True,
     help="Samples, generated together in one batch.",
 )
+@click.option("--stop", multiple=True, metavar="TEXT", help="End the text where TEXT first appears (repeatable).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True)
 @click.option(
     "--json",
@@ -152,6 +153,7 @@ def generate_command(
     beam: int | None,
     seed: int | None,
     n: int,
+    stop: tuple[str, ...],
     device: str,
     as_json: bool,
 ) -> None:
@@ -181,10 +183,10 @@ def generate_command(
 
     loaded = load_style(style, device=resolve_device(device))
     if beam is not None:
-        _beam(loaded, prime, length, beam, penalties, as_json)
+        _beam(loaded, prime, length, beam, penalties, as_json, stop)
         return
 
-    from stylegen.generate import Decoder, random_seed, stream
+    from stylegen.generate import Decoder, HoldBack, cut_at_stops, random_seed, stream
 
     name, values = _sampler_choice(temperature, top_k, top_p, min_p, typical_p, sampler, given)
     values.update(params)
@@ -200,20 +202,30 @@ def generate_command(
         for chunks in chunks_stream:
             texts = [t + c for t, c in zip(texts, chunks, strict=True)]
             tokens += 1
+            if stop and n == 1 and cut_at_stops(texts[0], stop) != texts[0]:
+                break
+        texts = [cut_at_stops(t, stop) for t in texts]
         common = {"seed": seed, "sampler": name, "params": decoder.params, "penalties": penalties.as_dict()}
         _print_json(loaded.name, prime, [(text, tokens) for text in texts], common)
         return
     if n == 1:
         out.write(prime)
         out.flush()
+        hold = HoldBack(stop)
         for chunks in chunks_stream:
-            out.write(chunks[0])
+            shown, ended = hold.push(chunks[0])
+            out.write(shown)
             out.flush()
+            if ended:
+                break
+        else:
+            out.write(hold.flush())
         out.write("\n")
         return
-    texts = [prime] * n
+    texts = [""] * n
     for chunks in chunks_stream:
         texts = [t + c for t, c in zip(texts, chunks, strict=True)]
+    texts = [prime + cut_at_stops(t, stop) for t in texts]
     for i, text in enumerate(texts, 1):
         out.write(f"--- sample {i} of {n} ---\n{text}\n")
     out.flush()
@@ -258,10 +270,13 @@ def _sampler_choice(
     return sampler, values
 
 
-def _beam(loaded: Any, prime: str, length: int, width: int, penalties: Any, as_json: bool) -> None:
+def _beam(
+    loaded: Any, prime: str, length: int, width: int, penalties: Any, as_json: bool, stop: tuple[str, ...]
+) -> None:
     from stylegen.beam import beam_search
+    from stylegen.generate import cut_at_stops
 
-    text = beam_search(loaded, prime, length=length, width=width, penalties=penalties)
+    text = cut_at_stops(beam_search(loaded, prime, length=length, width=width, penalties=penalties), stop)
     if as_json:
         common = {"seed": None, "sampler": "beam", "params": {"width": width}, "penalties": penalties.as_dict()}
         _print_json(loaded.name, prime, [(text, length)], common)
