@@ -113,21 +113,24 @@ def cut_at_stops(text: str, stops: Sequence[str]) -> str:
     return text[: min(hits)] if hits else text
 
 
-#: Switch oneDNN off on the CPU while generating (benchmarks/generate_speed.py measures both).
+#: Switch oneDNN off on the CPU for calls shorter than ONEDNN_MIN_TOKENS, i.e. while stepping
+#: (benchmarks/generate_speed.py measures both); long calls (a prime) keep it: it is faster there.
 ONEDNN_OFF_ON_CPU = True
+ONEDNN_MIN_TOKENS = 16
 
 
 @contextmanager
-def fast_kernels(device: str) -> Iterator[None]:
-    """Run the model with the kernels that step fastest here.
+def fast_kernels(device: str, tokens: int = 1) -> Iterator[None]:
+    """Run a model call of `tokens` steps with the kernels that are fastest for it here.
 
-    On the CPU, PyTorch's oneDNN (mkldnn) RNN kernel is much slower for the short calls of
-    generation than the native one (see benchmarks/RESULTS.md), so it is switched off
-    around each call.
+    On the CPU, PyTorch's oneDNN (mkldnn) RNN kernel is several times slower than the native
+    one for the one-token calls of generation, and faster for long sequences (measured in
+    benchmarks/RESULTS.md), so it is switched off around short calls only.
     """
     import torch
 
-    if not ONEDNN_OFF_ON_CPU or not str(device).startswith("cpu") or not torch.backends.mkldnn.is_available():
+    short = tokens < ONEDNN_MIN_TOKENS
+    if not (ONEDNN_OFF_ON_CPU and short and str(device).startswith("cpu") and torch.backends.mkldnn.is_available()):
         yield
         return
     mkldnn: Any = torch.backends.mkldnn  # its `enabled` is a settable module property
@@ -194,7 +197,7 @@ class Decoder:
         x = x.to(self.device).expand(self.n, -1)  # (n, t)
         if self.state is None:
             self.state = self.model.init_state(self.n, self.device)
-        with torch.no_grad(), fast_kernels(self.device):
+        with torch.no_grad(), fast_kernels(self.device, x.size(1)):
             logits, self.state = self.model(x, self.state)  # (n, t, V)
         self.last = logits[:, -1, :].float().cpu()
         if self.counts is None:
