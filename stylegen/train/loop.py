@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from stylegen import home, plugins, styles
+from stylegen import home, originality, plugins, styles
 from stylegen.corpus import load_corpus
 from stylegen.errors import StylegenError
 from stylegen.protocols import Observer
@@ -236,6 +236,7 @@ def train(
             shutil.rmtree(style_dir)  # left by a run that died before its first validation
         style_dir.mkdir(parents=True)
         tokenizer.save(style_dir / styles.TOKENIZER_DIR)
+        originality.build_index(train_text).save(style_dir / originality.INDEX_FILE)
 
     manifest_sha = home.sha256_file(corpus.path / "manifest.json")
     versions = _versions()
