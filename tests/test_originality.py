@@ -235,3 +235,24 @@ def test_greedy_text_of_a_trained_style_is_reported_as_copied(trained: str) -> N
     assert len(spans) == 1 and spans[0].start == 0 and spans[0].end >= 100
     assert spans[0].corpus_offset == PHRASE.index(text[:K])
     assert "«" in mark(text, spans)
+
+
+def test_generate_and_chat_check_copies_from_the_cli(trained: str, hermetic: Path) -> None:
+    import json as json_module
+
+    from click.testing import CliRunner
+
+    from stylegen.cli import cli
+
+    args = ["generate", trained, "--prime", "the quick", "--temperature", "0", "--length", "90", "--check-copy", "40"]
+    as_json = CliRunner().invoke(cli, [*args, "--json"])
+    assert as_json.exit_code == 0, as_json.stderr
+    copies = json_module.loads(as_json.stdout)["copies"]
+    assert copies and all(c["end"] - c["start"] >= 40 and {"corpus_offset", "text"} <= set(c) for c in copies)
+    text = CliRunner().invoke(cli, args)
+    assert "copied [" in text.stderr and "from corpus offset" in text.stderr
+    chat = CliRunner().invoke(cli, ["chat", trained, "--temperature", "0", "--check-copy", "20"], input="the quick\n")
+    assert chat.exit_code == 0 and "copied from the training text" in chat.stderr
+    (hermetic / "styles" / trained / "originality.npz").unlink()
+    missing = CliRunner().invoke(cli, args)
+    assert missing.exit_code == 1 and "no originality index" in missing.stderr

@@ -28,9 +28,12 @@ HELP = """commands:
 
 
 class Repl:
-    def __init__(self, session: Any, stdin: TextIO, stdout: TextIO, stderr: TextIO, interactive: bool) -> None:
+    def __init__(
+        self, session: Any, stdin: TextIO, stdout: TextIO, stderr: TextIO, interactive: bool, copies: Any = None
+    ) -> None:
         self.session, self.stdin, self.stdout, self.stderr = session, stdin, stdout, stderr
         self.interactive = interactive
+        self.copies = copies  # text -> copied spans, with --check-copy
         self.cancel = threading.Event()
 
     def say(self, text: str) -> None:
@@ -83,6 +86,11 @@ class Repl:
         self.stdout.flush()
         if self.cancel.is_set():
             self.say("(stopped)")
+        if self.copies is not None:
+            for span in self.copies(s.turns[-1].text):
+                self.say(
+                    f"(copied from the training text, corpus offset {span.corpus_offset}: «{' '.join(span.text.split())}»)"
+                )
 
     def command(self, line: str) -> str | None:
         s = self.session
@@ -160,6 +168,12 @@ def _number(text: str, usage: str) -> float:
     "--max-length", type=click.IntRange(min=1), default=600, show_default=True, help="Tokens per answer at most."
 )
 @click.option("--stop", multiple=True, help="Also end an answer at this text (repeatable).")
+@click.option(
+    "--check-copy",
+    type=click.IntRange(min=16),
+    metavar="N",
+    help="Point out answer spans of N+ characters copied from the training text.",
+)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True)
 def chat_command(
     style: str,
@@ -172,6 +186,7 @@ def chat_command(
     seed: int | None,
     max_length: int,
     stop: tuple[str, ...],
+    check_copy: int | None,
     device: str,
 ) -> None:
     """Chat with STYLE, one line per message (type /help for commands).
@@ -191,7 +206,9 @@ def chat_command(
         seed=seed, max_tokens=max_length, stops=stop,
     )  # fmt: skip
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    repl = Repl(session, sys.stdin, sys.stdout, sys.stderr, interactive)
+    from stylegen.cli.generate import copy_checker
+
+    repl = Repl(session, sys.stdin, sys.stdout, sys.stderr, interactive, copy_checker(loaded, check_copy))
 
     def on_sigint(signum: int, frame: Any) -> None:
         if repl.cancel.is_set():

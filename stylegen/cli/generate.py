@@ -9,6 +9,8 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from stylegen.errors import StylegenError
+
 #: The options that choose or tune a sampler: meaningless with --beam.
 SAMPLING_OPTIONS = (
     ("--temperature", "temperature"),
@@ -126,6 +128,12 @@ def _name_values(ctx: click.Context, param: click.Parameter, values: tuple[str, 
     help="Samples, generated together in one batch.",
 )
 @click.option("--stop", multiple=True, metavar="TEXT", help="End the text where TEXT first appears (repeatable).")
+@click.option(
+    "--check-copy",
+    type=click.IntRange(min=16),
+    metavar="N",
+    help="Find spans of N or more characters copied verbatim from the training text (40 is a good N).",
+)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True)
 @click.option(
     "--json",
@@ -154,6 +162,7 @@ def generate_command(
     seed: int | None,
     n: int,
     stop: tuple[str, ...],
+    check_copy: int | None,
     device: str,
     as_json: bool,
 ) -> None:
@@ -182,8 +191,9 @@ def generate_command(
     from stylegen.train.loop import resolve_device
 
     loaded = load_style(style, device=resolve_device(device))
+    copies = copy_checker(loaded, check_copy)
     if beam is not None:
-        _beam(loaded, prime, length, beam, penalties, as_json, stop)
+        _beam(loaded, prime, length, beam, penalties, as_json, stop, copies)
         return
 
     from stylegen.generate import Decoder, HoldBack, cut_at_stops, random_seed, stream
@@ -206,26 +216,35 @@ def generate_command(
                 break
         texts = [cut_at_stops(t, stop) for t in texts]
         common = {"seed": seed, "sampler": name, "params": decoder.params, "penalties": penalties.as_dict()}
-        _print_json(loaded.name, prime, [(text, tokens) for text in texts], common)
+        _print_json(loaded.name, prime, [(text, tokens) for text in texts], common, copies)
         return
     if n == 1:
         out.write(prime)
         out.flush()
         hold = HoldBack(stop)
+        text = ""
         for chunks in chunks_stream:
             shown, ended = hold.push(chunks[0])
             out.write(shown)
             out.flush()
             if ended:
                 break
+            text += shown
         else:
             out.write(hold.flush())
         out.write("\n")
+        if copies is not None:
+            report_copies(copies(text))
         return
     texts = [""] * n
     for chunks in chunks_stream:
         texts = [t + c for t, c in zip(texts, chunks, strict=True)]
-    texts = [prime + cut_at_stops(t, stop) for t in texts]
+    texts = [cut_at_stops(t, stop) for t in texts]
+    if copies is not None:
+        from stylegen.originality import mark
+
+        texts = [mark(t, copies(t)) for t in texts]
+    texts = [prime + t for t in texts]
     for i, text in enumerate(texts, 1):
         out.write(f"--- sample {i} of {n} ---\n{text}\n")
     out.flush()
@@ -270,8 +289,36 @@ def _sampler_choice(
     return sampler, values
 
 
+def copy_checker(style: Any, min_len: int | None) -> Any:
+    """A function text -> copied spans, or None when no check was asked for."""
+    if min_len is None:
+        return None
+    from stylegen.originality import find_copies, load_for_style
+
+    index = load_for_style(style.path)
+    if index is None:
+        raise StylegenError(f"style {style.name!r} has no originality index (train it again to use --check-copy)")
+    return lambda text: find_copies(index, text, min_len)
+
+
+def report_copies(spans: list[Any]) -> None:
+    """One stderr line per copied span, or one saying there were none."""
+    if not spans:
+        click.echo("no copied spans found", err=True)
+    for span in spans:
+        snippet = " ".join(span.text.split())
+        click.echo(f"copied [{span.start}:{span.end}] from corpus offset {span.corpus_offset}: «{snippet}»", err=True)
+
+
 def _beam(
-    loaded: Any, prime: str, length: int, width: int, penalties: Any, as_json: bool, stop: tuple[str, ...]
+    loaded: Any,
+    prime: str,
+    length: int,
+    width: int,
+    penalties: Any,
+    as_json: bool,
+    stop: tuple[str, ...],
+    copies: Any,
 ) -> None:
     from stylegen.beam import beam_search
     from stylegen.generate import cut_at_stops
@@ -279,20 +326,29 @@ def _beam(
     text = cut_at_stops(beam_search(loaded, prime, length=length, width=width, penalties=penalties), stop)
     if as_json:
         common = {"seed": None, "sampler": "beam", "params": {"width": width}, "penalties": penalties.as_dict()}
-        _print_json(loaded.name, prime, [(text, length)], common)
+        _print_json(loaded.name, prime, [(text, length)], common, copies)
         return
     sys.stdout.write(prime + text + "\n")
     sys.stdout.flush()
+    if copies is not None:
+        report_copies(copies(text))
 
 
-def _print_json(style: str, prime: str, results: list[tuple[str, int]], common: dict[str, Any]) -> None:
+def _print_json(
+    style: str, prime: str, results: list[tuple[str, int]], common: dict[str, Any], copies: Any = None
+) -> None:
+    from dataclasses import asdict
+
     from stylegen.cli._output import echo_json
+
+    def extra(text: str) -> dict[str, Any]:
+        return {} if copies is None else {"copies": [asdict(span) for span in copies(text)]}
 
     if len(results) == 1:
         text, tokens = results[0]
-        echo_json({"text": text, "prime": prime, "tokens": tokens, **common, "style": style})
+        echo_json({"text": text, "prime": prime, "tokens": tokens, **common, "style": style, **extra(text)})
         return
-    samples = [{"text": text, "tokens": tokens} for text, tokens in results]
+    samples = [{"text": text, "tokens": tokens, **extra(text)} for text, tokens in results]
     echo_json({"prime": prime, **common, "style": style, "samples": samples})
 
 
