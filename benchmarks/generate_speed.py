@@ -100,6 +100,10 @@ def main() -> None:
         for mkldnn in (True, False):
             rate = chars_per_second(style, batch, args.steps // (4 if batch > 1 else 1), mkldnn)
             rows.append((f"chars/s, batch {batch}, oneDNN {'on' if mkldnn else 'off'}", f"{rate:,.0f}"))
+    quantized = Style("bench", Path("."), style.meta, style.tokenizer, styles.quantize_int8(style.model))
+    for batch in (1, 16):
+        rate = chars_per_second(quantized, batch, args.steps // (4 if batch > 1 else 1), False)
+        rows.append((f"chars/s, batch {batch}, int8 weights (--int8), oneDNN off", f"{rate:,.0f}"))
     rows.append(("first character after load (ms, median of 5)", f"{first_char_ms(style):.1f}"))
 
     exe = Path(sys.executable).parent / "stylegen"

@@ -105,8 +105,30 @@ def build_model(meta: dict[str, Any], vocab_size: int) -> Any:
     return factory.build(vocab_size, **meta["model"].get("config", {}))
 
 
-def load_style(name: str, device: str = "cpu") -> Style:
-    """Load a style's tokenizer and best weights; errors name the file and what is wrong."""
+def quantize_int8(model: Any) -> Any:
+    """Dynamic int8 quantisation of the model's LSTM, GRU and Linear layers (CPU only).
+
+    Generation at batch 1 reads every recurrent weight at every step, so it is bound by
+    memory traffic: int8 weights read a quarter of the bytes. Activations stay float.
+    """
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization announces its future move
+        return torch.ao.quantization.quantize_dynamic(
+            model, {torch.nn.LSTM, torch.nn.GRU, torch.nn.Linear}, dtype=torch.qint8
+        )
+
+
+def load_style(name: str, device: str = "cpu", int8: bool = False) -> Style:
+    """Load a style's tokenizer and best weights; errors name the file and what is wrong.
+
+    `int8` quantises the weights for faster generation on the CPU (see `quantize_int8`).
+    """
+    if int8 and not device.startswith("cpu"):
+        raise StylegenError("--int8 is for generation on the CPU (use --device cpu)")
     meta = read_meta(name)
     path = style_path(name)
     weights = path / WEIGHTS
@@ -133,4 +155,6 @@ def load_style(name: str, device: str = "cpu") -> Style:
             )
     model.load_state_dict(tensors)
     model.to(device).eval()
+    if int8:
+        model = quantize_int8(model)
     return Style(name, path, meta, tokenizer, model, device)

@@ -134,3 +134,16 @@ def test_generation_switches_onednn_off_on_cpu_and_restores_it(trained: str) -> 
     list(generate(style, "the", length=2, seed=0))
     assert seen and not any(seen)
     assert torch.backends.mkldnn.enabled == before
+
+
+def test_int8_generation_is_reproducible_and_still_writes_the_style(trained: str) -> None:
+    from stylegen.errors import StylegenError
+
+    style = load_style(trained, int8=True)
+    assert "quantized" in type(style.model.rnn).__module__
+    a = "".join(generate(style, "the ", length=60, seed=2))
+    assert a == "".join(generate(style, "the ", length=60, seed=2))
+    greedy = "".join(generate(style, "the quick ", length=34, sampler="greedy"))
+    assert greedy == "brown fox jumps over the lazy dog."
+    with pytest.raises(StylegenError, match="--int8"):
+        load_style(trained, device="cuda", int8=True)

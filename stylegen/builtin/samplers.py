@@ -88,8 +88,12 @@ def draw(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Sample one id per row of logits (B, V) -> (B,)."""
     import torch
 
-    probs = logits.float().softmax(-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    # Inverse-CDF sampling: one uniform number per row, found in the cumulative distribution.
+    # Several times cheaper than torch.multinomial for one draw from a small vocabulary, which
+    # matters at one call per generated character. right=True never picks a zero-probability id.
+    cdf = logits.float().softmax(-1).cumsum(-1)  # (B, V)
+    u = torch.rand((cdf.size(0), 1), generator=generator) * cdf[:, -1:]  # (B, 1)
+    return torch.searchsorted(cdf, u, right=True).squeeze(-1).clamp_(max=cdf.size(-1) - 1)
 
 
 class Greedy:

@@ -174,6 +174,9 @@ def _number(text: str, usage: str) -> float:
     metavar="N",
     help="Point out answer spans of N+ characters copied from the training text.",
 )
+@click.option(
+    "--int8", is_flag=True, help="Quantise the weights to int8: about 2x faster on the CPU, slightly different text."
+)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True)
 def chat_command(
     style: str,
@@ -187,6 +190,7 @@ def chat_command(
     max_length: int,
     stop: tuple[str, ...],
     check_copy: int | None,
+    int8: bool,
     device: str,
 ) -> None:
     """Chat with STYLE, one line per message (type /help for commands).
@@ -199,7 +203,7 @@ def chat_command(
     from stylegen.styles import load_style
     from stylegen.train.loop import resolve_device
 
-    loaded = load_style(style, device=resolve_device(device))
+    loaded = load_style(style, device=resolve_device(device), int8=int8)
     name, params = choose_sampler(temperature, top_k, top_p)
     session = ChatSession(
         loaded, user=as_, to=to, sampler=sampler or name, params=params if sampler is None else {},

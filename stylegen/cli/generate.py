@@ -134,6 +134,9 @@ def _name_values(ctx: click.Context, param: click.Parameter, values: tuple[str, 
     metavar="N",
     help="Find spans of N or more characters copied verbatim from the training text (40 is a good N).",
 )
+@click.option(
+    "--int8", is_flag=True, help="Quantise the weights to int8: about 2x faster on the CPU, slightly different text."
+)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True)
 @click.option(
     "--json",
@@ -163,6 +166,7 @@ def generate_command(
     n: int,
     stop: tuple[str, ...],
     check_copy: int | None,
+    int8: bool,
     device: str,
     as_json: bool,
 ) -> None:
@@ -190,7 +194,7 @@ def generate_command(
     from stylegen.styles import load_style
     from stylegen.train.loop import resolve_device
 
-    loaded = load_style(style, device=resolve_device(device))
+    loaded = load_style(style, device=resolve_device(device), int8=int8)
     copies = copy_checker(loaded, check_copy)
     if beam is not None:
         _beam(loaded, prime, length, beam, penalties, as_json, stop, copies)

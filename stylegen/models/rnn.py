@@ -51,7 +51,7 @@ class RNNLanguageModel(nn.Module):
 
     def init_state(self, batch: int, device: torch.device | str) -> Any:
         shape = (self.cfg.layers, batch, self.cfg.hidden)
-        dtype = self.head.weight.dtype
+        dtype = self.embedding.weight.dtype
         h = torch.zeros(shape, device=device, dtype=dtype)
         if self.cell == "lstm":
             return (h, torch.zeros(shape, device=device, dtype=dtype))
