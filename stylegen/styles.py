@@ -105,6 +105,17 @@ def build_model(meta: dict[str, Any], vocab_size: int) -> Any:
     return factory.build(vocab_size, **meta["model"].get("config", {}))
 
 
+def resolve_device(requested: str) -> str:
+    """`auto` -> cuda when there is a CUDA device, else cpu; `cuda` without one is an error."""
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise StylegenError("--device cuda: no CUDA device is available (use --device cpu or auto)")
+    return requested
+
+
 def quantize_int8(model: Any) -> Any:
     """Dynamic int8 quantisation of the model's LSTM, GRU and Linear layers (CPU only).
 
@@ -127,8 +138,9 @@ def load_style(name: str, device: str = "cpu", int8: bool = False) -> Style:
 
     `int8` quantises the weights for faster generation on the CPU (see `quantize_int8`).
     """
-    if int8 and not device.startswith("cpu"):
+    if int8 and not device.startswith(("cpu", "auto")):
         raise StylegenError("--int8 is for generation on the CPU (use --device cpu)")
+    device = "cpu" if int8 else resolve_device(device)
     meta = read_meta(name)
     path = style_path(name)
     weights = path / WEIGHTS

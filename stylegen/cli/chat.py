@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 import click
 
+from stylegen.cli._options import load_for_writing, style_options
 from stylegen.errors import StylegenError
 
 HELP = """commands:
@@ -168,16 +169,7 @@ def _number(text: str, usage: str) -> float:
     "--max-length", type=click.IntRange(min=1), default=600, show_default=True, help="Tokens per answer at most."
 )
 @click.option("--stop", multiple=True, help="Also end an answer at this text (repeatable).")
-@click.option(
-    "--check-copy",
-    type=click.IntRange(min=16),
-    metavar="N",
-    help="Point out answer spans of N+ characters copied from the training text.",
-)
-@click.option(
-    "--int8", is_flag=True, help="Quantise the weights to int8: about 2x faster on the CPU, slightly different text."
-)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True)
+@style_options
 def chat_command(
     style: str,
     as_: str | None,
@@ -200,19 +192,15 @@ def chat_command(
     """
     from stylegen.chat import ChatSession
     from stylegen.generate import choose_sampler
-    from stylegen.styles import load_style
-    from stylegen.train.loop import resolve_device
 
-    loaded = load_style(style, device=resolve_device(device), int8=int8)
+    loaded, copies = load_for_writing(style, device, int8, check_copy)
     name, params = choose_sampler(temperature, top_k, top_p)
     session = ChatSession(
         loaded, user=as_, to=to, sampler=sampler or name, params=params if sampler is None else {},
         seed=seed, max_tokens=max_length, stops=stop,
     )  # fmt: skip
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    from stylegen.cli.generate import copy_checker
-
-    repl = Repl(session, sys.stdin, sys.stdout, sys.stderr, interactive, copy_checker(loaded, check_copy))
+    repl = Repl(session, sys.stdin, sys.stdout, sys.stderr, interactive, copies)
 
     def on_sigint(signum: int, frame: Any) -> None:
         if repl.cancel.is_set():

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from stylegen.errors import StylegenError
+from stylegen.cli._options import load_for_writing, report_copies, style_options
 
 #: The options that choose or tune a sampler: meaningless with --beam.
 SAMPLING_OPTIONS = (
@@ -128,16 +128,7 @@ def _name_values(ctx: click.Context, param: click.Parameter, values: tuple[str, 
     help="Samples, generated together in one batch.",
 )
 @click.option("--stop", multiple=True, metavar="TEXT", help="End the text where TEXT first appears (repeatable).")
-@click.option(
-    "--check-copy",
-    type=click.IntRange(min=16),
-    metavar="N",
-    help="Find spans of N or more characters copied verbatim from the training text (40 is a good N).",
-)
-@click.option(
-    "--int8", is_flag=True, help="Quantise the weights to int8: about 2x faster on the CPU, slightly different text."
-)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True)
+@style_options
 @click.option(
     "--json",
     "as_json",
@@ -191,11 +182,7 @@ def generate_command(
                 raise click.UsageError(f"--beam does not sample: it cannot be combined with {option}", ctx)
     penalties = Penalties(repetition_penalty, presence_penalty, frequency_penalty)
 
-    from stylegen.styles import load_style
-    from stylegen.train.loop import resolve_device
-
-    loaded = load_style(style, device=resolve_device(device), int8=int8)
-    copies = copy_checker(loaded, check_copy)
+    loaded, copies = load_for_writing(style, device, int8, check_copy)
     if beam is not None:
         _beam(loaded, prime, length, beam, penalties, as_json, stop, copies)
         return
@@ -291,27 +278,6 @@ def _sampler_choice(
         if value is not None:
             values[key] = value
     return sampler, values
-
-
-def copy_checker(style: Any, min_len: int | None) -> Any:
-    """A function text -> copied spans, or None when no check was asked for."""
-    if min_len is None:
-        return None
-    from stylegen.originality import find_copies, load_for_style
-
-    index = load_for_style(style.path)
-    if index is None:
-        raise StylegenError(f"style {style.name!r} has no originality index (train it again to use --check-copy)")
-    return lambda text: find_copies(index, text, min_len)
-
-
-def report_copies(spans: list[Any]) -> None:
-    """One stderr line per copied span, or one saying there were none."""
-    if not spans:
-        click.echo("no copied spans found", err=True)
-    for span in spans:
-        snippet = " ".join(span.text.split())
-        click.echo(f"copied [{span.start}:{span.end}] from corpus offset {span.corpus_offset}: «{snippet}»", err=True)
 
 
 def _beam(

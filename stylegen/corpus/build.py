@@ -11,7 +11,7 @@ import hashlib
 import math
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,11 +30,16 @@ def corpora_dir() -> Path:
     return home.data_home() / "corpora"
 
 
-def extract_file(path: Path, errors: str) -> str:
-    """Read one file through the extractor registered for its suffix (`*` as the fallback)."""
-    reg = plugins.registry()
+def file_extractor() -> Callable[[Path, str], str]:
+    """A function (path, errors) -> text that reads a file through the extractor registered
+    for its suffix (`*` as the fallback); the suffix table is built once, not per file."""
+    by_suffix = {s: e.obj for e in plugins.registry().of_kind("extractor") for s in e.obj.suffixes}
+    return lambda path, errors: extract_file(path, errors, by_suffix)
+
+
+def extract_file(path: Path, errors: str, by_suffix: dict[str, Any]) -> str:
+    """Read one file through the extractor in `by_suffix` for its suffix (`*` as the fallback)."""
     suffix = path.suffix.lower()
-    by_suffix = {s: e.obj for e in reg.of_kind("extractor") for s in e.obj.suffixes}
     extractor = by_suffix.get(suffix) or by_suffix.get("*")
     if extractor is None:
         raise StylegenError(f"{path}: no extractor for {suffix or 'files without a suffix'}")
@@ -111,7 +116,7 @@ def build_corpus(
     if final.exists() and not replace:
         raise StylegenError(f"corpus {name!r} already exists at {final} (use --force to replace it)")
 
-    options = SourceOptions(include=tuple(include), exclude=tuple(exclude), errors=errors, extract=extract_file)
+    options = SourceOptions(include=tuple(include), exclude=tuple(exclude), errors=errors, extract=file_extractor())
     docs: list[Document] = []
     skipped: list[Skipped] = []
     reg = plugins.registry()

@@ -36,16 +36,6 @@ LN2 = math.log(2.0)
 RESUME_OVERRIDES = ("max_steps", "max_minutes", "max_epochs", "device")
 
 
-def resolve_device(requested: str) -> str:
-    import torch
-
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise StylegenError("--device cuda: no CUDA device is available (use --device cpu or auto)")
-    return requested
-
-
 def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
     """Linear warm-up over the first steps, then cosine from lr to lr * min_lr_ratio."""
     warmup = cfg.warmup_steps
@@ -201,7 +191,7 @@ def train(
     data = StreamBatches(train_ids, batch, cfg.seq_len)
     lengths = tokenizer.token_lengths()
 
-    device = resolve_device(cfg.device)
+    device = styles.resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     model = model_factory.build(tokenizer.vocab_size, **cfg.model_config).to(device)
     params = sum(p.numel() for p in model.parameters())

@@ -1,0 +1,58 @@
+"""Options and loading shared by the commands that write text (`generate`, `chat`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from stylegen.errors import StylegenError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def style_options(func: F) -> F:
+    """`--check-copy N`, `--int8` and `--device`: how a style is loaded for writing."""
+    for option in reversed(
+        [
+            click.option(
+                "--check-copy",
+                type=click.IntRange(min=16),
+                metavar="N",
+                help="Point out spans of N or more characters copied verbatim from the training text (40 is a good N).",
+            ),
+            click.option(
+                "--int8",
+                is_flag=True,
+                help="Quantise the weights to int8: about 2x faster on the CPU, slightly different text.",
+            ),
+            click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def load_for_writing(name: str, device: str, int8: bool, check_copy: int | None) -> tuple[Any, Any]:
+    """The loaded style, and a function text -> copied spans (None without --check-copy)."""
+    from stylegen.styles import load_style
+
+    style = load_style(name, device=device, int8=int8)
+    if check_copy is None:
+        return style, None
+    from stylegen.originality import find_copies, load_for_style
+
+    index = load_for_style(style.path)
+    if index is None:
+        raise StylegenError(f"style {style.name!r} has no originality index (train it again to use --check-copy)")
+    return style, lambda text: find_copies(index, text, check_copy)
+
+
+def report_copies(spans: list[Any]) -> None:
+    """One stderr line per copied span, or one saying there were none."""
+    if not spans:
+        click.echo("no copied spans found", err=True)
+    for span in spans:
+        snippet = " ".join(span.text.split())
+        click.echo(f"copied [{span.start}:{span.end}] from corpus offset {span.corpus_offset}: «{snippet}»", err=True)
