@@ -51,6 +51,8 @@ from stylegen.errors import StylegenError
 K = 16
 #: The file in a style folder.
 INDEX_FILE = "originality.npz"
+#: Training characters a style's index covers (12 bytes each while building): about 400 MB.
+MAX_CHARS = 32_000_000
 #: Bumped whenever the hash or the file layout changes.
 FORMAT_VERSION = 1
 #: The polynomial's base: any odd 64-bit constant.

@@ -6,7 +6,7 @@ Nothing here imports torch: a plugin module must stay cheap to import, so that
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -57,13 +57,18 @@ class Source(Protocol):
 
 @runtime_checkable
 class Extractor(Protocol):
-    """Turns one file's bytes into text; chosen by file suffix (`*` is the fallback)."""
+    """Turns one file's bytes into text; chosen by file suffix (`*` is the fallback).
+
+    Optional: `options: tuple[str, ...]` names the `corpus build` options the extractor reads
+    (e.g. `("field",)` for JSON Lines' `--field`); those given are passed to `extract` as
+    keyword arguments, the others are not passed at all.
+    """
 
     name: str
     description: str
     suffixes: tuple[str, ...]
 
-    def extract(self, data: bytes, origin: str, errors: str) -> str:
+    def extract(self, data: bytes, origin: str, errors: str, **options: Any) -> str:
         """Return the text of `data`; raise `SkipFile` for a file that holds no text."""
         ...
 
@@ -97,7 +102,11 @@ class TokenizerFactory(Protocol):
     name: str
     description: str
 
-    def train(self, text: str, **options: Any) -> Tokenizer: ...
+    def train(self, chunks: Iterable[str], **options: Any) -> Tokenizer:
+        """Learn a tokenizer from the training text, given as chunks (a corpus may not fit in
+        memory: sample from them rather than keeping them all). `options` are the plugin's own
+        (`stylegen train --tokenizer-opt KEY=VALUE`); an unknown option is a one-line error."""
+        ...
 
     def load(self, directory: Path) -> Tokenizer: ...
 

@@ -7,7 +7,7 @@ produces it, and it decodes to U+FFFD.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +61,13 @@ class CharTokenizerFactory:
     name = "char"
     description = "One token per character; vocabulary from the training text, unknown characters map to id 0"
 
-    def train(self, text: str, **options: Any) -> CharTokenizer:
+    def train(self, chunks: Iterable[str], **options: Any) -> CharTokenizer:
         if options:
             raise StylegenError(f"the char tokenizer takes no options (got {', '.join(sorted(options))})")
-        codes = np.unique(_codepoints(text))
-        return CharTokenizer([chr(int(c)) for c in codes])
+        seen = np.zeros(0, dtype=np.uint32)
+        for chunk in [chunks] if isinstance(chunks, str) else chunks:
+            seen = np.union1d(seen, np.unique(_codepoints(chunk)))
+        return CharTokenizer([chr(int(c)) for c in seen])
 
     def load(self, directory: Path) -> CharTokenizer:
         path = directory / VOCAB_FILE

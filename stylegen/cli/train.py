@@ -14,13 +14,13 @@ from stylegen.errors import StylegenError
 POSITIVE = click.IntRange(min=1)
 
 
-def parse_model_opts(pairs: tuple[str, ...]) -> dict[str, Any]:
+def parse_opts(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
     """KEY=VALUE pairs, the value read as JSON when it parses (numbers, true/false), else a string."""
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="'--model-opt'")
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint=f"'{option}'")
         try:
             out[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -39,6 +39,14 @@ def parse_model_opts(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option(
     "--dropout", type=click.FloatRange(0, 1, max_open=True), help="Dropout between layers [model default: 0]."
 )
+@click.option("--spm-type", type=click.Choice(["bpe", "unigram"]), help="spm tokenizer: the subword algorithm.")
+@click.option("--vocab-size", type=POSITIVE, help="spm tokenizer: vocabulary size [default: 2000].")
+@click.option(
+    "--character-coverage",
+    type=click.FloatRange(0, 1, min_open=True),
+    help="spm tokenizer: share of characters covered by pieces; the rest by byte fallback.",
+)
+@click.option("--tokenizer-opt", multiple=True, metavar="KEY=VALUE", help="Any other tokenizer option (repeatable).")
 @click.option("--model-opt", multiple=True, metavar="KEY=VALUE", help="Any other model option (repeatable).")
 @click.option("--batch-size", type=POSITIVE, default=64, show_default=True, help="Contiguous streams per batch.")
 @click.option("--seq-len", type=POSITIVE, default=128, show_default=True, help="Tokens per window (BPTT length).")
@@ -59,6 +67,13 @@ def parse_model_opts(pairs: tuple[str, ...]) -> dict[str, Any]:
     help="Stop after this many passes (default 10 when no limit is given).",
 )
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "fp32", "bf16"]),
+    default="auto",
+    show_default=True,
+    help="bf16: bfloat16 autocast; auto uses it where the CPU or GPU computes bf16 natively.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue the style's run from its last checkpoint.")
 @click.option("--force", is_flag=True, help="Replace an existing style of the same name.")
@@ -79,6 +94,10 @@ def train_command(
     hidden: int | None,
     embed: int | None,
     dropout: float | None,
+    spm_type: str | None,
+    vocab_size: int | None,
+    character_coverage: float | None,
+    tokenizer_opt: tuple[str, ...],
     model_opt: tuple[str, ...],
     batch_size: int,
     seq_len: int,
@@ -91,6 +110,7 @@ def train_command(
     max_minutes: float | None,
     max_epochs: float | None,
     device: str,
+    precision: str,
     seed: int,
     resume: bool,
     force: bool,
@@ -107,12 +127,18 @@ def train_command(
     home.check_name(corpus, "corpus")
     name = name or corpus
     home.check_name(name, "style")
-    model_config = parse_model_opts(model_opt)
+    model_config = parse_opts(model_opt, "--model-opt")
+    tokenizer_config = parse_opts(tokenizer_opt, "--tokenizer-opt")
+    for key, value in (("type", spm_type), ("vocab_size", vocab_size), ("character_coverage", character_coverage)):
+        if value is not None:
+            tokenizer_config[key] = value
     for key, value in (("layers", layers), ("hidden", hidden), ("embed", embed), ("dropout", dropout)):
         if value is not None:
             model_config[key] = value
-    if resume and model_config:
-        raise click.UsageError("model options are fixed when a style is created; leave them out with --resume")
+    if resume and (model_config or tokenizer_config):
+        raise click.UsageError(
+            "model and tokenizer options are fixed when a style is created; leave them out with --resume"
+        )
     if resume:
         from stylegen.train.loop import RESUME_OVERRIDES
 
@@ -128,13 +154,14 @@ def train_command(
         if changed:
             raise click.UsageError(
                 f"{', '.join(changed)}: a resumed run keeps its saved settings; only --max-steps, --max-minutes, "
-                "--max-epochs and --device may change"
+                "--max-epochs, --device and --precision may change"
             )
     cfg = TrainConfig(
-        corpus=corpus, name=name, tokenizer=tokenizer, model=model, model_config=model_config,
+        corpus=corpus, name=name, tokenizer=tokenizer, tokenizer_config=tokenizer_config, model=model,
+        model_config=model_config,
         batch_size=batch_size, seq_len=seq_len, lr=lr, weight_decay=weight_decay, grad_clip=grad_clip,
         warmup_steps=warmup_steps, eval_every=eval_every, max_steps=max_steps, max_minutes=max_minutes,
-        max_epochs=max_epochs, device=device, seed=seed,
+        max_epochs=max_epochs, device=device, precision=precision, seed=seed,
     )  # fmt: skip
     names = [] if quiet else ["progress"]
     if events == "jsonl":

@@ -11,7 +11,7 @@ import hashlib
 import math
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,14 +30,15 @@ def corpora_dir() -> Path:
     return home.data_home() / "corpora"
 
 
-def file_extractor() -> Callable[[Path, str], str]:
+def file_extractor(options: Mapping[str, Any] | None = None) -> Callable[[Path, str], str]:
     """A function (path, errors) -> text that reads a file through the extractor registered
-    for its suffix (`*` as the fallback); the suffix table is built once, not per file."""
+    for its suffix (`*` as the fallback); the suffix table is built once, not per file.
+    `options` (`--field`, `--column` ...) reach the extractors that declare them."""
     by_suffix = {s: e.obj for e in plugins.registry().of_kind("extractor") for s in e.obj.suffixes}
-    return lambda path, errors: extract_file(path, errors, by_suffix)
+    return lambda path, errors: extract_file(path, errors, by_suffix, options or {})
 
 
-def extract_file(path: Path, errors: str, by_suffix: dict[str, Any]) -> str:
+def extract_file(path: Path, errors: str, by_suffix: dict[str, Any], options: Mapping[str, Any] | None = None) -> str:
     """Read one file through the extractor in `by_suffix` for its suffix (`*` as the fallback)."""
     suffix = path.suffix.lower()
     extractor = by_suffix.get(suffix) or by_suffix.get("*")
@@ -47,7 +48,8 @@ def extract_file(path: Path, errors: str, by_suffix: dict[str, Any]) -> str:
         data = path.read_bytes()
     except OSError as e:
         raise StylegenError(f"{path}: cannot read ({e.strerror or e})") from None
-    text: str = extractor.extract(data, str(path), errors)
+    wanted = {k: v for k, v in (options or {}).items() if v is not None and k in getattr(extractor, "options", ())}
+    text: str = extractor.extract(data, str(path), errors, **wanted)
     return text
 
 

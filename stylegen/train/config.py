@@ -14,6 +14,7 @@ class TrainConfig:
     corpus: str
     name: str
     tokenizer: str = "char"
+    tokenizer_config: dict[str, Any] = field(default_factory=dict)  # the tokenizer plugin's options
     model: str = "lstm"
     model_config: dict[str, Any] = field(default_factory=dict)  # the model plugin's options
     batch_size: int = 64  # B contiguous streams
@@ -29,6 +30,7 @@ class TrainConfig:
     max_minutes: float | None = None
     max_epochs: float | None = None
     device: str = "auto"  # auto | cpu | cuda
+    precision: str = "auto"  # auto | fp32 | bf16 (autocast)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -39,6 +41,8 @@ class TrainConfig:
             raise StylegenError(f"lr must be > 0 (got {self.lr})")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise StylegenError(f"device must be auto, cpu or cuda (got {self.device!r})")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise StylegenError(f"precision must be auto, fp32 or bf16 (got {self.precision!r})")
         if self.max_steps is None and self.max_minutes is None and self.max_epochs is None:
             self.max_epochs = 10.0
 

@@ -27,13 +27,13 @@ from stylegen.corpus import load_corpus
 from stylegen.errors import StylegenError
 from stylegen.protocols import Observer
 from stylegen.state import tree_map
-from stylegen.train import checkpoint
+from stylegen.train import checkpoint, tokens
 from stylegen.train.config import TrainConfig
 from stylegen.train.data import StreamBatches, fit_batch
 
 LN2 = math.log(2.0)
 #: The settings a resumed run may change; everything else is kept from the checkpoint.
-RESUME_OVERRIDES = ("max_steps", "max_minutes", "max_epochs", "device")
+RESUME_OVERRIDES = ("max_steps", "max_minutes", "max_epochs", "device", "precision")
 
 
 def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
@@ -45,6 +45,28 @@ def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
         return cfg.lr * (step + 1) / warmup
     floor = cfg.lr * cfg.min_lr_ratio
     return floor + (cfg.lr - floor) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU does bfloat16 arithmetic natively (AVX512-BF16 or AMX); elsewhere bf16
+    is emulated and slower than float32."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """`auto` is bf16 autocast where the hardware does bf16 natively, else fp32."""
+    if precision != "auto":
+        return precision
+    if device.startswith("cuda"):
+        import torch
+
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if cpu_has_bf16() else "fp32"
 
 
 def progress_of(cfg: TrainConfig, step: int, epochs: float, seconds: float) -> float:
@@ -170,10 +192,19 @@ def train(
     tok_factory = reg.get("tokenizer", cfg.tokenizer)
     model_factory = reg.get("model", cfg.model)
 
-    train_text = corpus.train_text()
-    tokenizer = tok_factory.load(style_dir / styles.TOKENIZER_DIR) if resume else tok_factory.train(train_text)
-    train_ids = tokenizer.encode(train_text)
-    val_ids = tokenizer.encode(corpus.val_text())
+    train_file = corpus.path / "train.txt"
+    if resume:
+        tokenizer = tok_factory.load(style_dir / styles.TOKENIZER_DIR)
+    else:
+        tokenizer = tok_factory.train(tokens.read_chunks(train_file), **cfg.tokenizer_config)
+        # A new run works in a hidden folder until its first validation, then takes the style's
+        # place: until then an existing style (with --force) stays whole and usable.
+        style_dir = final_dir.with_name(f".{cfg.name}.training")
+        if style_dir.exists():
+            shutil.rmtree(style_dir)  # left by a run that died before its first validation
+        style_dir.mkdir(parents=True)
+        tokenizer.save(style_dir / styles.TOKENIZER_DIR)
+    train_ids, val_ids = tokens.corpus_tokens(corpus, tokenizer, style_dir / styles.TOKENIZER_DIR)
     need = cfg.seq_len + 1
     if len(train_ids) < need:
         raise StylegenError(
@@ -192,6 +223,8 @@ def train(
     lengths = tokenizer.token_lengths()
 
     device = styles.resolve_device(cfg.device)
+    device_type = device.split(":")[0]
+    precision = resolve_precision(cfg.precision, device)
     torch.manual_seed(cfg.seed)
     model = model_factory.build(tokenizer.vocab_size, **cfg.model_config).to(device)
     params = sum(p.numel() for p in model.parameters())
@@ -219,14 +252,15 @@ def train(
         best_bpc, best_loss, best_step = float(ckpt["best_bpc"]), float(ckpt["best_loss"]), int(ckpt["best_step"])
         created = str(ckpt.get("created", created))
     else:
-        # A new run works in a hidden folder until its first validation, then takes the style's
-        # place: until then an existing style (with --force) stays whole and usable.
-        style_dir = final_dir.with_name(f".{cfg.name}.training")
-        if style_dir.exists():
-            shutil.rmtree(style_dir)  # left by a run that died before its first validation
-        style_dir.mkdir(parents=True)
-        tokenizer.save(style_dir / styles.TOKENIZER_DIR)
-        originality.build_index(train_text).save(style_dir / originality.INDEX_FILE)
+        with train_file.open(encoding="utf-8", errors="surrogatepass", newline="") as f:
+            head = f.read(originality.MAX_CHARS + 1)
+        if len(head) > originality.MAX_CHARS:
+            plugins.warn(
+                f"corpus {corpus.name!r} is large: --check-copy will cover its first "
+                f"{originality.MAX_CHARS:,} training characters"
+            )
+        originality.build_index(head[: originality.MAX_CHARS]).save(style_dir / originality.INDEX_FILE)
+        del head
 
     manifest_sha = home.sha256_file(corpus.path / "manifest.json")
     versions = _versions()
@@ -240,7 +274,7 @@ def train(
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "corpus": {"name": corpus.name, "sha256": corpus.sha256, "manifest_sha256": manifest_sha},
             "turns": corpus.manifest.get("turns", {"kind": "none", "speakers": {}}),
-            "tokenizer": {"name": cfg.tokenizer, "vocab_size": tokenizer.vocab_size},
+            "tokenizer": {"name": cfg.tokenizer, "vocab_size": tokenizer.vocab_size, "config": cfg.tokenizer_config},
             "model": {"name": cfg.model, "config": model.config()},
             "params": params,
             "train": cfg.to_dict(),
@@ -252,6 +286,7 @@ def train(
             "val_bpc": best_bpc if best_step else None,
             "val_loss": best_loss if best_step else None,
             "device": device,
+            "precision": precision,
             "versions": versions,
         }
 
@@ -265,6 +300,7 @@ def train(
             "model": cfg.model,
             "params": params,
             "device": device,
+            "precision": precision,
             "train_tokens": len(train_ids),
             "val_tokens": len(val_ids),
             "tokens_per_step": tokens_per_step,
@@ -356,7 +392,8 @@ def train(
                 group["lr"] = lr
             x, y = data.window(window, device)  # (B, T) each
             state = tree_map(lambda t: t.detach(), state)
-            logits, state = model(x, state)  # (B, T, V)
+            with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                logits, state = model(x, state)  # (B, T, V)
             loss = F.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
