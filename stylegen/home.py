@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import contextlib
 import os
 import re
 import shutil
@@ -103,8 +104,10 @@ def staged_dir(final: Path, *, replace: bool) -> Iterator[Path]:
 
     With `replace`, an existing `final` is swapped out only after the new one is complete.
     """
+    made_parent = not final.parent.exists()
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    done = False
     try:
         yield tmp
         old = None
@@ -117,9 +120,13 @@ def staged_dir(final: Path, *, replace: bool) -> Iterator[Path]:
         _fsync_dir(final.parent)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+        done = True
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+        if made_parent and not done:
+            with contextlib.suppress(OSError):
+                final.parent.rmdir()  # a failed first build leaves no empty folder behind
 
 
 def sha256_file(path: Path) -> str:

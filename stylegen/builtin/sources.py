@@ -86,4 +86,9 @@ class FilesSource:
 
 @hookimpl
 def register_sources(register: Register) -> None:
+    from stylegen.builtin.shakespeare import ShakespeareSource
+    from stylegen.builtin.stdlib import PythonSource
+
     register(FilesSource())
+    register(ShakespeareSource())
+    register(PythonSource())

@@ -1,4 +1,4 @@
-"""Options and loading shared by the commands that write text (`generate`, `chat`)."""
+"""Options and parsing shared by several commands."""
 
 from __future__ import annotations
 
@@ -56,3 +56,20 @@ def report_copies(spans: list[Any]) -> None:
     for span in spans:
         snippet = " ".join(span.text.split())
         click.echo(f"copied [{span.start}:{span.end}] from corpus offset {span.corpus_offset}: «{snippet}»", err=True)
+
+
+def parse_opts(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
+    """KEY=VALUE pairs (`-` in keys read as `_`), each value read as JSON when it parses
+    (numbers, true/false), else kept as a string."""
+    import json
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint=f"'{option}'")
+        try:
+            out[key.replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.replace("-", "_")] = value
+    return out

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import random
+from pathlib import Path
 from typing import Any
 
 import click
 
+from stylegen.cli._options import parse_opts
 from stylegen.cli._output import echo_json, human, table
-
-WORDS_GUIDELINE = 200_000  # the seed lecture's exercise: ~200K words of one kind of text
 
 
 @click.group("corpus")
@@ -17,62 +16,127 @@ def corpus_group() -> None:
     """Build and inspect corpora (the text a style learns from)."""
 
 
+def _clean_flag(name: str, help_text: str) -> Any:
+    return click.option(name, is_flag=True, default=None, help=help_text)
+
+
 @corpus_group.command("build")
-@click.argument("name")
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("name", required=False)
+@click.argument("sources", nargs=-1)
+@click.option(
+    "--recipe",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A corpus recipe (TOML: sources and options); options given here win.",
+)
 @click.option("--include", multiple=True, metavar="GLOB", help="In folders, only files matching GLOB (repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out files matching GLOB (repeatable).")
 @click.option(
     "--errors",
     type=click.Choice(["strict", "skip", "replace"]),
-    default="strict",
-    show_default=True,
-    help="A file that is not valid UTF-8: fail, skip it, or replace the bad bytes.",
+    help="A file that is not valid UTF-8: fail, skip it, or replace the bad bytes.  [default: strict]",
 )
+@click.option("--field", metavar="NAME", help="JSON Lines: the field holding the text (dotted for nested).")
+@click.option("--column", metavar="NAME", help="CSV/TSV: the column holding the text.")
+@click.option("--source-opt", multiple=True, metavar="KEY=VALUE", help="An option for the sources (repeatable).")
+@click.option("--nfc/--no-nfc", default=None, help="Unicode NFC normalisation.  [default: on]")
+@click.option(
+    "--normalize-newlines/--keep-newlines", "newlines", default=None, help="CRLF and CR to LF.  [default: on]"
+)
+@_clean_flag("--strip-trailing-spaces", "Remove spaces and tabs at line ends.")
+@click.option("--max-blank-lines", type=click.IntRange(min=0), help="Shorten runs of blank lines to this many.")
+@_clean_flag("--dedupe-documents", "Drop documents that repeat an earlier one exactly.")
+@_clean_flag("--dedupe-paragraphs", "Drop paragraphs that repeat an earlier one exactly.")
+@click.option("--min-doc-chars", type=click.IntRange(min=0), help="Leave out shorter documents.")
+@click.option("--max-doc-chars", type=click.IntRange(min=1), help="Leave out longer documents.")
+@click.option(
+    "--min-char-count", type=click.IntRange(min=0), help="Characters seen fewer times are rare (see --rare-chars)."
+)
+@click.option(
+    "--rare-chars",
+    type=click.Choice(["keep", "drop", "replace"]),
+    help="Rare characters: keep, drop, or replace with U+FFFD.  [default: keep]",
+)
+@click.option("--target-words", type=click.IntRange(min=1), help="Sample documents down to about N words.")
+@click.option("--max-chars", type=click.IntRange(min=1), help="Sample documents down to at most N characters.")
+@click.option("--seed", type=int, help="Seed of the sampling order.  [default: 0]")
 @click.option(
     "--val-fraction",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.1,
-    show_default=True,
-    help="The last fraction of the text held out for validation.",
+    help="The last fraction of the text held out for validation.  [default: 0.1]",
 )
 @click.option(
     "--turns",
     type=click.Choice(["auto", "speaker-line", "inline", "none"]),
-    default="auto",
-    show_default=True,
-    help="Turn format for chat: a play's 'NAME:' lines, a chat log's 'name: text' lines, or none.",
+    help="Turn format for chat: a play's 'NAME:' lines, a chat log's 'name: text' lines, or none.  [default: auto]",
 )
 @click.option("--force", is_flag=True, help="Replace an existing corpus of the same name.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 def build(
-    name: str,
-    sources: tuple[str, ...],
-    include: tuple[str, ...],
-    exclude: tuple[str, ...],
-    errors: str,
-    val_fraction: float,
-    turns: str,
-    force: bool,
-    as_json: bool,
+    name: str | None, sources: tuple[str, ...], recipe: Path | None, force: bool, as_json: bool, **opts: Any
 ) -> None:
-    """Build corpus NAME from SOURCES: files, folders (recursive), globs, or - for stdin."""
+    """Build corpus NAME from SOURCES: files, folders (recursive), globs, - for stdin, or a
+    source name (`stylegen corpus sources`; `shakespeare:hamlet,macbeth` passes arguments).
+
+    \b
+    Examples:
+      stylegen corpus build bard shakespeare
+      stylegen corpus build py python --max-chars 5000000
+      stylegen corpus build --recipe corpora/shakespeare.toml
+    """
     from stylegen import plugins
     from stylegen.corpus import build_corpus
+    from stylegen.corpus.clean import CleanOptions
+    from stylegen.corpus.recipe import CLEAN_KEYS, load_recipe
+    from stylegen.errors import StylegenError
 
+    settings: dict[str, Any] = {"source": {}, "clean": {}}
+    if recipe is not None:
+        settings = load_recipe(recipe)
+        if sources:
+            raise click.UsageError("give the sources in the recipe or on the command line, not both")
+    elif name is None or not sources:
+        raise click.UsageError(
+            "corpus build needs NAME and SOURCES (files, folders, globs, - or source names), or --recipe FILE"
+        )
+    name = name or settings["name"]
+    for key, value in opts.items():
+        if value is None or value == ():
+            continue
+        if key in CLEAN_KEYS:
+            settings["clean"][key] = value
+        elif key == "source_opt":
+            settings["source"].update(parse_opts(value, "--source-opt"))
+        elif key == "strip_trailing_spaces":
+            settings["clean"]["strip_trailing"] = value
+        else:
+            settings[key] = list(value) if isinstance(value, tuple) else value
+    if not isinstance(name, str):
+        raise StylegenError(f"{recipe}: 'name' must be a string")
+    try:
+        clean = CleanOptions(**settings["clean"])
+    except TypeError as e:
+        raise StylegenError(f"cleaning options: {e}") from None
     corpus = build_corpus(
         name,
-        sources,
-        include=include,
-        exclude=exclude,
-        errors=errors,
-        val_fraction=val_fraction,
-        turns=turns,
+        sources or settings["sources"],
+        include=settings.get("include", ()),
+        exclude=settings.get("exclude", ()),
+        errors=settings.get("errors", "strict"),
+        val_fraction=settings.get("val_fraction", 0.1),
+        turns=settings.get("turns", "auto"),
         replace=force,
+        extract_options={"field": settings.get("field"), "column": settings.get("column")},
+        source_options=settings["source"],
+        clean=clean,
+        target_words=settings.get("target_words"),
+        max_chars=settings.get("max_chars"),
+        seed=settings.get("seed", 0),
     )
     m = corpus.manifest
-    for skip in m["skipped"]:
+    for skip in m["skipped"][:20]:
         plugins.warn(f"skipped {skip['origin']}: {skip['reason']}")
+    if len(m["skipped"]) > 20:
+        plugins.warn(f"... and {len(m['skipped']) - 20} more skipped (see `stylegen corpus show {name}`)")
     if as_json:
         echo_json(m)
         return
@@ -81,8 +145,27 @@ def build(
         f"built corpus {name!r}: {s['documents']:,} documents, {s['chars']:,} characters, {s['words']:,} words "
         f"({split['train_chars']:,} train / {split['val_chars']:,} validation characters)"
     )
+    changes = m["cleaning"]["changes"]
+    if changes:
+        click.echo("cleaning: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in changes.items()))
+    if m["turns"]["kind"] != "none":
+        click.echo(f"turns: {m['turns']['kind']}, {len(m['turns']['speakers'])} speakers")
     if m["skipped"]:
         click.echo(f"{len(m['skipped'])} file(s) skipped (see `stylegen corpus show {name}`)")
+
+
+@corpus_group.command("sources")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def sources_command(as_json: bool) -> None:
+    """List the corpus sources (built-in and from plugins)."""
+    from stylegen import plugins
+
+    entries = plugins.registry().of_kind("source")
+    rows = [{"name": e.obj.name, "description": e.obj.description, "plugin": e.plugin} for e in entries]
+    if as_json:
+        echo_json(rows)
+        return
+    table(["SOURCE", "DESCRIPTION"], [[r["name"], r["description"]] for r in rows])
 
 
 @corpus_group.command("list")
@@ -90,6 +173,7 @@ def build(
 def list_command(as_json: bool) -> None:
     """List corpora."""
     from stylegen.corpus import list_corpora
+    from stylegen.corpus.inspect import summary
 
     corpora = list_corpora()
     if as_json:
@@ -114,58 +198,44 @@ def list_command(as_json: bool) -> None:
     )
 
 
-def summary(m: dict[str, Any]) -> dict[str, Any]:
-    return {"name": m["name"], **m["stats"], "split": m["split"], "created": m.get("created")}
-
-
-def char_counts(text: str) -> list[tuple[str, int]]:
-    from collections import Counter
-
-    return Counter(text).most_common()
-
-
 @corpus_group.command("show")
 @click.argument("name")
+@click.option("--seed", type=int, help="Where the excerpt comes from (default: a random place).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def show(name: str, as_json: bool) -> None:
+def show(name: str, seed: int | None, as_json: bool) -> None:
     """Statistics of corpus NAME, with a random excerpt."""
     from stylegen.corpus import load_corpus
+    from stylegen.corpus.inspect import corpus_info
 
     corpus = load_corpus(name)
-    m = corpus.manifest
-    text = corpus.train_text() + corpus.val_text()
-    counts = char_counts(text)
-    start = random.Random(0).randrange(max(1, len(text) - 400))
-    excerpt = text[start : start + 400]
-    info = {
-        **summary(m),
-        "path": str(corpus.path),
-        "vocabulary": len(counts),
-        "most_frequent": [[c, n] for c, n in counts[:10]],
-        "rarest": [[c, n] for c, n in counts[-10:][::-1]],
-        "words_vs_guideline": round(m["stats"]["words"] / WORDS_GUIDELINE, 3),
-        "sources": len(m["sources"]),
-        "skipped": m["skipped"],
-        "sha256": m["sha256"],
-        "turns": m.get("turns", {"kind": "none", "speakers": {}}),
-        "excerpt": excerpt,
-    }
+    info = corpus_info(corpus, seed)
     if as_json:
         echo_json(info)
         return
+    m = corpus.manifest
     s = m["stats"]
     click.echo(f"corpus {name}  ({corpus.path})")
     click.echo(
-        f"  {s['bytes']:,} bytes, {s['chars']:,} characters, {s['words']:,} words, {s['lines']:,} lines, {s['documents']:,} documents"
+        f"  {s['bytes']:,} bytes, {s['chars']:,} characters, {s['words']:,} words, {s['lines']:,} lines, "
+        f"{s['documents']:,} documents"
     )
     click.echo(
-        f"  {info['vocabulary']} distinct characters; words are {info['words_vs_guideline']:.0%} of the ~200K-word guideline"
+        f"  {info['vocabulary']} distinct characters; {s['words']:,} words are {info['words_vs_guideline']:.0%} "
+        f"of the ~{info['guideline_words'] // 1000}K-word guideline"
     )
+    split = m["split"]
     click.echo(
-        f"  split: {m['split']['train_chars']:,} train / {m['split']['val_chars']:,} validation characters (val fraction {m['split']['val_fraction']:g})"
+        f"  split: {split['train_chars']:,} train / {split['val_chars']:,} validation characters "
+        f"(val fraction {split['val_fraction']:g})"
     )
-    click.echo("  most frequent: " + " ".join(f"{c!r}:{n}" for c, n in counts[:10]))
-    click.echo("  rarest: " + " ".join(f"{c!r}:{n}" for c, n in counts[-10:][::-1]))
+    click.echo("  most frequent: " + " ".join(f"{c!r}:{n}" for c, n in info["most_frequent"]))
+    click.echo("  rarest: " + " ".join(f"{c!r}:{n}" for c, n in info["rarest"]))
+    changes = info["cleaning"].get("changes")
+    if changes:
+        click.echo("  cleaning: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in changes.items()))
+    sampling = info["sampling"]
+    if sampling.get("target_words") or sampling.get("max_chars"):
+        click.echo(f"  sampled: {sampling['documents']:,} of {sampling['of_documents']:,} documents")
     turns = info["turns"]
     if turns["kind"] != "none":
         top = ", ".join(f"{n} ({c})" for n, c in list(turns["speakers"].items())[:8])
@@ -173,7 +243,7 @@ def show(name: str, as_json: bool) -> None:
     for skip in m["skipped"]:
         click.echo(f"  skipped {skip['origin']}: {skip['reason']}")
     click.echo("  excerpt:")
-    for line in excerpt.splitlines():
+    for line in info["excerpt"].splitlines():
         click.echo("    " + line)
 
 

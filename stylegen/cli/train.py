@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 from typing import Any
 
 import click
 
+from stylegen.cli._options import parse_opts
 from stylegen.errors import StylegenError
 
 POSITIVE = click.IntRange(min=1)
-
-
-def parse_opts(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
-    """KEY=VALUE pairs, the value read as JSON when it parses (numbers, true/false), else a string."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint=f"'{option}'")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
 
 
 @click.command("train")
@@ -135,10 +121,9 @@ def train_command(
     for key, value in (("layers", layers), ("hidden", hidden), ("embed", embed), ("dropout", dropout)):
         if value is not None:
             model_config[key] = value
-    if resume and (model_config or tokenizer_config):
-        raise click.UsageError(
-            "model and tokenizer options are fixed when a style is created; leave them out with --resume"
-        )
+    for kind, given in (("model", model_config), ("tokenizer", tokenizer_config)):
+        if resume and given:
+            raise click.UsageError(f"{kind} options are fixed when a style is created; leave them out with --resume")
     if resume:
         from stylegen.train.loop import RESUME_OVERRIDES
 

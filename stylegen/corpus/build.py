@@ -7,16 +7,21 @@ leaves nothing behind and never damages an older corpus of the same name.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
+import re
 import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from stylegen import home, plugins
+from stylegen.corpus.clean import Cleaner, CleanOptions, rare_table
 from stylegen.corpus.turns import detect as detect_turns
 from stylegen.errors import NotFoundError, StylegenError
 from stylegen.protocols import Document, Skipped, SourceOptions
@@ -69,6 +74,43 @@ def split_text(text: str, val_fraction: float) -> tuple[str, str]:
     return text[: len(text) - n_val], text[len(text) - n_val :]
 
 
+class CharCounts:
+    """Character frequencies over text added piece by piece (numpy bincount over code points,
+    four times faster than `collections.Counter`), with the other running totals."""
+
+    FLUSH = 4_000_000
+
+    def __init__(self) -> None:
+        self.counts = np.zeros(0, dtype=np.int64)
+        self._pending: list[str] = []
+        self._pending_chars = 0
+
+    def add(self, text: str) -> None:
+        self._pending.append(text)
+        self._pending_chars += len(text)
+        if self._pending_chars >= self.FLUSH:
+            self.flush()
+
+    def flush(self) -> np.ndarray:
+        if self._pending:
+            cps = np.frombuffer("".join(self._pending).encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32)
+            counted = np.bincount(cps)
+            if len(counted) > len(self.counts):
+                counted[: len(self.counts)] += self.counts
+                self.counts = counted
+            else:
+                self.counts[: len(counted)] += counted
+            self._pending, self._pending_chars = [], 0
+        return self.counts
+
+    def table(self) -> list[list[Any]]:
+        """[[char, count], ...], most frequent first (ties in code point order)."""
+        counts = self.flush()
+        present = np.flatnonzero(counts)
+        order = present[np.argsort(-counts[present], kind="stable")]
+        return [[chr(int(c)), int(counts[c])] for c in order]
+
+
 @dataclass
 class Corpus:
     """A built corpus on disk."""
@@ -105,8 +147,20 @@ def build_corpus(
     val_fraction: float = 0.1,
     turns: str = "auto",
     replace: bool = False,
+    extract_options: Mapping[str, Any] | None = None,
+    source_options: Mapping[str, Any] | None = None,
+    clean: CleanOptions | None = None,
+    target_words: int | None = None,
+    max_chars: int | None = None,
+    seed: int = 0,
 ) -> Corpus:
-    """Build corpus `name` from `sources` (paths, globs, `-`, or a registered source name)."""
+    """Build corpus `name` from `sources` (paths, globs, `-`, or a registered source name).
+
+    Streaming: documents are cleaned and written one at a time, so memory holds one document
+    (and the duplicate-detection hashes), however large the corpus. `target_words` and
+    `max_chars` sample whole documents in a seeded random order until the size is reached
+    (the last one cut at a paragraph break), keeping the documents' original order.
+    """
     home.check_name(name, "corpus")
     if not sources:
         raise StylegenError("corpus build needs at least one source (a file, folder, glob, - or a source name)")
@@ -114,53 +168,250 @@ def build_corpus(
         raise StylegenError(f"--val-fraction must be between 0 and 1 (got {val_fraction})")
     if errors not in ("strict", "skip", "replace"):
         raise StylegenError(f"--errors must be strict, skip or replace (got {errors!r})")
+    for label, limit in (("--target-words", target_words), ("--max-chars", max_chars)):
+        if limit is not None and limit < 1:
+            raise StylegenError(f"{label} must be >= 1 (got {limit})")
     final = corpora_dir() / name
     if final.exists() and not replace:
         raise StylegenError(f"corpus {name!r} already exists at {final} (use --force to replace it)")
-
-    options = SourceOptions(include=tuple(include), exclude=tuple(exclude), errors=errors, extract=file_extractor())
-    docs: list[Document] = []
-    skipped: list[Skipped] = []
+    clean = clean or CleanOptions()
+    extract_options = {k: v for k, v in (extract_options or {}).items() if v is not None}
+    source_options = dict(source_options or {})
+    options = SourceOptions(
+        include=tuple(include),
+        exclude=tuple(exclude),
+        errors=errors,
+        extract=file_extractor(extract_options),
+        extra=source_options,
+    )
     reg = plugins.registry()
-    for group_name, args in _group_sources(sources, reg.names("source")):
-        for item in reg.get("source", group_name).documents(args, options):
-            (skipped if isinstance(item, Skipped) else docs).append(item)
-
-    kept = [d for d in docs if d.text.strip()]
-    # Each document ends with a line break; a blank line separates documents.
-    text = "\n".join(d.text if d.text.endswith("\n") else d.text + "\n" for d in kept)
-    if not text.strip():
-        where = ", ".join(sources)
-        why = f" ({len(skipped)} file(s) skipped, e.g. {skipped[0].origin}: {skipped[0].reason})" if skipped else ""
-        raise StylegenError(f"corpus {name!r} would be empty: no text found in {where}{why}")
-    train, val = split_text(text, val_fraction)
-    turn_format = detect_turns(text[:TURN_SAMPLE], turns)
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "name": name,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "sources": [{"origin": d.origin, "sha256": _sha256(d.text), **text_stats(d.text)} for d in docs],
-        "skipped": [{"origin": s.origin, "reason": s.reason} for s in skipped],
-        "options": {"include": list(include), "exclude": list(exclude), "errors": errors},
-        "stats": {**text_stats(text), "documents": len(kept)},
-        "split": {"val_fraction": val_fraction, "train_chars": len(train), "val_chars": len(val)},
-        "turns": turn_format.to_json(),
-        "sha256": _sha256(text),
-    }
+    groups = _group_sources(sources, reg.names("source"))
     with home.staged_dir(final, replace=replace) as tmp:
-        (tmp / "train.txt").write_text(train, encoding="utf-8", errors="surrogatepass")
-        (tmp / "val.txt").write_text(val, encoding="utf-8", errors="surrogatepass")
+        cleaner = Cleaner(clean)
+        docs, skipped = _write_documents(
+            tmp / "documents.tmp",
+            (item for source, args in groups for item in reg.get("source", source).documents(args, options)),
+            cleaner,
+        )
+        if not docs:
+            where = ", ".join(sources)
+            why = f" ({len(skipped)} skipped, e.g. {skipped[0].origin}: {skipped[0].reason})" if skipped else ""
+            raise StylegenError(f"corpus {name!r} would be empty: no text found in {where}{why}")
+        chosen = _sample(docs, target_words, max_chars, seed)
+        counts = CharCounts()
+        rare_map: dict[int, str | None] | None = None
+        rare: list[str] = []
+        if clean.rare_chars != "keep":
+            rare_map, rare = rare_table(_count_documents(tmp / "documents.tmp", docs), clean)
+        text_file = tmp / "text.tmp"
+        stats, digest = _write_text(tmp / "documents.tmp", chosen, rare_map, text_file, counts)
+        (tmp / "documents.tmp").unlink()
+        train_chars, val_chars = _split_file(text_file, val_fraction, tmp / "train.txt", tmp / "val.txt")
+        with text_file.open(encoding="utf-8", errors="surrogatepass", newline="") as f:
+            turn_format = detect_turns(f.read(TURN_SAMPLE), turns)
+        text_file.unlink()
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "name": name,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "sources": [d.describe() for d in docs],
+            "skipped": [{"origin": s.origin, "reason": s.reason} for s in skipped],
+            "options": {
+                "sources": list(sources),
+                "include": list(include),
+                "exclude": list(exclude),
+                "errors": errors,
+                "extract": extract_options,
+                "source": source_options,
+            },
+            "cleaning": {"options": clean.to_json(), "changes": cleaner.counts, "rare_chars": rare},
+            "sampling": {
+                "target_words": target_words,
+                "max_chars": max_chars,
+                "seed": seed,
+                "documents": len(chosen),
+                "of_documents": len(docs),
+            },
+            "stats": {**stats, "documents": len(chosen), "vocabulary": len(counts.table())},
+            "characters": counts.table(),
+            "split": {"val_fraction": val_fraction, "train_chars": train_chars, "val_chars": val_chars},
+            "turns": turn_format.to_json(),
+            "sha256": digest,
+        }
         home.write_json(tmp / MANIFEST, manifest)
     return Corpus(name, final, manifest)
 
 
+@dataclass
+class _Doc:
+    """Where a cleaned document sits in the build's scratch file, and its counts."""
+
+    origin: str
+    offset: int  # bytes
+    size: int  # bytes
+    chars: int
+    words: int
+    lines: int
+    sha256: str
+    cut: tuple[int, int] | None = None  # (words, chars) to keep of the last sampled document
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "origin": self.origin,
+            "sha256": self.sha256,
+            "bytes": self.size,
+            "chars": self.chars,
+            "words": self.words,
+            "lines": self.lines,
+        }
+
+
+def _write_documents(
+    path: Path, items: Iterable[Document | Skipped], cleaner: Cleaner
+) -> tuple[list[_Doc], list[Skipped]]:
+    """Clean each document and append it to `path` (each ending with a line break)."""
+    docs: list[_Doc] = []
+    skipped: list[Skipped] = []
+    offset = 0
+    with path.open("wb") as out:
+        for item in items:
+            if isinstance(item, Skipped):
+                skipped.append(item)
+                continue
+            if not item.text.strip():
+                skipped.append(Skipped(item.origin, "empty (no text)"))
+                continue
+            text, reason = cleaner.clean(item.text)
+            if reason is not None:
+                skipped.append(Skipped(item.origin, reason))
+                continue
+            if not text.endswith("\n"):
+                text += "\n"
+            data = text.encode("utf-8", errors="surrogatepass")
+            out.write(data)
+            docs.append(
+                _Doc(
+                    origin=item.origin,
+                    offset=offset,
+                    size=len(data),
+                    chars=len(text),
+                    words=len(text.split()),
+                    lines=text.count("\n"),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                )
+            )
+            offset += len(data)
+    return docs, skipped
+
+
+def _read_doc(f: Any, doc: _Doc) -> str:
+    f.seek(doc.offset)
+    text: str = f.read(doc.size).decode("utf-8", errors="surrogatepass")
+    return text
+
+
+def _count_documents(path: Path, docs: list[_Doc]) -> np.ndarray:
+    counts = CharCounts()
+    with path.open("rb") as f:
+        for doc in docs:
+            counts.add(_read_doc(f, doc))
+    return counts.flush()
+
+
+def _sample(docs: list[_Doc], target_words: int | None, max_chars: int | None, seed: int) -> list[_Doc]:
+    """Documents in a seeded random order until `target_words` / `max_chars` is reached; the
+    last one is marked to be cut. The documents keep their original order."""
+    if target_words is None and max_chars is None:
+        return docs
+    order = np.random.default_rng(seed).permutation(len(docs))
+    chosen: dict[int, _Doc] = {}
+    words = chars = 0
+    for i in order.tolist():
+        doc = docs[i]
+        words_left = None if target_words is None else target_words - words
+        chars_left = None if max_chars is None else max_chars - chars - 1  # a blank line joins documents
+        if (words_left is not None and words_left <= 0) or (chars_left is not None and chars_left <= 0):
+            break
+        fits = (words_left is None or doc.words <= words_left) and (chars_left is None or doc.chars <= chars_left)
+        if fits:
+            chosen[i] = doc
+            words, chars = words + doc.words, chars + doc.chars + 1
+            continue
+        chosen[i] = dataclasses.replace(doc, cut=(words_left or 0, chars_left or 0))
+        break
+    return [chosen[i] for i in sorted(chosen)]
+
+
+def _cut(text: str, words_left: int, chars_left: int) -> str:
+    """The longest run of whole paragraphs (else lines, else characters) of `text` that keeps
+    within the words and characters left."""
+    if chars_left > 0:
+        text = text[:chars_left]
+    if words_left > 0:
+        spans = list(re.finditer(r"\S+", text))
+        if len(spans) > words_left:
+            text = text[: spans[words_left - 1].end()]
+    for sep in ("\n\n", "\n"):
+        cut = text.rfind(sep)
+        if cut > len(text) // 2:
+            return text[: cut + 1]
+    return text.rstrip() + "\n"
+
+
+def _write_text(
+    src: Path, docs: list[_Doc], rare_map: dict[int, str | None] | None, dest: Path, counts: CharCounts
+) -> tuple[dict[str, int], str]:
+    """The corpus text: the chosen documents, a blank line between them, rare characters
+    handled; returns its stats and sha256."""
+    digest = hashlib.sha256()
+    stats = {"bytes": 0, "chars": 0, "words": 0, "lines": 0}
+    with src.open("rb") as f, dest.open("wb") as out:
+        for i, doc in enumerate(docs):
+            text = _read_doc(f, doc)
+            if doc.cut is not None:  # the sampled document that reached the size
+                text = _cut(text, *doc.cut)
+            if rare_map:
+                text = text.translate(rare_map)
+            if i:
+                text = "\n" + text
+            data = text.encode("utf-8", errors="surrogatepass")
+            out.write(data)
+            digest.update(data)
+            counts.add(text)
+            stats["bytes"] += len(data)
+            stats["chars"] += len(text)
+            stats["words"] += len(text.split())
+            stats["lines"] += text.count("\n")
+    return stats, digest.hexdigest()
+
+
+def _split_file(src: Path, val_fraction: float, train: Path, val: Path) -> tuple[int, int]:
+    """Copy `src` into train and validation files: the validation split is the last
+    `val_fraction` of the characters (as char-rnn and nanoGPT)."""
+    total = 0
+    with src.open(encoding="utf-8", errors="surrogatepass", newline="") as f:
+        while chunk := f.read(1 << 22):
+            total += len(chunk)
+    n_train = total - math.ceil(total * val_fraction)
+    with src.open(encoding="utf-8", errors="surrogatepass", newline="") as f:
+        for dest, n in ((train, n_train), (val, total - n_train)):
+            with dest.open("w", encoding="utf-8", errors="surrogatepass", newline="") as out:
+                while n > 0:
+                    chunk = f.read(min(n, 1 << 22))
+                    out.write(chunk)
+                    n -= len(chunk)
+    return n_train, total - n_train
+
+
 def _group_sources(sources: Sequence[str], source_names: list[str]) -> list[tuple[str, list[str]]]:
-    """Split arguments into runs for each source: a registered source name that is not an
-    existing path starts its own run (its following `key=value`-free args are paths again)."""
+    """Split arguments into runs for each source. A registered source name that is not an
+    existing path is that source (`NAME:a,b` passes it the arguments a and b); the other
+    arguments are paths, globs or `-` for the `files` source."""
     groups: list[tuple[str, list[str]]] = []
     for arg in sources:
-        if arg in source_names and arg != "files" and not Path(arg).exists():
-            groups.append((arg, []))
+        head, sep, rest = arg.partition(":")
+        if head in source_names and head != "files" and not Path(arg).exists():
+            groups.append((head, [a for a in rest.split(",") if a] if sep else []))
         elif groups and groups[-1][0] == "files":
             groups[-1][1].append(arg)
         else:

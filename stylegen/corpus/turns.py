@@ -15,7 +15,7 @@ from typing import Any
 from stylegen.errors import StylegenError
 
 KINDS = ("speaker-line", "inline", "none")
-_NAME = r"[A-Za-z][A-Za-z0-9 .'\-]{0,39}"
+_NAME = r"[A-Za-z][A-Za-z0-9 .&'\-]{0,39}"
 SPEAKER_LINE = re.compile(rf"(?:\A|\n\n)({_NAME}):\n(?=[^\n])")
 INLINE = re.compile(rf"^({_NAME}): \S", re.MULTILINE)
 MAX_SPEAKERS = 500

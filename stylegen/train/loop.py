@@ -152,6 +152,39 @@ def _versions() -> dict[str, str]:
     return {"stylegen": __version__, "torch": torch.__version__, "python": platform.python_version()}
 
 
+def _prepare_tokens(
+    cfg: TrainConfig, corpus: Any, tok_factory: Any, style_dir: Path, resume: bool, made: list[Path]
+) -> tuple[Any, Path, np.ndarray, np.ndarray]:
+    """The tokenizer (trained, or the resumed style's), the folder the run works in, and the
+    corpus's train and validation token arrays; folders it creates are added to `made`."""
+    if resume:
+        tokenizer = tok_factory.load(style_dir / styles.TOKENIZER_DIR)
+    else:
+        tokenizer = tok_factory.train(tokens.read_chunks(corpus.path / "train.txt"), **cfg.tokenizer_config)
+        # A new run works in a hidden folder until its first validation, then takes the style's
+        # place: until then an existing style (with --force) stays whole and usable.
+        style_dir = style_dir.with_name(f".{cfg.name}.training")
+        if style_dir.exists():
+            shutil.rmtree(style_dir)  # left by a run that died before its first validation
+        made += [p for p in (style_dir.parent, style_dir) if not p.exists()]
+        style_dir.mkdir(parents=True)
+        tokenizer.save(style_dir / styles.TOKENIZER_DIR)
+    cache = tokens.cache_dir(corpus, style_dir / styles.TOKENIZER_DIR)
+    made += [p for p in (cache.parent, cache) if not p.exists()]
+    train_ids, val_ids = tokens.corpus_tokens(corpus, tokenizer, style_dir / styles.TOKENIZER_DIR)
+    need = cfg.seq_len + 1
+    if len(train_ids) < need:
+        raise StylegenError(
+            f"corpus {cfg.corpus!r} is too short: {len(train_ids)} training tokens, one training window "
+            f"needs {need} (seq-len {cfg.seq_len} + 1); add text or lower --seq-len"
+        )
+    if len(val_ids) < 2:
+        raise StylegenError(
+            f"corpus {cfg.corpus!r}: the validation split has {len(val_ids)} tokens; raise --val-fraction"
+        )
+    return tokenizer, style_dir, train_ids, val_ids
+
+
 def train(
     cfg: TrainConfig,
     *,
@@ -193,48 +226,33 @@ def train(
     model_factory = reg.get("model", cfg.model)
 
     train_file = corpus.path / "train.txt"
-    if resume:
-        tokenizer = tok_factory.load(style_dir / styles.TOKENIZER_DIR)
-    else:
-        tokenizer = tok_factory.train(tokens.read_chunks(train_file), **cfg.tokenizer_config)
-        # A new run works in a hidden folder until its first validation, then takes the style's
-        # place: until then an existing style (with --force) stays whole and usable.
-        style_dir = final_dir.with_name(f".{cfg.name}.training")
-        if style_dir.exists():
-            shutil.rmtree(style_dir)  # left by a run that died before its first validation
-        style_dir.mkdir(parents=True)
-        tokenizer.save(style_dir / styles.TOKENIZER_DIR)
-    train_ids, val_ids = tokens.corpus_tokens(corpus, tokenizer, style_dir / styles.TOKENIZER_DIR)
-    need = cfg.seq_len + 1
-    if len(train_ids) < need:
-        raise StylegenError(
-            f"corpus {cfg.corpus!r} is too short: {len(train_ids)} training tokens, one training window "
-            f"needs {need} (seq-len {cfg.seq_len} + 1); add text or lower --seq-len"
-        )
-    if len(val_ids) < 2:
-        raise StylegenError(
-            f"corpus {cfg.corpus!r}: the validation split has {len(val_ids)} tokens; raise --val-fraction"
-        )
-    batch = fit_batch(len(train_ids), cfg.batch_size, cfg.seq_len)
-    if batch < cfg.batch_size and not resume:
-        plugins.warn(f"corpus {cfg.corpus!r} is small: batch lowered from {cfg.batch_size} to {batch} streams")
-    cfg.batch_size = batch
-    data = StreamBatches(train_ids, batch, cfg.seq_len)
-    lengths = tokenizer.token_lengths()
+    made: list[Path] = []  # what a new run created, removed if it fails before it starts
+    try:
+        tokenizer, style_dir, train_ids, val_ids = _prepare_tokens(cfg, corpus, tok_factory, style_dir, resume, made)
+        batch = fit_batch(len(train_ids), cfg.batch_size, cfg.seq_len)
+        if batch < cfg.batch_size and not resume:
+            plugins.warn(f"corpus {cfg.corpus!r} is small: batch lowered from {cfg.batch_size} to {batch} streams")
+        cfg.batch_size = batch
+        data = StreamBatches(train_ids, batch, cfg.seq_len)
+        lengths = tokenizer.token_lengths()
 
-    device = styles.resolve_device(cfg.device)
-    device_type = device.split(":")[0]
-    precision = resolve_precision(cfg.precision, device)
-    torch.manual_seed(cfg.seed)
-    model = model_factory.build(tokenizer.vocab_size, **cfg.model_config).to(device)
-    params = sum(p.numel() for p in model.parameters())
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=cfg.lr,
-        betas=(0.9, 0.99),
-    )
+        device = styles.resolve_device(cfg.device)
+        device_type = device.split(":")[0]
+        precision = resolve_precision(cfg.precision, device)
+        torch.manual_seed(cfg.seed)
+        model = model_factory.build(tokenizer.vocab_size, **cfg.model_config).to(device)
+        params = sum(p.numel() for p in model.parameters())
+        decay = [p for p in model.parameters() if p.dim() >= 2]
+        no_decay = [p for p in model.parameters() if p.dim() < 2]
+        optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=cfg.lr,
+            betas=(0.9, 0.99),
+        )
+    except BaseException:
+        for path in reversed(made):
+            shutil.rmtree(path, ignore_errors=True)
+        raise
 
     step, epoch, window, prior_seconds = 0, 0, 0, 0.0
     best_bpc, best_loss, best_step = math.inf, math.inf, 0

@@ -78,10 +78,15 @@ def encode_file(tokenizer: Any, src: Path, dest: Path) -> np.ndarray:
     return np.memmap(dest, dtype=dtype, mode="r")
 
 
+def cache_dir(corpus: Any, tokenizer_dir: Path) -> Path:
+    """Where the corpus keeps its token arrays for the tokenizer saved in `tokenizer_dir`."""
+    return Path(corpus.path) / CACHE_DIR / tokenizer_key(tokenizer_dir)
+
+
 def corpus_tokens(corpus: Any, tokenizer: Any, tokenizer_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """(train, val) token arrays of `corpus` under `tokenizer` (saved in `tokenizer_dir`),
     encoded once into the corpus's cache and memory-mapped."""
-    cache = corpus.path / CACHE_DIR / tokenizer_key(tokenizer_dir)
+    cache = cache_dir(corpus, tokenizer_dir)
     if not (cache / "tokenizer").is_dir():  # what these ids mean, kept beside them
         with home.staged_dir(cache / "tokenizer", replace=True) as tmp:
             shutil.copytree(tokenizer_dir, tmp, dirs_exist_ok=True)

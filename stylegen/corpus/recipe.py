@@ -1,0 +1,104 @@
+"""Corpus recipes: a TOML file holding a corpus's sources and build options.
+
+    name = "shakespeare"                 # the corpus name (default: the file's stem)
+    sources = ["shakespeare"]            # as on the command line; relative paths are
+                                         # relative to the recipe's folder
+    val_fraction = 0.1                   # any `corpus build` option, with _ for -
+    [source]                             # options for the sources (--source-opt)
+    stage_directions = false
+    [clean]                              # cleaning options
+    dedupe_paragraphs = true
+
+`stylegen corpus build --recipe FILE` builds it; options given on the command line win.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from stylegen.errors import StylegenError
+
+TOP_KEYS = {
+    "name": str,
+    "description": str,
+    "sources": list,
+    "include": list,
+    "exclude": list,
+    "errors": str,
+    "val_fraction": float,
+    "turns": str,
+    "field": str,
+    "column": str,
+    "target_words": int,
+    "max_chars": int,
+    "seed": int,
+}
+CLEAN_KEYS = {
+    "newlines": bool,
+    "nfc": bool,
+    "strip_trailing": bool,
+    "max_blank_lines": int,
+    "dedupe_documents": bool,
+    "dedupe_paragraphs": bool,
+    "min_doc_chars": int,
+    "max_doc_chars": int,
+    "min_char_count": int,
+    "rare_chars": str,
+}
+
+
+def load_recipe(path: Path) -> dict[str, Any]:
+    """The recipe's settings: top-level keys, `source` (a dict) and `clean` (a dict). Errors
+    name the file and the key."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StylegenError(f"{path}: no such recipe file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise StylegenError(f"{path}: cannot read ({e})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise StylegenError(f"{path}: not valid TOML ({e})") from None
+    out: dict[str, Any] = {"source": {}, "clean": {}}
+    for key, value in data.items():
+        if key == "source":
+            if not isinstance(value, dict):
+                raise StylegenError(f"{path}: [source] must be a table of source options")
+            out["source"] = dict(value)
+        elif key == "clean":
+            if not isinstance(value, dict):
+                raise StylegenError(f"{path}: [clean] must be a table of cleaning options")
+            for ckey, cvalue in value.items():
+                _check(path, f"clean.{ckey}", cvalue, CLEAN_KEYS.get(ckey))
+            out["clean"] = dict(value)
+        else:
+            _check(path, key, value, TOP_KEYS.get(key))
+            out[key] = float(value) if TOP_KEYS[key] is float else value
+    sources = out.get("sources")
+    if not sources or not all(isinstance(s, str) for s in sources):
+        raise StylegenError(f"{path}: 'sources' must be a non-empty list of strings")
+    out["sources"] = [_relative_to(path.parent, s) for s in sources]
+    out.setdefault("name", path.stem)
+    return out
+
+
+def _check(path: Path, key: str, value: Any, kind: type | None) -> None:
+    if kind is None:
+        raise StylegenError(f"{path}: unknown key {key!r}")
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if kind is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok:
+        raise StylegenError(f"{path}: {key} must be a {kind.__name__} (got {value!r})")
+
+
+def _relative_to(folder: Path, source: str) -> str:
+    """A path or glob relative to the recipe's folder; source names, `-` and absolute paths
+    stay as they are."""
+    if source == "-" or Path(source).is_absolute():
+        return source
+    if (folder / source).exists() or any(c in source for c in "*?["):
+        return str(folder / source)
+    return source
