@@ -6,7 +6,8 @@ by every token, each extension scored by its beam's total plus log p(token | bea
 parent beams' rows with the model's optional `select_state(state, index)`. With width 1 this
 is greedy decoding; a wider beam can find a continuation whose first tokens are not the
 likeliest but whose total is higher (beam search is still a heuristic: only an unbounded
-width is exact). The unknown id is never produced. No randomness: no seed is needed.
+width is exact). The unknown (and control) ids are never produced. No randomness: no seed is
+needed.
 
 Penalties (`stylegen.processors`), when given, reshape each step's logits with each beam's
 own counts before the log-softmax, so the score is then the penalised log-probability.
@@ -17,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from stylegen.errors import StylegenError
-from stylegen.generate import EMPTY_PRIME
+from stylegen.generate import EMPTY_PRIME, banned_ids
 from stylegen.processors import Penalties
 
 
@@ -55,7 +56,7 @@ def beams(
     if penalties is None:
         penalties = getattr(source, "penalties", None)
     penalise = penalties is not None and penalties.active
-    unk = tokenizer.unk_id
+    banned = torch.tensor(banned_ids(tokenizer), dtype=torch.long)  # (k,) ids never produced
 
     ids = [int(i) for i in tokenizer.encode(prime)] or [int(i) for i in tokenizer.encode(EMPTY_PRIME)]
     with torch.no_grad():
@@ -71,8 +72,8 @@ def beams(
                 assert penalties is not None
                 last = penalties.apply(last, counts)
             logp = last.log_softmax(-1)  # (K, V)
-            if unk is not None:
-                logp[:, unk] = float("-inf")  # never produce the unknown id
+            if len(banned):
+                logp.index_fill_(1, banned, float("-inf"))  # never produce the unknown (or control) ids
             total = (scores[:, None] + logp).reshape(-1)  # (K * V,) every one-token extension
             k = min(width, int(torch.isfinite(total).sum()))
             if k == 0:

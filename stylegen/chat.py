@@ -130,6 +130,13 @@ class ChatSession:
             if out:
                 answer += out
                 yield out
+        rest = self.decoder.flush()[0]  # part of a character held back: never carried into the next turn
+        if rest and not ended:
+            raw += rest
+            out, ended = hold.push(rest)
+            if out:
+                answer += out
+                yield out
         if fmt.has_turns and not raw.endswith(fmt.end):
             self._close_turn(raw)
         self.turns.append(Turn(self.speaker or "?", answer.strip()))

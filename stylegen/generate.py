@@ -142,11 +142,23 @@ def fast_kernels(device: str, tokens: int = 1) -> Iterator[None]:
         mkldnn.enabled = before
 
 
+def banned_ids(tokenizer: Any) -> list[int]:
+    """The ids generation never produces: the unknown id and the tokenizer's `never_ids`."""
+    banned = {int(i) for i in getattr(tokenizer, "never_ids", ())}
+    if tokenizer.unk_id is not None:
+        banned.add(int(tokenizer.unk_id))
+    return sorted(banned)
+
+
 class Decoder:
     """A batch of `n` rows of text in progress: the model state, the last logits, a seeded RNG.
 
     It also counts, per row, the ids fed so far (`counts`, (n, V)); `penalties`, when active,
     are applied to the last logits with those counts before the sampler sees them.
+
+    Sampled ids are decoded one by one with the tokenizer's table (`decode([id])`), or, when the
+    tokenizer has `decode_stream()`, through one incremental decoder per row that holds back
+    the bytes of a character not complete yet; `flush()` releases what is held back.
     """
 
     def __init__(
@@ -172,6 +184,13 @@ class Decoder:
         self.state: Any = None
         self.last: torch.Tensor | None = None  # (n, V) float32 on the CPU
         self.counts: torch.Tensor | None = None  # (n, V) float32 on the CPU: ids fed so far, per row
+        self.banned = torch.tensor(banned_ids(self.tokenizer), dtype=torch.long)  # (k,) never sampled
+        self.streams: list[Any] | None = None  # one incremental decoder per row, if the tokenizer has them
+        self._new_streams()
+
+    def _new_streams(self) -> None:
+        make = getattr(self.tokenizer, "decode_stream", None)
+        self.streams = [make() for _ in range(self.n)] if callable(make) else None
 
     def set_sampler(self, sampler: str, params: Mapping[str, Any]) -> None:
         pick = plugins.get("sampler", sampler)
@@ -181,6 +200,7 @@ class Decoder:
     def reset(self) -> None:
         """Forget everything fed so far."""
         self.state, self.last, self.counts = None, None, None
+        self._new_streams()
 
     def encode(self, text: str) -> list[int]:
         return [int(i) for i in self.tokenizer.encode(text)]
@@ -216,16 +236,26 @@ class Decoder:
         logits = self.last.clone()  # (n, V)
         if self.penalties is not None and self.penalties.active and self.counts is not None:
             logits = self.penalties.apply(logits, self.counts)
-        if self.tokenizer.unk_id is not None:
-            logits[:, self.tokenizer.unk_id] = float("-inf")  # never emit the unknown token
+        if len(self.banned):
+            logits.index_fill_(1, self.banned, float("-inf"))  # never emit the unknown (or control) ids
         ids: torch.Tensor = self.sampler(logits, self.params, self.generator)
         return ids
 
     def step(self) -> list[str]:
-        """Sample one token per row, feed it back, and return each row's decoded text."""
+        """Sample one token per row, feed it back, and return each row's decoded text (only
+        complete characters: a part of one is held back until the rest comes)."""
         ids = self.next_ids()
         self.feed(ids.view(self.n, 1))
-        return [self.tokenizer.decode([int(i)]) for i in ids.tolist()]
+        if self.streams is None:
+            return [self.tokenizer.decode([int(i)]) for i in ids.tolist()]
+        return [s.push(int(i)) for s, i in zip(self.streams, ids.tolist(), strict=True)]
+
+    def flush(self) -> list[str]:
+        """Each row's held-back text (an unfinished character becomes U+FFFD); empty for a
+        tokenizer without `decode_stream()`."""
+        if self.streams is None:
+            return [""] * self.n
+        return [s.flush() for s in self.streams]
 
 
 def sample_stream(
@@ -254,10 +284,13 @@ def sample_stream(
 def stream(decoder: Decoder, prime: str, length: int, cancel: threading.Event | None = None) -> Iterator[list[str]]:
     """Feed `prime` (a line break when empty) to a fresh `decoder`, then yield `length` steps."""
     decoder.feed(decoder.encode(prime) or decoder.encode(EMPTY_PRIME))  # the whole prime in one call
-    for _ in range(length):
+    for k in range(length):
         if cancel is not None and cancel.is_set():
             return
-        yield decoder.step()
+        chunks = decoder.step()
+        if k == length - 1:  # the last step also releases what is held back
+            chunks = [c + rest for c, rest in zip(chunks, decoder.flush(), strict=True)]
+        yield chunks
 
 
 def generate(style: Style, prime: str = "", **options: Any) -> Iterator[str]:

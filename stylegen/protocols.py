@@ -79,7 +79,14 @@ class SkipFile(Exception):
 
 @runtime_checkable
 class Tokenizer(Protocol):
-    """A trained tokenizer instance. Its class is what a plugin registers."""
+    """A trained tokenizer instance. Its class is what a plugin registers.
+
+    Optional: `never_ids: Sequence[int]`, ids generation must never produce besides `unk_id`
+    (control tokens); and `decode_stream()`, returning an object with `push(id) -> str` and
+    `flush() -> str` that decodes one id at a time and yields only complete characters (for a
+    tokenizer whose ids may stand for part of a character, such as byte pieces); without it,
+    generation decodes each id alone with `decode([id])`.
+    """
 
     name: str
     vocab_size: int
