@@ -32,6 +32,7 @@ BUILTIN_MODULES: dict[str, str] = {
     "sources": "stylegen.builtin.sources",
     "extractors": "stylegen.builtin.extractors",
     "char": "stylegen.builtin.char",
+    "spm": "stylegen.builtin.spm",
     "rnn": "stylegen.builtin.models",
     "samplers": "stylegen.builtin.samplers",
     "observers": "stylegen.builtin.observers",
