@@ -6,6 +6,8 @@ as a third-party plugin's. See docs/corpus.md ("File types") for what each keeps
 
 from __future__ import annotations
 
+from stylegen.builtin.extract_html import HtmlExtractor
+from stylegen.builtin.extract_markdown import MarkdownExtractor
 from stylegen.builtin.extract_text import CodeExtractor, TextExtractor, binary_reason, decode_text
 from stylegen.hookspecs import Register, hookimpl
 
@@ -17,5 +19,7 @@ def register_extractors(register: Register) -> None:
     for extractor in (
         TextExtractor(),
         CodeExtractor(),
+        MarkdownExtractor(),
+        HtmlExtractor(),
     ):
         register(extractor)
