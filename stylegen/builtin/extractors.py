@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from stylegen.builtin.extract_html import HtmlExtractor
 from stylegen.builtin.extract_markdown import MarkdownExtractor
+from stylegen.builtin.extract_subtitles import SubtitlesExtractor
 from stylegen.builtin.extract_tables import CsvExtractor, JsonLinesExtractor
 from stylegen.builtin.extract_text import CodeExtractor, TextExtractor, binary_reason, decode_text
 from stylegen.hookspecs import Register, hookimpl
@@ -24,5 +25,6 @@ def register_extractors(register: Register) -> None:
         HtmlExtractor(),
         JsonLinesExtractor(),
         CsvExtractor(),
+        SubtitlesExtractor(),
     ):
         register(extractor)
