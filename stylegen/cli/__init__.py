@@ -68,7 +68,12 @@ def cli(ctx: click.Context) -> None:
       stylegen generate mine --prime "Once" --length 300
     """
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        if sys.stdin.isatty() and sys.stdout.isatty():  # a person at a terminal: the app
+            from stylegen.tui import run
+
+            run()
+        else:  # a pipe, a script, CI: the help, as before
+            click.echo(ctx.get_help())
 
 
 def main() -> None:
@@ -82,7 +87,8 @@ from stylegen.cli import generate as _generate  # noqa: E402
 from stylegen.cli import plugins as _plugins  # noqa: E402
 from stylegen.cli import styles as _styles  # noqa: E402
 from stylegen.cli import train as _train  # noqa: E402
+from stylegen.cli import tui as _tui  # noqa: E402
 
-for _module in (_corpus, _train, _generate, _chat, _styles, _plugins):
+for _module in (_corpus, _train, _generate, _chat, _styles, _plugins, _tui):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

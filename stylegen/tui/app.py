@@ -1,0 +1,181 @@
+"""The stylegen app: Styles (home), Chat, Generate, Corpus and Train screens.
+
+Each screen is a Textual *mode* with its own stack, so switching away and back keeps a
+conversation, a generation or a training run where it was. Torch is never imported here:
+styles load in worker threads (`StyleLoader`), and the app imports torch in the
+background shortly after it starts, so the first style loads faster.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from functools import partial
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from stylegen.tui.screens.base import AppScreen
+from stylegen.tui.widgets.nav import SCREENS
+
+DEFAULT_STYLE = "shakespeare"
+
+
+class StyleLoader:
+    """Loaded styles, shared by the screens; a style is loaded again when its files change."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[Any, Any]] = {}
+
+    def load(self, name: str) -> Any:
+        """The loaded `Style` (call from a worker thread: this imports torch and reads weights)."""
+        from stylegen.styles import load_style, read_meta
+
+        meta = read_meta(name)
+        key = (meta.get("updated"), meta.get("steps"), meta.get("params"), meta.get("best_step"))
+        with self._lock:
+            hit = self._cache.get(name)
+            if hit is not None and hit[0] == key:
+                return hit[1]
+            style = load_style(name)
+            self._cache[name] = (key, style)
+            return style
+
+    def forget(self, name: str) -> None:
+        with self._lock:
+            self._cache.pop(name, None)
+
+
+def _screen_classes() -> dict[str, type[AppScreen]]:
+    from stylegen.tui.screens.chat import ChatScreen
+    from stylegen.tui.screens.corpus import CorpusScreen
+    from stylegen.tui.screens.generate import GenerateScreen
+    from stylegen.tui.screens.styles import StylesScreen
+    from stylegen.tui.screens.train import TrainScreen
+
+    return {
+        "styles": StylesScreen,
+        "chat": ChatScreen,
+        "generate": GenerateScreen,
+        "corpus": CorpusScreen,
+        "train": TrainScreen,
+    }
+
+
+class StylegenApp(App[None]):
+    """Learn a style, then chat and write in it."""
+
+    CSS_PATH = "stylegen.tcss"
+    TITLE = "stylegen"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(key.lower(), f"show({mode!r})", title, show=False) for mode, key, title in SCREENS
+    ]
+
+    #: A few words about a training run in progress, shown at the end of the screen bar.
+    training_badge: reactive[str] = reactive("")
+
+    def __init__(
+        self,
+        style: str | None = None,
+        *,
+        default_style: str = DEFAULT_STYLE,
+        seed: int | None = None,
+        preload: bool = True,
+    ) -> None:
+        """`style`: open on Chat with it; else Chat with `default_style` if it exists, else Styles.
+
+        `seed` makes chat and generation repeatable (tests); `preload` imports torch in the
+        background after startup.
+        """
+        super().__init__()
+        self.initial_style = style
+        self.default_style = default_style
+        self.seed = seed
+        self.preload = preload
+        self.loader = StyleLoader()
+        self.screen_by_mode: dict[str, AppScreen] = {}
+        for mode, cls in _screen_classes().items():
+            self.add_mode(mode, partial(self._make_screen, mode, cls))
+
+    def _make_screen(self, mode: str, cls: type[AppScreen]) -> AppScreen:
+        screen = cls()
+        self.screen_by_mode[mode] = screen
+        return screen
+
+    def on_mount(self) -> None:
+        from stylegen.tui._data import style_names
+
+        name = self.initial_style
+        if name is None and self.default_style in style_names():
+            name = self.default_style
+        if name is not None:
+            self.open_chat(name)
+        else:
+            self.switch_mode("styles")
+        if self.preload:
+            self.set_timer(0.3, self._preload)
+
+    @work(thread=True, group="preload", exit_on_error=False)
+    def _preload(self) -> None:
+        """Import torch while the user reads the first screen."""
+        import torch  # noqa: F401
+
+    # --- navigation -----------------------------------------------------------------------------
+    def action_show(self, mode: str) -> None:
+        self.switch_mode(mode)
+
+    def mode_screen(self, mode: str) -> Any:
+        """The screen of `mode`, opening it."""
+        self.switch_mode(mode)
+        return self.screen_by_mode[mode]
+
+    def open_chat(self, style: str) -> None:
+        self.mode_screen("chat").open_style(style)
+
+    def open_generate(self, style: str) -> None:
+        self.mode_screen("generate").open_style(style)
+
+    def open_train(self, corpus: str | None = None, style: str | None = None) -> None:
+        self.mode_screen("train").prefill(corpus=corpus, style=style)
+
+    def style_deleted(self, name: str) -> None:
+        """Forget a deleted style everywhere it is open."""
+        self.loader.forget(name)
+        for screen in self.screen_by_mode.values():
+            closer = getattr(screen, "style_deleted", None)
+            if closer is not None:
+                closer(name)
+
+    def styles_changed(self) -> None:
+        """Styles were trained or deleted: screens that list them read them again."""
+        for screen in self.screen_by_mode.values():
+            refresh = getattr(screen, "styles_changed", None)
+            if refresh is not None:
+                refresh()
+
+    def corpora_changed(self) -> None:
+        for screen in self.screen_by_mode.values():
+            refresh = getattr(screen, "corpora_changed", None)
+            if refresh is not None:
+                refresh()
+
+    # --- command palette ----------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        for mode, key, title in SCREENS:
+            yield SystemCommand(f"{title} screen", f"Open the {title} screen ({key})", partial(self.action_show, mode))
+        if isinstance(screen, AppScreen):
+            for title, help_text, callback in screen.palette_commands():
+                yield SystemCommand(title, help_text, callback)
+        yield from super().get_system_commands(screen)
+
+    async def action_quit(self) -> None:
+        """Leave; a training run in progress is asked to stop with a checkpoint."""
+        train = self.screen_by_mode.get("train")
+        if train is not None:
+            train.stop_on_exit()  # type: ignore[attr-defined]
+        self.exit()

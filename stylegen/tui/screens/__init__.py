@@ -1,0 +1,1 @@
+"""The app's screens: one per mode (Styles, Chat, Generate, Corpus, Train), and dialogs."""

@@ -1,0 +1,287 @@
+"""The Generate screen: a style continues a prime, the text streaming in as it is written."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Input, Label, Select, Static, TextArea
+
+from stylegen.tui import _streaming
+from stylegen.tui._data import scan_styles
+from stylegen.tui._format import style_summary
+from stylegen.tui.screens.base import AppScreen, PaletteCommand
+from stylegen.tui.screens.dialogs import PathDialog
+from stylegen.tui.widgets import SamplerPanel
+from stylegen.tui.widgets.sampler import DEFAULT_PARAMS, DEFAULT_SAMPLER
+
+LENGTH = 500
+NO_STYLE = "No style chosen. Pick one on the Styles screen (F1) and press g."
+
+
+class GenerateScreen(AppScreen):
+    MODE = "generate"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+g", "generate", "Generate"),
+        Binding("escape", "stop", "Stop"),
+        Binding("ctrl+s", "save", "Save"),
+        Binding("ctrl+o", "toggle_panel", "Settings"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, name: str, style: Any, error: str | None) -> None:
+            super().__init__()
+            self.name, self.style, self.error = name, style, error
+
+    class Chunk(Message):
+        def __init__(self, run: int, text: str) -> None:
+            super().__init__()
+            self.run, self.text = run, text
+
+    class Done(Message):
+        def __init__(self, run: int, error: str | None) -> None:
+            super().__init__()
+            self.run, self.error = run, error
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.style_name: str | None = None
+        self.style: Any = None
+        self.load_error: str | None = None
+        self.sampler, self.params = DEFAULT_SAMPLER, dict(DEFAULT_PARAMS)
+        self.run = 0
+        self.writing = False
+        self.cancel = threading.Event()
+        self.text = ""
+        self.queued = False  # Generate was asked for while the style was loading
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="gen-body"):
+            with Vertical(id="gen-main"):
+                yield Static(NO_STYLE, id="gen-title", classes="screen-title", markup=False)
+                yield Input(placeholder="Prime: the text to continue (Enter writes)", id="prime")
+                yield TextArea("", read_only=True, soft_wrap=True, show_cursor=False, id="gen-output")
+                yield Static("", id="gen-status", classes="status-line", markup=False)
+            with VerticalScroll(id="gen-panel", classes="side-panel"):
+                yield Label("Style", classes="field-label")
+                yield Select([], prompt="choose a style", compact=True, id="gen-style")
+                yield Label("Length (tokens)", classes="field-label")
+                yield Input(str(LENGTH), type="integer", compact=True, id="gen-length")
+                yield Label("Seed (empty: random)", classes="field-label")
+                yield Input("", placeholder="random", type="integer", compact=True, valid_empty=True, id="gen-seed")
+                yield SamplerPanel(self.sampler, self.params, id="gen-sampler")
+
+    def on_mount(self) -> None:
+        self._fill_styles()
+        self.query_one("#prime", Input).focus()
+        if self.style_name is not None and self.style is None:
+            self._start_loading(self.style_name)
+
+    def _fill_styles(self) -> None:
+        names = [str(m.get("name")) for m in scan_styles()[0]]
+        select: Select[str] = self.query_one("#gen-style", Select)
+        with self.prevent(Select.Changed):
+            select.set_options([(n, n) for n in names])
+            if self.style_name in names:
+                select.value = self.style_name
+
+    def styles_changed(self) -> None:
+        if self.is_mounted:
+            self._fill_styles()
+
+    def style_deleted(self, name: str) -> None:
+        if name == self.style_name:
+            self.action_stop()
+            self.style_name, self.style = None, None
+            if self.is_mounted:
+                self._title(NO_STYLE)
+                self._fill_styles()
+
+    # --- loading ------------------------------------------------------------------------------
+    def open_style(self, name: str) -> None:
+        if name == self.style_name and (self.style is not None or self.load_error is None):
+            return
+        self.style_name, self.style, self.load_error = name, None, None
+        if self.is_mounted:
+            self._start_loading(name)
+
+    def _start_loading(self, name: str) -> None:
+        self.action_stop()
+        self._title(f"{name} · loading…")
+        self._fill_styles()
+        self._load(name)
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _load(self, name: str) -> None:
+        try:
+            style = self.stylegen.loader.load(name)
+        except Exception as e:
+            self.post_message(self.Loaded(name, None, " ".join(str(e).split()) or type(e).__name__))
+            return
+        self.post_message(self.Loaded(name, style, None))
+
+    def on_generate_screen_loaded(self, message: Loaded) -> None:
+        if message.name != self.style_name:
+            return
+        if message.error is not None:
+            self.load_error = message.error
+            self._title(f"{message.name} · cannot be loaded")
+            self._status(f"Style {message.name} cannot be loaded: {message.error}")
+            self.notify(f"{message.name}: {message.error}", severity="error", timeout=8)
+            return
+        self.style = message.style
+        self._title(style_summary(self.style.meta))
+        self._status("Type a prime and press Enter (or ctrl+g) to write; Esc stops.")
+        if self.queued:
+            self.queued = False
+            self.action_generate()
+        self.refresh_bindings()
+
+    def _title(self, text: str) -> None:
+        self.query_one("#gen-title", Static).update(text)
+
+    def _status(self, text: str) -> None:
+        self.query_one("#gen-status", Static).update(text)
+
+    # --- writing --------------------------------------------------------------------------------------
+    def _options(self) -> dict[str, Any] | None:
+        """Length and seed from the panel, or None (and a message) when one is not a number."""
+        from stylegen.generate import random_seed
+
+        try:
+            length = int(self.query_one("#gen-length", Input).value)
+            seed_text = self.query_one("#gen-seed", Input).value.strip()
+            seed = (
+                int(seed_text)
+                if seed_text
+                else (self.stylegen.seed if self.stylegen.seed is not None else random_seed())
+            )
+        except ValueError:
+            self.notify("length and seed must be whole numbers", severity="error")
+            return None
+        if length < 1:
+            self.notify("length must be at least 1", severity="error")
+            return None
+        return {"length": length, "seed": seed, "sampler": self.sampler, "params": dict(self.params)}
+
+    @on(Input.Submitted, "#prime")
+    def action_generate(self) -> None:
+        if self.style_name is None:
+            self.notify("choose a style first (F1 Styles)", severity="warning")
+            return
+        if self.load_error is not None:
+            self.notify(f"{self.style_name} cannot be loaded: {self.load_error}", severity="error")
+            return
+        if self.style is None:
+            self.queued = True
+            self._status("Loading the style; writing starts when it is there…")
+            return
+        options = self._options()
+        if options is None:
+            return
+        self.action_stop()
+        prime = self.query_one("#prime", Input).value
+        self.text = prime
+        output = self.query_one("#gen-output", TextArea)
+        output.load_text(prime)
+        self.run += 1
+        self.writing = True
+        self.cancel = threading.Event()
+        self._status(f"writing {options['length']} tokens with {self.sampler}, seed {options['seed']}…")
+        self.refresh_bindings()
+        self._write(self.run, self.style, prime, options, self.cancel)
+
+    @work(thread=True, group="generate", exit_on_error=False)
+    def _write(self, run: int, style: Any, prime: str, options: dict[str, Any], cancel: threading.Event) -> None:
+        error: str | None = None
+        try:
+            chunks = style.generate(prime, cancel=cancel, **options)
+            for text in _streaming.batched(chunks, _streaming.stopper(cancel)):
+                self.post_message(self.Chunk(run, text))
+        except Exception as e:
+            error = " ".join(str(e).split()) or type(e).__name__
+        self.post_message(self.Done(run, error))
+
+    def on_generate_screen_chunk(self, message: Chunk) -> None:
+        if message.run != self.run or not self.writing:
+            return
+        output = self.query_one("#gen-output", TextArea)
+        following = output.scroll_y >= output.max_scroll_y - 1
+        self.text += message.text
+        output.insert(message.text, output.document.end)
+        if following:
+            output.scroll_end(animate=False)
+
+    def on_generate_screen_done(self, message: Done) -> None:
+        if message.run != self.run:
+            return
+        if message.error is not None:
+            self._status(f"error: {message.error}")
+        elif self.writing:
+            self._status(f"done: {len(self.text)} characters")
+        self.writing = False
+        self.refresh_bindings()
+
+    # --- actions ---------------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":
+            return True if self.writing else None
+        if action == "save":
+            return True if self.text else None
+        return True
+
+    def action_stop(self) -> None:
+        if not self.writing:
+            return
+        self.cancel.set()
+        self.writing = False
+        self._status(f"stopped after {len(self.text)} characters")
+        self.refresh_bindings()
+
+    def action_save(self) -> None:
+        if not self.text:
+            return
+        default = str(Path.cwd() / f"{self.style_name}-sample.txt")
+        text = self.text
+
+        def chosen(path: str | None) -> None:
+            if not path:
+                return
+            from stylegen import home
+
+            try:
+                home.write_text(Path(path).expanduser(), text)
+            except OSError as e:
+                self.notify(f"cannot save {path}: {e.strerror or e}", severity="error")
+                return
+            self.notify(f"saved to {path}")
+
+        self.app.push_screen(PathDialog("Save the text to", default), chosen)
+
+    def action_toggle_panel(self) -> None:
+        panel = self.query_one("#gen-panel")
+        panel.display = not panel.display
+
+    @on(Select.Changed, "#gen-style")
+    def _style_chosen(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str) and event.value != self.style_name:
+            self.open_style(event.value)
+
+    @on(SamplerPanel.Changed)
+    def _sampler_changed(self, event: SamplerPanel.Changed) -> None:
+        self.sampler, self.params = event.sampler, event.params
+
+    def palette_commands(self) -> Iterable[PaletteCommand]:
+        yield ("Generate", "Write a continuation of the prime (ctrl+g)", self.action_generate)
+        if self.writing:
+            yield ("Stop writing", "Stop the generation now (Esc)", self.action_stop)
+        if self.text:
+            yield ("Save text", "Write the text to a file (ctrl+s)", self.action_save)

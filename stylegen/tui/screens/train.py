@@ -1,0 +1,470 @@
+"""The Train screen: choose a corpus, a model and limits; watch the run; stop it and resume it.
+
+The run is a child process (`_training.TrainProcess`): its JSON events arrive as messages,
+so the screen stays responsive and a crash in training only ends the run. At each better
+validation the new weights write a short sample, in a worker thread of the app.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Checkbox, Input, Label, ProgressBar, Select, Static
+
+from stylegen.tui._data import scan_corpora
+from stylegen.tui._format import duration
+from stylegen.tui._training import TrainOptions, TrainProcess, failure
+from stylegen.tui.screens.base import AppScreen, PaletteCommand
+from stylegen.tui.widgets import LossPlot
+
+SAMPLE_LENGTH = 240
+IDLE = "Choose a corpus and the model, then Start (ctrl+t). Training runs in its own process."
+NO_CORPUS = "No corpora yet: build one on the Corpus screen (F4) first."
+
+
+def presets() -> list[str]:
+    """The presets `stylegen train --preset` offers (none before that option exists)."""
+    import click
+
+    from stylegen.cli.train import train_command
+
+    for param in train_command.params:
+        if param.name == "preset" and isinstance(param.type, click.Choice):
+            return [str(c) for c in param.type.choices]
+    return []
+
+
+def has_checkpoint(name: str) -> bool:
+    from stylegen.errors import StylegenError
+    from stylegen.styles import style_path
+
+    try:
+        return (style_path(name) / "checkpoint" / "state.pt").is_file()
+    except StylegenError:
+        return False
+
+
+class TrainScreen(AppScreen):
+    MODE = "train"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+t", "start", "Start"),
+        Binding("ctrl+s", "stop", "Stop"),
+        Binding("ctrl+r", "resume", "Resume"),
+    ]
+
+    class Event(Message):
+        def __init__(self, run: int, event: dict[str, Any]) -> None:
+            super().__init__()
+            self.run, self.event = run, event
+
+    class Exited(Message):
+        def __init__(self, run: int, code: int, stderr_tail: list[str]) -> None:
+            super().__init__()
+            self.run, self.code, self.stderr_tail = run, code, stderr_tail
+
+    class Sample(Message):
+        def __init__(self, run: int, step: int, text: str) -> None:
+            super().__init__()
+            self.run, self.step, self.text = run, step, text
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.process: TrainProcess | None = None
+        self.run_id = 0
+        self.options: TrainOptions | None = None
+        self.ended: dict[str, Any] | None = None
+        self.best_bpc: float | None = None
+        self.sample_step = -1
+        self._name_edited = False
+        self._prefill: tuple[str | None, str | None] = (None, None)
+        self.corpus_names: list[str] = []
+
+    # --- layout ---------------------------------------------------------------------------------
+    def compose_body(self) -> ComposeResult:
+        from stylegen import plugins
+
+        reg = plugins.registry()
+        preset_names = presets()
+        with Horizontal(id="train-body"):
+            with VerticalScroll(id="train-form", classes="side-panel"):
+                yield Label("Corpus", classes="field-label")
+                yield Select([], prompt="choose a corpus", compact=True, id="train-corpus")
+                yield Label("Style name", classes="field-label")
+                yield Input(placeholder="the corpus name", compact=True, id="train-name")
+                if preset_names:
+                    yield Label("Preset", classes="field-label")
+                    yield Select([(p, p) for p in preset_names], prompt="none", compact=True, id="train-preset")
+                yield Label("Model", classes="field-label")
+                models = reg.names("model")
+                yield Select(
+                    [(m, m) for m in models],
+                    value="lstm" if "lstm" in models else models[0],
+                    allow_blank=False,
+                    compact=True,
+                    id="train-model",
+                )
+                yield Label("Tokenizer", classes="field-label")
+                tokenizers = reg.names("tokenizer")
+                yield Select(
+                    [(t, t) for t in tokenizers],
+                    value="char" if "char" in tokenizers else tokenizers[0],
+                    allow_blank=False,
+                    compact=True,
+                    id="train-tokenizer",
+                )
+                yield Label("Layers · hidden size", classes="field-label")
+                with Horizontal(classes="pair"):
+                    yield Input(placeholder="2", type="integer", compact=True, valid_empty=True, id="train-layers")
+                    yield Input(placeholder="256", type="integer", compact=True, valid_empty=True, id="train-hidden")
+                yield Label("Time limit (minutes)", classes="field-label")
+                yield Input("5", placeholder="none", type="number", compact=True, valid_empty=True, id="train-minutes")
+                yield Label("Step limit", classes="field-label")
+                yield Input(placeholder="none", type="integer", compact=True, valid_empty=True, id="train-steps")
+                yield Label("Validate every (steps)", classes="field-label")
+                yield Input(placeholder="200", type="integer", compact=True, valid_empty=True, id="train-eval")
+                yield Label("Batch · sequence length", classes="field-label")
+                with Horizontal(classes="pair"):
+                    yield Input(placeholder="64", type="integer", compact=True, valid_empty=True, id="train-batch")
+                    yield Input(placeholder="128", type="integer", compact=True, valid_empty=True, id="train-seq")
+                yield Label("Device", classes="field-label")
+                yield Select(
+                    [(d, d) for d in ("auto", "cpu", "cuda")],
+                    value="auto",
+                    allow_blank=False,
+                    compact=True,
+                    id="train-device",
+                )
+                yield Checkbox("replace an existing style", compact=True, id="train-force")
+                with Horizontal(classes="buttons"):
+                    yield Button("Start", variant="primary", id="train-start")
+                    yield Button("Stop", variant="error", id="train-stop", disabled=True)
+                    yield Button("Resume", id="train-resume", disabled=True)
+            with Vertical(id="train-live"):
+                yield Static(IDLE, id="train-status", classes="screen-title", markup=False)
+                yield ProgressBar(total=100, show_eta=False, id="train-progress")
+                yield Static("", id="train-stats", classes="status-line", markup=False)
+                yield LossPlot(id="train-plot")
+                yield Label("Sample", classes="field-label")
+                with VerticalScroll(id="train-sample-box"):
+                    yield Static("(a sample is written at each better validation)", id="train-sample", markup=False)
+
+    def on_mount(self) -> None:
+        self._fill_corpora()
+        corpus, style = self._prefill
+        if corpus or style:
+            self.prefill(corpus=corpus, style=style)
+        self._update_buttons()
+
+    def on_screen_resume(self) -> None:
+        if self.is_mounted:
+            self._fill_corpora()
+
+    def corpora_changed(self) -> None:
+        if self.is_mounted:
+            self._fill_corpora()
+
+    def _fill_corpora(self) -> None:
+        corpora, _ = scan_corpora()
+        names = self.corpus_names = [c.name for c in corpora]
+        select: Select[str] = self.query_one("#train-corpus", Select)
+        current = select.value
+        with self.prevent(Select.Changed):
+            select.set_options([(n, n) for n in names])
+            if current in names:
+                select.value = current
+            elif len(names) == 1:
+                select.value = names[0]
+                self._suggest_name(names[0])
+        if not names and self.process is None:
+            self._status(NO_CORPUS)
+
+    def prefill(self, corpus: str | None = None, style: str | None = None) -> None:
+        """Open with `corpus` chosen and `style` as the name (from the Styles or Corpus screen)."""
+        if not self.is_mounted:
+            self._prefill = (corpus, style)
+            return
+        self._fill_corpora()
+        if corpus is not None:
+            select: Select[str] = self.query_one("#train-corpus", Select)
+            if corpus in self.corpus_names:
+                select.value = corpus
+        if style is not None:
+            self.query_one("#train-name", Input).value = style
+            self._name_edited = True
+        self._update_buttons()
+
+    def _suggest_name(self, corpus: str) -> None:
+        if not self._name_edited:
+            field = self.query_one("#train-name", Input)
+            with self.prevent(Input.Changed):
+                field.value = corpus
+            self._update_buttons()
+
+    @on(Select.Changed, "#train-corpus")
+    def _corpus_chosen(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self._suggest_name(event.value)
+
+    @on(Input.Changed, "#train-name")
+    def _name_changed(self) -> None:
+        self._name_edited = True
+        self._update_buttons()
+
+    # --- the form -------------------------------------------------------------------------------------
+    def _number(self, id: str, kind: type, what: str) -> Any:
+        text = self.query_one(f"#{id}", Input).value.strip()
+        if not text:
+            return None
+        try:
+            value = kind(text)
+        except ValueError:
+            raise ValueError(f"{what} must be a {'whole ' if kind is int else ''}number") from None
+        if value <= 0:
+            raise ValueError(f"{what} must be more than 0")
+        return value
+
+    def _options(self) -> TrainOptions | str:
+        corpus = self.query_one("#train-corpus", Select).value
+        if not isinstance(corpus, str):
+            return "choose a corpus (build one on the Corpus screen, F4)"
+        name = self.query_one("#train-name", Input).value.strip() or corpus
+        preset: Any = None
+        if self.query("#train-preset"):
+            preset = self.query_one("#train-preset", Select).value
+        try:
+            return TrainOptions(
+                corpus=corpus,
+                name=name,
+                model=str(self.query_one("#train-model", Select).value),
+                tokenizer=str(self.query_one("#train-tokenizer", Select).value),
+                preset=preset if isinstance(preset, str) else None,
+                layers=self._number("train-layers", int, "layers"),
+                hidden=self._number("train-hidden", int, "hidden size"),
+                max_minutes=self._number("train-minutes", float, "the time limit"),
+                max_steps=self._number("train-steps", int, "the step limit"),
+                eval_every=self._number("train-eval", int, "validate every"),
+                batch_size=self._number("train-batch", int, "batch"),
+                seq_len=self._number("train-seq", int, "sequence length"),
+                device=str(self.query_one("#train-device", Select).value),
+                force=self.query_one("#train-force", Checkbox).value,
+            )
+        except ValueError as e:
+            return str(e)
+
+    # --- running ------------------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.running
+
+    @on(Button.Pressed, "#train-start")
+    def action_start(self) -> None:
+        if self.running:
+            return
+        options = self._options()
+        if isinstance(options, str):
+            self._status(options)
+            return
+        from stylegen.errors import StylegenError
+        from stylegen.styles import read_meta
+
+        if not options.force:
+            try:
+                read_meta(options.name)
+            except StylegenError:
+                pass
+            else:
+                self._status(
+                    f"style {options.name} exists: Resume (ctrl+r) continues it, "
+                    "or tick 'replace an existing style' to train it anew"
+                )
+                return
+        self._launch(options, resume=False)
+
+    @on(Button.Pressed, "#train-resume")
+    def action_resume(self) -> None:
+        if self.running:
+            return
+        options = self._options()
+        if isinstance(options, str):
+            name = self.query_one("#train-name", Input).value.strip()
+            if not name:
+                self._status(options)
+                return
+            options = TrainOptions(corpus="", name=name)
+        from stylegen.errors import StylegenError
+        from stylegen.styles import read_meta
+
+        try:
+            options.corpus = str(read_meta(options.name)["corpus"]["name"])  # a run resumes on its own corpus
+        except (StylegenError, KeyError, TypeError):
+            pass
+        if not options.corpus or not has_checkpoint(options.name):
+            self._status(f"style {options.name} has no checkpoint to resume")
+            return
+        self._launch(options, resume=True)
+
+    def _launch(self, options: TrainOptions, resume: bool) -> None:
+        self.run_id += 1
+        run = self.run_id
+        self.options, self.ended = options, None
+        if not resume:
+            self.query_one(LossPlot).reset()
+            self.best_bpc = None
+            self.query_one("#train-sample", Static).update("(a sample is written at each better validation)")
+        self.sample_step = -1
+        self.query_one("#train-progress", ProgressBar).update(progress=0)
+        self.query_one("#train-stats", Static).update("")
+        verb = "resuming" if resume else "starting"
+        self._status(f"{verb} {options.name} on {options.corpus}…")
+        try:
+            self.process = TrainProcess(
+                options.args(resume=resume),
+                on_event=lambda event: self.post_message(self.Event(run, event)),
+                on_exit=lambda code, tail: self.post_message(self.Exited(run, code, tail)),
+            )
+        except OSError as e:
+            self._status(f"cannot start training: {e}")
+            return
+        self.stylegen.training_badge = f"● {options.name}"
+        self._update_buttons()
+
+    @on(Button.Pressed, "#train-stop")
+    def action_stop(self) -> None:
+        if self.process is not None and self.running:
+            self.process.stop()
+            self._status(
+                f"stopping {self.options.name if self.options else ''} after this step (a checkpoint is kept)…"
+            )
+            self._update_buttons()
+
+    def stop_on_exit(self) -> None:
+        """The app is closing: ask a run in progress to stop with a checkpoint."""
+        if self.process is not None and self.running:
+            self.process.stop()
+
+    def on_unmount(self) -> None:
+        self.stop_on_exit()
+
+    def on_train_screen_event(self, message: Event) -> None:
+        if message.run != self.run_id:
+            return
+        e = message.event
+        kind = e.get("event")
+        if kind == "start":
+            where = "resumed at step {}".format(e.get("step")) if e.get("resumed") else "started"
+            self._status(
+                f"{e.get('style')}: {e.get('model')} with {int(e.get('params', 0)):,} parameters on {e.get('device')}, "
+                f"{int(e.get('train_tokens', 0)):,} training tokens; {where}"
+            )
+        elif kind == "step":
+            progress = float(e.get("progress") or 0.0)
+            self.query_one("#train-progress", ProgressBar).update(progress=100 * progress)
+            total = f"/{e['max_steps']}" if e.get("max_steps") else ""
+            eta = f" · ETA {duration(e['eta'])}" if e.get("eta") is not None else ""
+            self.query_one("#train-stats", Static).update(
+                f"step {e.get('step')}{total} · epoch {int(e.get('epoch', 0)) + 1} · loss {float(e.get('loss', 0)):.4f} · "
+                f"{float(e.get('tokens_per_s', 0)) / 1000:.1f}k tok/s{eta}"
+            )
+            self.query_one(LossPlot).add_train(float(e.get("loss", 0)))
+            if self.options is not None:
+                self.stylegen.training_badge = f"● {self.options.name} {100 * progress:.0f}%"
+        elif kind == "eval":
+            self.query_one(LossPlot).add_val(float(e.get("val_loss", 0)), e.get("val_bpc"))
+            if e.get("best"):
+                self.best_bpc = float(e["val_bpc"])
+                if self.options is not None:
+                    self._sample(message.run, self.options.name, int(e.get("step", 0)))
+        elif kind == "end":
+            self.ended = e
+            self._status(
+                f"{e.get('style')}: {'stopped' if e.get('reason') == 'stopped' else 'done'} after {e.get('step')} steps "
+                f"in {duration(e.get('train_seconds'))}; best validation {float(e.get('best_val_bpc', 0)):.3f} bits/char"
+            )
+            if e.get("reason") != "stopped":
+                self.query_one("#train-progress", ProgressBar).update(progress=100)
+
+    def on_train_screen_exited(self, message: Exited) -> None:
+        if message.run != self.run_id:
+            return
+        self.stylegen.training_badge = ""
+        if message.code != 0:
+            self._status(f"training failed: {failure(message.code, message.stderr_tail)}")
+            self.notify("training failed; the last checkpoint is kept", severity="error")
+        elif self.ended is None:
+            self._status("training ended without a report")
+        elif self.options is not None:
+            resume = " (ctrl+r resumes)" if self.ended.get("reason") == "stopped" else ""
+            self.notify(f"style {self.options.name} is ready{resume}")
+        self._update_buttons()
+        self.stylegen.styles_changed()
+
+    @work(thread=True, exclusive=True, group="sample", exit_on_error=False)
+    def _sample(self, run: int, name: str, step: int) -> None:
+        """Write a sample with the weights of validation `step`, once the style on disk has them."""
+        from textual.worker import get_current_worker
+
+        from stylegen.errors import StylegenError
+        from stylegen.styles import read_meta
+
+        worker = get_current_worker()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not worker.is_cancelled:
+            try:
+                if int(read_meta(name).get("steps") or 0) >= step:
+                    break
+            except StylegenError:
+                pass
+            time.sleep(0.2)
+        else:
+            return
+        try:
+            style = self.stylegen.loader.load(name)
+            text = "".join(style.generate("", length=SAMPLE_LENGTH, seed=0, params={"temperature": 0.8}))
+        except Exception as e:
+            text = f"(no sample: {' '.join(str(e).split())})"
+        self.post_message(self.Sample(run, step, text))
+
+    def on_train_screen_sample(self, message: Sample) -> None:
+        if message.run == self.run_id and message.step > self.sample_step:
+            self.sample_step = message.step
+            self.query_one("#train-sample", Static).update(f"step {message.step}:\n{message.text}")
+
+    # --- state of the controls ----------------------------------------------------------------------------
+    def _status(self, text: str) -> None:
+        self.query_one("#train-status", Static).update(text)
+
+    def _update_buttons(self) -> None:
+        running = self.running
+        stopping = running and self.process is not None and self.process.stopping
+        name = self.query_one("#train-name", Input).value.strip()
+        corpus = self.query_one("#train-corpus", Select).value
+        name = name or (corpus if isinstance(corpus, str) else "")
+        self.query_one("#train-start", Button).disabled = running
+        self.query_one("#train-stop", Button).disabled = not running or stopping
+        self.query_one("#train-resume", Button).disabled = running or not (name and has_checkpoint(name))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "start":
+            return None if self.running else True
+        if action == "stop":
+            return True if self.running else None
+        if action == "resume":
+            buttons = self.query("#train-resume")
+            return True if buttons and not buttons.first(Button).disabled else None
+        return True
+
+    def palette_commands(self) -> Iterable[PaletteCommand]:
+        if self.running:
+            yield ("Stop training", "Stop after this step, keeping a checkpoint (ctrl+s)", self.action_stop)
+        else:
+            yield ("Start training", "Train a style with the form's settings (ctrl+t)", self.action_start)
+            yield ("Resume training", "Continue the named style from its checkpoint (ctrl+r)", self.action_resume)
