@@ -20,17 +20,27 @@ def _matches(rel: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
 
 
-def _walk(folder: Path) -> Iterator[Path]:
-    """Files below `folder` in sorted order, skipping hidden files and folders (.git ...)."""
-    for path in sorted(folder.iterdir()):
+def _walk(folder: Path, seen: set[tuple[int, int]] | None = None) -> Iterator[Path]:
+    """Everything below `folder` that is not a folder, in sorted order, skipping hidden files
+    and folders (.git ...). A folder reached twice through symbolic links (a loop) is walked
+    once; a folder that cannot be listed is yielded itself, for the reader to report."""
+    seen = set() if seen is None else seen
+    try:
+        st = folder.stat()
+        entries = sorted(folder.iterdir())
+    except OSError:
+        yield folder
+        return
+    if (st.st_dev, st.st_ino) in seen:
+        return
+    seen.add((st.st_dev, st.st_ino))
+    for path in entries:
         if path.name.startswith("."):
             continue
         if path.is_dir():
-            yield from _walk(path)
-        elif path.is_file():
-            yield path
-
-
+            yield from _walk(path, seen)
+        else:
+            yield path  # files, and broken links or special files, which are reported as skipped
 def expand(args: Sequence[str], options: SourceOptions) -> list[Path | None]:
     """Resolve arguments to files in order; `None` stands for stdin. Errors name the argument."""
     out: list[Path | None] = []
@@ -62,6 +72,14 @@ def expand(args: Sequence[str], options: SourceOptions) -> list[Path | None]:
     return out
 
 
+def _not_a_file(path: Path) -> str:
+    if path.is_symlink() and not path.exists():
+        return "broken symbolic link"
+    if path.is_dir():
+        return "folder cannot be listed (permission denied?)"
+    return "not a regular file (a pipe, socket or device)"
+
+
 class FilesSource:
     name = "files"
     description = "Text files, folders (recursive, --include/--exclude globs), glob patterns, or - for stdin"
@@ -77,6 +95,9 @@ class FilesSource:
                     yield Document(decode_text(sys.stdin.buffer.read(), "<stdin>", options.errors), "<stdin>")
                 except SkipFile as e:
                     yield Skipped("<stdin>", str(e))
+                continue
+            if not path.is_file():
+                yield Skipped(str(path), _not_a_file(path))
                 continue
             try:
                 yield Document(options.extract(path, options.errors), str(path))

@@ -41,7 +41,9 @@ class StylegenGroup(click.Group):
             _fail(" ".join(e.format_message().split()) + hint, e.exit_code)
         except click.ClickException as e:
             _fail(" ".join(e.format_message().split()), e.exit_code)
-        except click.Abort:
+        except click.Abort as e:
+            if isinstance(e.__context__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+                _fail("interrupted", 130)
             _fail("aborted", 1)
         except StylegenError as e:
             _fail(str(e), e.exit_code)

@@ -24,7 +24,7 @@ from stylegen import home, plugins
 from stylegen.corpus.clean import Cleaner, CleanOptions, rare_table
 from stylegen.corpus.turns import detect as detect_turns
 from stylegen.errors import NotFoundError, StylegenError
-from stylegen.protocols import Document, Skipped, SourceOptions
+from stylegen.protocols import Document, SkipFile, Skipped, SourceOptions
 
 MANIFEST = "manifest.json"
 TURN_SAMPLE = 10_000_000  # characters the turn-format detector reads
@@ -52,7 +52,7 @@ def extract_file(path: Path, errors: str, by_suffix: dict[str, Any], options: Ma
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise StylegenError(f"{path}: cannot read ({e.strerror or e})") from None
+        raise SkipFile(f"cannot read ({e.strerror or e})") from None
     wanted = {k: v for k, v in (options or {}).items() if v is not None and k in getattr(extractor, "options", ())}
     text: str = extractor.extract(data, str(path), errors, **wanted)
     return text
@@ -128,7 +128,8 @@ class Corpus:
     def _read(self, filename: str) -> str:
         path = self.path / filename
         try:
-            return path.read_text(encoding="utf-8", errors="surrogatepass")
+            with path.open(encoding="utf-8", errors="surrogatepass", newline="") as f:
+                return f.read()
         except FileNotFoundError:
             raise StylegenError(f"{path}: file is missing; rebuild the corpus") from None
 

@@ -1,8 +1,8 @@
 """Cleaning a corpus's documents: each step optional, each recorded in the manifest.
 
 Per document, in this order: newline normalisation (CRLF and CR to LF), Unicode NFC,
-trailing spaces, runs of blank lines, exact-duplicate paragraphs (a paragraph seen before
-anywhere in the corpus is dropped), exact-duplicate documents, and the document length
+trailing spaces, runs of blank lines, exact-duplicate documents, exact-duplicate paragraphs
+(a paragraph seen before anywhere in the corpus is dropped), and the document length
 bounds. The rare-character policy needs the whole corpus's character counts, so it runs
 when the text is written out (see `rare_table`).
 """
@@ -82,16 +82,16 @@ class Cleaner:
             limit = o.max_blank_lines
             text, n = re.subn(rf"\n(?:[ \t]*\n){{{limit + 1},}}", "\n" * (limit + 1), text)
             self._count("blank_line_runs_shortened", n)
-        if o.dedupe_paragraphs:
-            text = self._dedupe_paragraphs(text)
-        if not text.strip():
-            return "", "no text left after cleaning"
         if o.dedupe_documents:
             key = hash(text)
             if key in self._docs_seen:
                 self._count("duplicate_documents_removed")
                 return "", "exact duplicate of an earlier document"
             self._docs_seen.add(key)
+        if o.dedupe_paragraphs:
+            text = self._dedupe_paragraphs(text)
+        if not text.strip():
+            return "", "no text left after cleaning"
         if len(text) < o.min_doc_chars:
             self._count("documents_too_short")
             return "", f"shorter than --min-doc-chars {o.min_doc_chars} ({len(text)} characters)"
@@ -130,6 +130,10 @@ def rare_table(counts: np.ndarray, options: CleanOptions) -> tuple[dict[int, str
     """The `str.translate` table of the rare-character policy, and the rare characters."""
     if options.rare_chars == "keep" or options.min_char_count <= 1:
         return None, []
-    rare = [int(c) for c in np.flatnonzero((counts > 0) & (counts < options.min_char_count)) if c != 10]
+    rare = [
+        int(c)
+        for c in np.flatnonzero((counts > 0) & (counts < options.min_char_count))
+        if not chr(c).isspace()  # line breaks and spaces are structure, never "rare"
+    ]
     value = None if options.rare_chars == "drop" else REPLACEMENT
     return ({c: value for c in rare} or None), [chr(c) for c in rare]
