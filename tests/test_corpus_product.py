@@ -13,7 +13,7 @@ import pytest
 
 from stylegen import plugins
 from stylegen.builtin.shakespeare import convert, play_files
-from stylegen.corpus import build_corpus, load_corpus
+from stylegen.corpus import build, build_corpus, load_corpus
 from stylegen.corpus.clean import REPLACEMENT, CleanOptions
 from stylegen.errors import StylegenError
 from stylegen.hookspecs import hookimpl
@@ -357,8 +357,8 @@ def test_streamed_encoding_equals_whole_encoding(tmp_path: Path, monkeypatch: py
     src = tmp_path / "t.txt"
     src.write_text(text, encoding="utf-8")
     tok = plugins.get("tokenizer", "char").train([text])
-    monkeypatch.setattr(tokens, "CHUNK_CHARS", 1000)  # many chunks, each ending at a line break
-    assert all(c.endswith("\n") for c in tokens.read_chunks(src, 1000))
+    monkeypatch.setattr(build, "CHUNK_CHARS", 1000)  # many chunks, each ending at a line break
+    assert all(c.endswith("\n") for c in build.read_chunks(src, 1000))
     ids = tokens.encode_file(tok, src, tmp_path / "t.bin")
     assert isinstance(ids, np.memmap) and ids.dtype == np.uint8
     assert np.array_equal(np.asarray(ids), tok.encode(text).astype(np.uint8))

@@ -32,19 +32,20 @@ class CharTokenizer:
 
     def __init__(self, chars: Sequence[str]) -> None:
         self.chars = list(chars)  # id i + 1 -> chars[i]
-        self._codes = _codepoints("".join(self.chars))  # sorted, as `chars` is sorted
+        codes = _codepoints("".join(self.chars))
         self._table = [UNK, *self.chars]
         self.vocab_size = len(self.chars) + 1
+        self._dtype = np.uint16 if self.vocab_size <= np.iinfo(np.uint16).max else np.int32
+        # code point -> id, one gather per character; the last slot (0) catches every code
+        # point above the highest known one.
+        top = int(codes.max()) + 1 if len(codes) else 0
+        self._lookup = np.zeros(top + 1, dtype=self._dtype)
+        self._lookup[codes] = np.arange(1, len(codes) + 1)
 
     def encode(self, text: str) -> np.ndarray:
         """Text -> ids (uint16 when the vocabulary allows, else int32); unknown chars -> 0."""
         cps = _codepoints(text)
-        dtype = np.uint16 if self.vocab_size <= np.iinfo(np.uint16).max else np.int32
-        if len(self._codes) == 0:
-            return np.zeros(len(cps), dtype=dtype)
-        pos = np.minimum(np.searchsorted(self._codes, cps), len(self._codes) - 1)
-        known = self._codes[pos] == cps
-        return np.where(known, pos + 1, 0).astype(dtype)
+        return self._lookup[np.minimum(cps, len(self._lookup) - 1)]
 
     def decode(self, ids: Sequence[int]) -> str:
         table = self._table
@@ -64,10 +65,10 @@ class CharTokenizerFactory:
     def train(self, chunks: Iterable[str], **options: Any) -> CharTokenizer:
         if options:
             raise StylegenError(f"the char tokenizer takes no options (got {', '.join(sorted(options))})")
-        seen = np.zeros(0, dtype=np.uint32)
+        seen = np.zeros(0x110000, dtype=bool)  # one flag per Unicode code point
         for chunk in [chunks] if isinstance(chunks, str) else chunks:
-            seen = np.union1d(seen, np.unique(_codepoints(chunk)))
-        return CharTokenizer([chr(int(c)) for c in seen])
+            seen[_codepoints(chunk)] = True
+        return CharTokenizer([chr(int(c)) for c in np.flatnonzero(seen)])
 
     def load(self, directory: Path) -> CharTokenizer:
         path = directory / VOCAB_FILE

@@ -13,7 +13,7 @@ import math
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,13 +22,29 @@ import numpy as np
 
 from stylegen import home, plugins
 from stylegen.corpus.clean import Cleaner, CleanOptions, rare_table
+from stylegen.corpus.turns import TurnFormat, count_speakers
 from stylegen.corpus.turns import detect as detect_turns
 from stylegen.errors import NotFoundError, StylegenError
 from stylegen.protocols import Document, SkipFile, Skipped, SourceOptions
 
 MANIFEST = "manifest.json"
-TURN_SAMPLE = 10_000_000  # characters the turn-format detector reads
+CHUNK_CHARS = 4_000_000  # characters per chunk when text is read back (about 16 MB as UTF-32)
+TURN_SAMPLE = 1_000_000  # characters the turn-format detector reads
 FORMAT_VERSION = 1
+
+
+def read_chunks(path: Path, size: int | None = None) -> Iterator[str]:
+    """The text of `path` in pieces of about `size` characters, each ending at a line break
+    (so a tokenizer that works line by line never sees a line cut in two)."""
+    size = size or CHUNK_CHARS
+    with path.open("r", encoding="utf-8", errors="surrogatepass", newline="") as f:
+        while True:
+            chunk = f.read(size)
+            if not chunk:
+                return
+            if not chunk.endswith("\n"):
+                chunk += f.readline()
+            yield chunk
 
 
 def corpora_dir() -> Path:
@@ -210,6 +226,9 @@ def build_corpus(
         train_chars, val_chars = _split_file(text_file, val_fraction, tmp / "train.txt", tmp / "val.txt")
         with text_file.open(encoding="utf-8", errors="surrogatepass", newline="") as f:
             turn_format = detect_turns(f.read(TURN_SAMPLE), turns)
+        if turn_format.has_turns:  # the kind from a sample, the speakers from all the text
+            speakers = count_speakers(turn_format.kind, read_chunks(text_file))
+            turn_format = TurnFormat(turn_format.kind, speakers)
         text_file.unlink()
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -371,6 +390,7 @@ def _write_text(
             text = _read_doc(f, doc)
             if doc.cut is not None:  # the sampled document that reached the size
                 text = _cut(text, *doc.cut)
+            changed = doc.cut is not None or bool(rare_map)
             if rare_map:
                 text = text.translate(rare_map)
             if i:
@@ -381,7 +401,7 @@ def _write_text(
             counts.add(text)
             stats["bytes"] += len(data)
             stats["chars"] += len(text)
-            stats["words"] += len(text.split())
+            stats["words"] += len(text.split()) if changed else doc.words
             stats["lines"] += text.count("\n")
     return stats, digest.hexdigest()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,8 @@ _NAME = r"[A-Za-z][A-Za-z0-9 .&'\-]{0,39}"
 SPEAKER_LINE = re.compile(rf"(?:\A|\n\n)({_NAME}):\n(?=[^\n])")
 INLINE = re.compile(rf"^({_NAME}): \S", re.MULTILINE)
 MAX_SPEAKERS = 500
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_BLANK_LINE = re.compile(r"^[ \t]*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -91,15 +94,25 @@ def detect(text: str, kind: str = "auto") -> TurnFormat:
         raise StylegenError(f"--turns must be auto, {', '.join(KINDS)} (got {kind!r})")
     if kind in ("auto", "speaker-line"):
         names = [m.group(1).strip() for m in SPEAKER_LINE.finditer(text)]
-        paragraphs = max(1, len([p for p in re.split(r"\n\s*\n", text) if p.strip()]))
+        paragraphs = max(1, len(_PARAGRAPH_BREAK.findall(text.strip())) + 1)
         if kind == "speaker-line" or (len(names) >= 3 and len(names) * 4 >= paragraphs):
             return TurnFormat("speaker-line", _top(names))
     if kind in ("auto", "inline"):
         names = [m.group(1).strip() for m in INLINE.finditer(text)]
-        lines = max(1, sum(1 for line in text.splitlines() if line.strip()))
+        lines = max(1, text.count("\n") + 1 - len(_BLANK_LINE.findall(text)))
         if kind == "inline" or (len(names) >= 3 and len(names) * 2 >= lines):
             return TurnFormat("inline", _top(names))
     return TurnFormat()
+
+
+def count_speakers(kind: str, chunks: Iterable[str]) -> dict[str, int]:
+    """Turns per speaker over a whole text given in chunks (a turn cut by a chunk's edge
+    may go uncounted), the most frequent first."""
+    pattern = SPEAKER_LINE if kind == "speaker-line" else INLINE
+    counts: Counter[str] = Counter()
+    for chunk in chunks:
+        counts.update(m.group(1).strip() for m in pattern.finditer(chunk))
+    return dict(counts.most_common(MAX_SPEAKERS))
 
 
 def _top(names: list[str]) -> dict[str, int]:

@@ -14,15 +14,14 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from stylegen import home
+from stylegen.corpus.build import read_chunks
 
-CHUNK_CHARS = 4_000_000  # characters per encoded chunk (about 16 MB of UTF-32 while encoding)
 CACHE_DIR = "tokens"
 
 
@@ -32,19 +31,6 @@ def token_dtype(vocab_size: int) -> np.dtype[Any]:
         if vocab_size <= np.iinfo(dtype).max + 1:
             return np.dtype(dtype)
     raise ValueError(f"vocabulary of {vocab_size} tokens is too large")
-
-
-def read_chunks(path: Path, size: int = CHUNK_CHARS) -> Iterator[str]:
-    """The text of `path` in pieces of about `size` characters, each ending at a line break
-    (so a tokenizer that works line by line never sees a line cut in two)."""
-    with path.open("r", encoding="utf-8", errors="surrogatepass", newline="") as f:
-        while True:
-            chunk = f.read(size)
-            if not chunk:
-                return
-            if not chunk.endswith("\n"):
-                chunk += f.readline()
-            yield chunk
 
 
 def tokenizer_key(tokenizer_dir: Path) -> str:
