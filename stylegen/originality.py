@@ -41,6 +41,7 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -282,9 +283,44 @@ def index_path(style_dir: Path) -> Path:
     return Path(style_dir) / INDEX_FILE
 
 
-def load_for_style(style_dir: Path) -> OriginalityIndex | None:
-    """The style's index, or None if it has none (a style trained before the check existed)."""
+def load_for_style(style_dir: Path, meta: dict[str, Any] | None = None) -> OriginalityIndex | None:
+    """The style's index, or None if it has none (a style trained before the check existed).
+
+    A shipped style carries no index (tens of MB): when its `meta` names the corpus recipe it
+    was trained on, the index is built from the recipe's sources on first use (a few
+    seconds) and cached in the data home."""
     path = index_path(style_dir)
-    if not path.exists():
+    if path.exists():
+        return OriginalityIndex.load(path)
+    if not meta or not meta.get("shipped") or not meta.get("recipe"):
         return None
-    return OriginalityIndex.load(path)
+    cache = home.data_home() / "cache" / f"originality-{meta['name']}-{str(meta['corpus']['sha256'])[:16]}.npz"
+    if cache.exists():
+        return OriginalityIndex.load(cache)
+    index = build_index(_recipe_text(Path(style_dir) / str(meta["recipe"])))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    index.save(cache)
+    return index
+
+
+def _recipe_text(recipe: Path) -> str:
+    """The text of a recipe's sources, read through the source plugins (no cleaning: copied
+    spans are found just the same), up to MAX_CHARS."""
+    from stylegen import plugins
+    from stylegen.corpus.build import _group_sources, file_extractor
+    from stylegen.corpus.recipe import load_recipe
+    from stylegen.protocols import Document, SourceOptions
+
+    if not recipe.is_file():
+        raise StylegenError(f"{recipe}: the recipe of this shipped style is missing")
+    settings = load_recipe(recipe)
+    options = SourceOptions(extract=file_extractor(), extra=settings["source"])
+    reg = plugins.registry()
+    parts: list[str] = []
+    size = 0
+    for source, args in _group_sources(settings["sources"], reg.names("source")):
+        for item in reg.get("source", source).documents(args, options):
+            if isinstance(item, Document) and size < MAX_CHARS:
+                parts.append(item.text)
+                size += len(item.text)
+    return "\n".join(parts)[:MAX_CHARS]

@@ -30,31 +30,53 @@ def styles_dir() -> Path:
     return home.data_home() / "styles"
 
 
-def style_path(name: str) -> Path:
+def shipped_dir() -> Path:
+    """Styles that ship inside the package (read-only), e.g. `shakespeare`."""
+    return Path(__file__).parent / "shipped"
+
+
+def user_style_path(name: str) -> Path:
+    """Where the user's own style `name` lives (or would live)."""
     return styles_dir() / home.check_name(name, "style")
 
 
+def style_path(name: str) -> Path:
+    """The user's style `name` if there is one, else the shipped style of that name, else
+    where the user's would be. A style trained under a shipped name takes its place."""
+    path = user_style_path(name)
+    if not (path / STYLE_JSON).exists() and (shipped_dir() / name / STYLE_JSON).is_file():
+        return shipped_dir() / name
+    return path
+
+
+def is_shipped(path: Path) -> bool:
+    return path.parent == shipped_dir()
+
+
 def read_meta(name: str) -> dict[str, Any]:
-    """The style's style.json; a one-line error if the style is unknown or the file damaged."""
+    """The style's style.json (with `"shipped": true` for a shipped style); a one-line error
+    if the style is unknown or the file damaged."""
     path = style_path(name)
     if not (path / STYLE_JSON).is_file():
         raise NotFoundError(f"no style named {name!r} (see `stylegen styles`)")
     meta = home.read_json(path / STYLE_JSON)
     if not isinstance(meta, dict) or not isinstance(meta.get("model"), dict):
         raise StylegenError(f"{path / STYLE_JSON}: not a stylegen style description")
+    meta["shipped"] = is_shipped(path)
     return meta
 
 
 def list_styles() -> list[dict[str, Any]]:
-    root = styles_dir()
-    if not root.is_dir():
-        return []
+    """Every style, the user's and the shipped ones (a user's style hides a shipped one of
+    the same name), sorted by name."""
+    names: set[str] = set()
+    for root in (styles_dir(), shipped_dir()):
+        if root.is_dir():
+            names.update(p.name for p in root.iterdir() if not p.name.startswith(".") and (p / STYLE_JSON).is_file())
     out = []
-    for path in sorted(root.iterdir()):
-        if path.name.startswith(".") or not (path / STYLE_JSON).is_file():
-            continue
+    for name in sorted(names):
         try:
-            out.append(read_meta(path.name))
+            out.append(read_meta(name))
         except StylegenError as e:
             plugins.warn(str(e))
     return out
@@ -63,6 +85,8 @@ def list_styles() -> list[dict[str, Any]]:
 def remove_style(name: str) -> Path:
     read_meta(name)
     path = style_path(name)
+    if is_shipped(path):
+        raise StylegenError(f"style {name!r} ships with stylegen and cannot be removed")
     shutil.rmtree(path)
     return path
 

@@ -43,7 +43,7 @@ def load_for_writing(name: str, device: str, int8: bool, check_copy: int | None)
         return style, None
     from stylegen.originality import find_copies, load_for_style
 
-    index = load_for_style(style.path)
+    index = load_for_style(style.path, style.meta)
     if index is None:
         raise StylegenError(f"style {style.name!r} has no originality index (train it again to use --check-copy)")
     return style, lambda text: find_copies(index, text, check_copy)

@@ -35,7 +35,7 @@ def _list(as_json: bool) -> None:
                 human(m.get("params", 0)),
                 _bpc(m),
                 m.get("steps"),
-                m.get("status"),
+                "shipped" if m.get("shipped") else m.get("status"),
                 str(m.get("updated", ""))[:16],
             ]
             for m in metas

@@ -194,7 +194,7 @@ def train(
     import torch.nn.functional as F
 
     home.check_name(cfg.name, "style")
-    style_dir = final_dir = styles.style_path(cfg.name)
+    style_dir = final_dir = styles.user_style_path(cfg.name)
     ckpt: dict[str, Any] | None = None
     if resume:
         ckpt = checkpoint.load(style_dir)
