@@ -8,6 +8,7 @@ a turn format, chat continues the user's text.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,6 +20,7 @@ from stylegen import home
 from stylegen.corpus.turns import TurnFormat
 from stylegen.errors import StylegenError
 from stylegen.generate import Decoder, HoldBack, random_seed
+from stylegen.processors import Penalties
 from stylegen.state import flatten_state, tree_map, unflatten_state
 
 if TYPE_CHECKING:
@@ -46,6 +48,7 @@ class ChatSession:
     seed: int | None = None
     max_tokens: int = 600
     stops: Sequence[str] = ()
+    penalties: Penalties = field(default_factory=Penalties)  # repetition/presence/frequency, any sampler
 
     def __post_init__(self) -> None:
         self.format = TurnFormat.from_json(self.style.meta.get("turns"))
@@ -53,7 +56,9 @@ class ChatSession:
             raise StylegenError(f"style {self.style.name!r} has no turn structure: --as and --to need one")
         if self.seed is None:
             self.seed = random_seed()
-        self.decoder = Decoder(self.style, sampler=self.sampler, params=self.params, seed=self.seed)
+        self.decoder = Decoder(
+            self.style, sampler=self.sampler, params=self.params, seed=self.seed, penalties=self.penalties
+        )
         self.user = self.format.resolve(self.user) if self.user else self.format.default_user()
         self.to = self.format.resolve(self.to) if self.to else None
         self.turns: list[Turn] = []
@@ -68,6 +73,13 @@ class ChatSession:
     def set_param(self, name: str, value: Any) -> None:
         self.decoder.set_sampler(self.sampler, {**self.decoder.params, name: value})
         self.params = dict(self.decoder.params)
+
+    def set_penalty(self, name: str, value: float) -> None:
+        """Set one penalty (`repetition`, `presence` or `frequency`); it applies from the next token."""
+        if name not in ("repetition", "presence", "frequency"):
+            raise StylegenError(f"unknown penalty {name!r} (repetition, presence, frequency)")
+        self.penalties = dataclasses.replace(self.penalties, **{name: float(value)})
+        self.decoder.penalties = self.penalties
 
     def set_user(self, name: str) -> None:
         self._need_turns("/as")
@@ -182,6 +194,8 @@ class ChatSession:
         tensors, structure = flatten_state(self.decoder.state)
         if self.decoder.last is not None:
             tensors["last"] = self.decoder.last.contiguous()
+        if self.decoder.counts is not None:
+            tensors["counts"] = self.decoder.counts.contiguous()  # what the penalties count
         tensors["rng"] = self.decoder.generator.get_state()
         session = {
             "style": self.style.name,
@@ -191,6 +205,7 @@ class ChatSession:
             "to": self.to,
             "sampler": self.sampler,
             "params": dict(self.decoder.params),
+            "penalties": self.penalties.as_dict(),
             "seed": self.seed,
             "turns": [[t.speaker, t.text] for t in self.turns],
             "structure": structure,
@@ -223,6 +238,9 @@ class ChatSession:
         device = self.style.device
         self.decoder.state = tree_map(lambda t: t.to(device), unflatten_state(session["structure"], tensors))
         self.decoder.last = tensors.get("last")
+        self.decoder.counts = tensors.get("counts")
+        self.penalties = Penalties(**session.get("penalties", {}))
+        self.decoder.penalties = self.penalties
         self.decoder.generator.set_state(tensors["rng"])
         self.user, self.to = session["user"], session["to"]
         self.set_sampler(session["sampler"], session["params"])

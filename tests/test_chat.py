@@ -15,6 +15,7 @@ from stylegen import load_style
 from stylegen.chat import HoldBack
 from stylegen.corpus.turns import TurnFormat, detect
 from stylegen.errors import StylegenError
+from stylegen.processors import Penalties
 
 PLAY_TEXT = "ANNA:\nhello bob.\n\nBOB:\nhi anna.\nhow are you?\n\nCARL:\nbye all.\n\n"
 
@@ -114,6 +115,27 @@ def test_saved_state_continues_the_same_conversation(play: str, tmp_path: Path) 
     assert b.turns[0].text == "hello bob."
 
 
+def test_penalties_apply_in_chat_and_travel_with_the_saved_state(play: str, tmp_path: Path) -> None:
+    style = load_style(play)
+    plain = style.chat(user="ANNA", to="BOB", sampler="greedy", params={})
+    penalised = style.chat(user="ANNA", to="BOB", sampler="greedy", params={}, penalties=Penalties(presence=5.0))
+    assert plain.reply("hello bob.") != penalised.reply("hello bob.")
+
+    a = style.chat(user="ANNA", seed=3, penalties=Penalties(frequency=0.7))
+    a.reply("hello bob.")
+    a.save_state(tmp_path / "talk.state")
+    expected = a.reply("who are you?")
+    b = style.chat(seed=99)
+    b.load_state(tmp_path / "talk.state")
+    assert b.penalties == Penalties(frequency=0.7)
+    assert b.reply("who are you?") == expected  # same counts, same penalties, same answer
+
+    b.set_penalty("repetition", 1.5)
+    assert b.decoder.penalties == Penalties(repetition=1.5, frequency=0.7)
+    with pytest.raises(StylegenError, match="unknown penalty"):
+        b.set_penalty("boredom", 1.0)
+
+
 def test_damaged_state_file_is_a_clear_error(play: str, tmp_path: Path) -> None:
     (tmp_path / "bad.state").write_bytes(b"nonsense")
     with pytest.raises(StylegenError, match=r"bad\.state"):
@@ -147,6 +169,15 @@ def test_repl_in_a_pipe(play: str, hermetic: Path, tmp_path: Path) -> None:
     assert lines == ["BOB: hi anna, how are you?", f"CARL: {lines[1].split(': ', 1)[1]}"]
     assert "error: unknown command /nope" in result.stderr
     assert (tmp_path / "t.txt").read_text().startswith("ANNA:\nhello bob.\n\nBOB:\nhi anna, how are you?\n\n")
+
+
+def test_repl_penalty_options_and_set(play: str, hermetic: Path) -> None:
+    script = "hello bob.\n/set presence_penalty 4\nhello bob.\n/set presence_penalty x\n"
+    result = run_chat(hermetic, script, play, "--as", "ANNA", "--to", "BOB", "--temperature", "0",
+                      "--repetition-penalty", "1.2")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "penalties {'repetition': 1.2, 'presence': 4.0, 'frequency': 0.0}" in result.stderr + result.stdout
+    assert "error:" in result.stderr  # the bad value is refused, the chat goes on
 
 
 def test_repl_with_empty_stdin_exits_cleanly(play: str, hermetic: Path) -> None:

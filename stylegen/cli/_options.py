@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -28,6 +29,46 @@ def style_options(func: F) -> F:
                 help="Quantise the weights to int8: about 2x faster on the CPU, slightly different text.",
             ),
             click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number", ctx=ctx, param=param)
+    return value
+
+
+def penalty_options(func: F) -> F:
+    """`--repetition-penalty`, `--presence-penalty`, `--frequency-penalty` (see processors.py)."""
+    for option in reversed(
+        [
+            click.option(
+                "--repetition-penalty",
+                type=click.FloatRange(min=0, min_open=True),
+                default=1.0,
+                show_default=True,
+                callback=_finite,
+                help="CTRL penalty on tokens already in the text: positive logits / θ, negative ones × θ (1: off).",
+            ),
+            click.option(
+                "--presence-penalty",
+                type=float,
+                default=0.0,
+                show_default=True,
+                callback=_finite,
+                help="Subtract this from the logit of every token already in the text (0: off).",
+            ),
+            click.option(
+                "--frequency-penalty",
+                type=float,
+                default=0.0,
+                show_default=True,
+                callback=_finite,
+                help="Subtract this times its count from the logit of every token already in the text (0: off).",
+            ),
         ]
     ):
         func = option(func)

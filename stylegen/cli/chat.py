@@ -14,13 +14,17 @@ from typing import Any, TextIO
 
 import click
 
-from stylegen.cli._options import load_for_writing, style_options
+from stylegen.cli._options import load_for_writing, penalty_options, style_options
 from stylegen.errors import StylegenError
+
+#: `/set` names of the penalties, and the `Penalties` field each sets.
+PENALTIES = {"repetition_penalty": "repetition", "presence_penalty": "presence", "frequency_penalty": "frequency"}
 
 HELP = """commands:
   /temp T            set the temperature (switches greedy to temperature sampling)
   /sampler NAME      choose a sampler (see `stylegen plugins`)
-  /set NAME VALUE    set a parameter of the sampler (e.g. /set top_p 0.9)
+  /set NAME VALUE    set a parameter of the sampler (e.g. /set top_p 0.9), or a penalty
+                     (/set repetition_penalty 1.3, presence_penalty, frequency_penalty)
   /as NAME           speak as NAME          /to [NAME]   who answers (none: whoever the model writes)
   /speakers          the corpus's most frequent speakers
   /reset             forget the conversation and the model's state
@@ -117,8 +121,12 @@ class Repl:
             key, _, text = arg.partition(" ")
             if not key or not text.strip():
                 raise StylegenError("usage: /set NAME VALUE")
-            s.set_param(key, text.strip())
-            self.say(f"sampler {s.sampler} {s.params}")
+            if key in PENALTIES:
+                s.set_penalty(PENALTIES[key], _number(text.strip(), f"/set {key} VALUE"))
+                self.say(f"penalties {s.penalties.as_dict()}")
+            else:
+                s.set_param(key, text.strip())
+                self.say(f"sampler {s.sampler} {s.params}")
         elif name == "/as":
             if not arg:
                 raise StylegenError("usage: /as NAME")
@@ -169,6 +177,7 @@ def _number(text: str, usage: str) -> float:
     "--max-length", type=click.IntRange(min=1), default=600, show_default=True, help="Tokens per answer at most."
 )
 @click.option("--stop", multiple=True, help="Also end an answer at this text (repeatable).")
+@penalty_options
 @style_options
 def chat_command(
     style: str,
@@ -181,6 +190,9 @@ def chat_command(
     seed: int | None,
     max_length: int,
     stop: tuple[str, ...],
+    repetition_penalty: float,
+    presence_penalty: float,
+    frequency_penalty: float,
     check_copy: int | None,
     int8: bool,
     device: str,
@@ -192,12 +204,14 @@ def chat_command(
     """
     from stylegen.chat import ChatSession
     from stylegen.generate import choose_sampler
+    from stylegen.processors import Penalties
 
     loaded, copies = load_for_writing(style, device, int8, check_copy)
     name, params = choose_sampler(temperature, top_k, top_p)
     session = ChatSession(
         loaded, user=as_, to=to, sampler=sampler or name, params=params if sampler is None else {},
         seed=seed, max_tokens=max_length, stops=stop,
+        penalties=Penalties(repetition_penalty, presence_penalty, frequency_penalty),
     )  # fmt: skip
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     repl = Repl(session, sys.stdin, sys.stdout, sys.stderr, interactive, copies)

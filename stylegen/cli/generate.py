@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from typing import Any
 
 import click
 from click.core import ParameterSource
 
-from stylegen.cli._options import load_for_writing, report_copies, style_options
+from stylegen.cli._options import load_for_writing, penalty_options, report_copies, style_options
 
 #: The options that choose or tune a sampler: meaningless with --beam.
 SAMPLING_OPTIONS = (
@@ -21,12 +20,6 @@ SAMPLING_OPTIONS = (
     ("--sampler", "sampler"),
     ("--param", "params"),
 )
-
-
-def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
-    if value is not None and not math.isfinite(value):
-        raise click.BadParameter(f"{value} is not a finite number", ctx=ctx, param=param)
-    return value
 
 
 def _name_values(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
@@ -87,30 +80,7 @@ def _name_values(ctx: click.Context, param: click.Parameter, values: tuple[str, 
     callback=_name_values,
     help="Set a parameter of the chosen sampler, e.g. --param min_p=0.1 (repeatable; applied last).",
 )
-@click.option(
-    "--repetition-penalty",
-    type=click.FloatRange(min=0, min_open=True),
-    default=1.0,
-    show_default=True,
-    callback=_finite,
-    help="CTRL penalty on tokens already in the text: positive logits / θ, negative ones × θ (1: off).",
-)
-@click.option(
-    "--presence-penalty",
-    type=float,
-    default=0.0,
-    show_default=True,
-    callback=_finite,
-    help="Subtract this from the logit of every token already in the text (0: off).",
-)
-@click.option(
-    "--frequency-penalty",
-    type=float,
-    default=0.0,
-    show_default=True,
-    callback=_finite,
-    help="Subtract this times its count from the logit of every token already in the text (0: off).",
-)
+@penalty_options
 @click.option(
     "--beam",
     type=click.IntRange(min=1),
