@@ -144,6 +144,13 @@ class TrainProcess:
             self.stopping = True
             self.proc.send_signal(signal.SIGINT)
 
+    def wait(self, timeout: float) -> int | None:
+        """The exit code once the child has ended, or None if it is still running after `timeout` s."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def kill(self) -> None:
         """End the child at once (the last checkpoint stays)."""
         if self.running:

@@ -51,20 +51,14 @@ class StyleLoader:
             self._cache.pop(name, None)
 
 
-def _screen_classes() -> dict[str, type[AppScreen]]:
-    from stylegen.tui.screens.chat import ChatScreen
-    from stylegen.tui.screens.corpus import CorpusScreen
-    from stylegen.tui.screens.generate import GenerateScreen
-    from stylegen.tui.screens.styles import StylesScreen
-    from stylegen.tui.screens.train import TrainScreen
-
-    return {
-        "styles": StylesScreen,
-        "chat": ChatScreen,
-        "generate": GenerateScreen,
-        "corpus": CorpusScreen,
-        "train": TrainScreen,
-    }
+#: mode -> (module, class) of its screen; a screen's module is imported when it first opens.
+SCREEN_CLASSES: dict[str, tuple[str, str]] = {
+    "styles": ("stylegen.tui.screens.styles", "StylesScreen"),
+    "chat": ("stylegen.tui.screens.chat", "ChatScreen"),
+    "generate": ("stylegen.tui.screens.generate", "GenerateScreen"),
+    "corpus": ("stylegen.tui.screens.corpus", "CorpusScreen"),
+    "train": ("stylegen.tui.screens.train", "TrainScreen"),
+}
 
 
 class StylegenApp(App[None]):
@@ -99,11 +93,14 @@ class StylegenApp(App[None]):
         self.preload = preload
         self.loader = StyleLoader()
         self.screen_by_mode: dict[str, AppScreen] = {}
-        for mode, cls in _screen_classes().items():
-            self.add_mode(mode, partial(self._make_screen, mode, cls))
+        for mode in SCREEN_CLASSES:
+            self.add_mode(mode, partial(self._make_screen, mode))
 
-    def _make_screen(self, mode: str, cls: type[AppScreen]) -> AppScreen:
-        screen = cls()
+    def _make_screen(self, mode: str) -> AppScreen:
+        import importlib
+
+        module, name = SCREEN_CLASSES[mode]
+        screen: AppScreen = getattr(importlib.import_module(module), name)()
         self.screen_by_mode[mode] = screen
         return screen
 
@@ -174,8 +171,24 @@ class StylegenApp(App[None]):
         yield from super().get_system_commands(screen)
 
     async def action_quit(self) -> None:
-        """Leave; a training run in progress is asked to stop with a checkpoint."""
-        train = self.screen_by_mode.get("train")
-        if train is not None:
-            train.stop_on_exit()  # type: ignore[attr-defined]
-        self.exit()
+        """Leave. A training run in progress is stopped first, with a checkpoint (after asking)."""
+        train: Any = self.screen_by_mode.get("train")
+        if train is None or not train.running:
+            self.exit()
+            return
+        if train.quit_requested:  # asked twice: do not wait for the checkpoint
+            train.kill()
+            self.exit()
+            return
+        from stylegen.tui.screens.dialogs import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                train.quit_requested = True
+                train.action_stop()  # the Train screen quits the app once the run has ended
+                self.notify("stopping the training run with a checkpoint, then quitting (ctrl+q again: now)")
+
+        self.push_screen(
+            ConfirmDialog("A training run is in progress. Stop it (keeping a checkpoint) and quit?", "Stop and quit"),
+            answered,
+        )

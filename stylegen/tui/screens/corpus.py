@@ -26,12 +26,16 @@ EMPTY = (
 )
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def describe(info: CorpusInfo) -> str:
     """The corpus's figures and excerpt, as the details pane shows them."""
     s, split = info.stats, info.split
     words = int(s.get("words", 0))
     lines = [
-        f"{info.name}: {s.get('documents', 0):,} documents from {info.sources:,} sources, built {date(info.created)}",
+        f"{info.name}: {plural(int(s.get('documents', 0)), 'document')}, built {date(info.created)}",
         f"{s.get('chars', 0):,} characters, {words:,} words, {s.get('lines', 0):,} lines, "
         f"{info.vocabulary} distinct characters",
         f"split: {split.get('train_chars', 0):,} train / {split.get('val_chars', 0):,} validation characters",

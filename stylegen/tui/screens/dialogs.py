@@ -92,9 +92,10 @@ class InspectDialog(ModalScreen[None]):
                     with Horizontal(classes="inspect-row"):
                         yield Label(label, classes="inspect-key")
                         yield Static(value, classes="inspect-value", markup=False)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Close", id="close")
+            yield Static("Esc closes", classes="hint dialog-hint")
 
-    @on(Button.Pressed, "#close")
+    def on_click(self) -> None:
+        self.dismiss(None)
+
     def action_close(self) -> None:
         self.dismiss(None)

@@ -86,6 +86,7 @@ class TrainScreen(AppScreen):
         self._name_edited = False
         self._prefill: tuple[str | None, str | None] = (None, None)
         self.corpus_names: list[str] = []
+        self.quit_requested = False  # the app quits when the run has ended
 
     # --- layout ---------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -345,13 +346,15 @@ class TrainScreen(AppScreen):
             )
             self._update_buttons()
 
-    def stop_on_exit(self) -> None:
-        """The app is closing: ask a run in progress to stop with a checkpoint."""
-        if self.process is not None and self.running:
-            self.process.stop()
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
 
     def on_unmount(self) -> None:
-        self.stop_on_exit()
+        """The app is closing: a run still going is stopped, and given time to write its checkpoint."""
+        if self.process is not None and self.running:
+            self.process.stop()
+            self.process.wait(timeout=60)
 
     def on_train_screen_event(self, message: Event) -> None:
         if message.run != self.run_id:
@@ -405,6 +408,8 @@ class TrainScreen(AppScreen):
             self.notify(f"style {self.options.name} is ready{resume}")
         self._update_buttons()
         self.stylegen.styles_changed()
+        if self.quit_requested:
+            self.app.exit()
 
     @work(thread=True, exclusive=True, group="sample", exit_on_error=False)
     def _sample(self, run: int, name: str, step: int) -> None:
