@@ -297,9 +297,9 @@ def test_binary_file_in_a_folder_is_skipped_with_a_reason(mixed_dir: Path, herme
     assert m == manifest(hermetic, "x")
     assert origins(m, mixed_dir) == ["good.txt"]
     assert [(Path(s["origin"]).name, s["reason"]) for s in m["skipped"]] == [
-        ("blob.bin", "binary file (contains NUL bytes)")
+        ("blob.bin", "binary file (PNG image)")  # known formats are named by their signature
     ]
-    assert re.fullmatch(r"warning: skipped .*blob\.bin: binary file \(contains NUL bytes\)\n", result.stderr)
+    assert re.fullmatch(r"warning: skipped .*blob\.bin: binary file \(PNG image\)\n", result.stderr)
 
 
 # --------------------------------------------------------------------------- happy paths: corpora
