@@ -81,6 +81,12 @@ def test_round_trip_and_lengths_sum_to_the_characters(tok: SpmTokenizer, text: s
     assert int(tok.token_lengths()[ids].sum()) == len(text)
 
 
+def test_encoding_in_chunks_that_end_at_line_breaks_gives_the_same_ids(tok: SpmTokenizer) -> None:
+    lines = TEXT.splitlines(keepends=True)
+    chunks = ["".join(lines[i : i + 5]) for i in range(0, len(lines), 5)]
+    assert np.array_equal(np.concatenate([tok.encode(c) for c in chunks]), tok.encode(TEXT))
+
+
 def test_byte_pieces_count_one_character_per_lead_byte(tok: SpmTokenizer) -> None:
     ids = tok.encode("😀")  # not in the training text: four byte pieces
     assert len(ids) == 4

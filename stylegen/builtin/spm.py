@@ -149,6 +149,8 @@ class SpmTokenizer:
         if byte_count != 256:
             self._byte_ids = None  # no byte fallback
         self._table = table
+        newline = sp_.piece_to_id("\n")
+        self._newline: int | None = newline if sp_.id_to_piece(newline) == "\n" else None
         self._lengths = lengths
         self.never_ids: tuple[int, ...] = tuple(never)  # ids generation must never produce
 
@@ -159,19 +161,31 @@ class SpmTokenizer:
             return [self.unk_id if self.unk_id is not None else 0]
         return [self._byte_ids[b] for b in char.encode("utf-8", "surrogatepass")]
 
+    def _encode_lines(self, text: str) -> list[int]:
+        """SentencePiece's ids for `text`, line by line (a line break is a piece of its own, so
+        this is what the whole text would give; faster, and the same however text is chunked)."""
+        if "\n" not in text or self._newline is None:
+            return list(self._sp.encode(text))
+        ids: list[int] = []
+        for line in self._sp.encode(text.split("\n"), num_threads=1):
+            ids += line
+            ids.append(self._newline)
+        ids.pop()  # the split made one line more than there are line breaks
+        return ids
+
     def encode(self, text: str) -> np.ndarray:
         """Text -> ids (int32)."""
         if not _ROUTED.search(text):
-            return np.asarray(self._sp.encode(text), dtype=np.int32)
+            return np.asarray(self._encode_lines(text), dtype=np.int32)
         ids: list[int] = []
         start = 0
         for m in _ROUTED.finditer(text):
             if m.start() > start:
-                ids.extend(self._sp.encode(text[start : m.start()]))
-            ids.extend(self._spell(m.group()))
+                ids += self._encode_lines(text[start : m.start()])
+            ids += self._spell(m.group())
             start = m.end()
         if start < len(text):
-            ids.extend(self._sp.encode(text[start:]))
+            ids += self._encode_lines(text[start:])
         return np.asarray(ids, dtype=np.int32)
 
     # --- decoding ---------------------------------------------------------------------------
