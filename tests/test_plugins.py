@@ -57,7 +57,7 @@ def test_builtins_cover_every_kind() -> None:
     kinds = {e.kind for e in reg.entries}
     assert kinds == set(plugins.KINDS)
     assert {"lstm", "gru", "rnn"} <= set(reg.names("model"))
-    assert reg.names("tokenizer") == ["char"]
+    assert reg.names("tokenizer") == ["char", "spm"]
     assert all(e.package == "stylegen" for e in reg.entries)
     assert reg.warnings == []
 

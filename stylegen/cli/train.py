@@ -12,11 +12,17 @@ from stylegen.cli._options import parse_opts
 from stylegen.errors import StylegenError
 
 POSITIVE = click.IntRange(min=1)
+RNN_MODELS = ("lstm", "gru", "rnn")
 
 
 @click.command("train")
 @click.argument("corpus")
 @click.option("--name", help="The style to create (default: the corpus name).")
+@click.option(
+    "--preset",
+    type=click.Choice(["tiny", "cpu", "gpu", "gpu-large"]),
+    help="Model size, batch, sequence, learning rate and dropout for the hardware; options given win.",
+)
 @click.option("--model", default="lstm", show_default=True, help="Model plugin (see `stylegen plugins`).")
 @click.option("--tokenizer", default="char", show_default=True, help="Tokenizer plugin.")
 @click.option("--layers", type=POSITIVE, help="Stacked layers [model default: 2].")
@@ -34,16 +40,16 @@ POSITIVE = click.IntRange(min=1)
 )
 @click.option("--tokenizer-opt", multiple=True, metavar="KEY=VALUE", help="Any other tokenizer option (repeatable).")
 @click.option("--model-opt", multiple=True, metavar="KEY=VALUE", help="Any other model option (repeatable).")
-@click.option("--batch-size", type=POSITIVE, default=64, show_default=True, help="Contiguous streams per batch.")
-@click.option("--seq-len", type=POSITIVE, default=128, show_default=True, help="Tokens per window (BPTT length).")
+@click.option("--batch-size", type=POSITIVE, help="Contiguous streams per batch.  [default: 64]")
+@click.option("--seq-len", type=POSITIVE, help="Tokens per window (BPTT length).  [default: 128]")
 @click.option(
-    "--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True, help="Peak learning rate."
+    "--lr", type=click.FloatRange(min=0, min_open=True), help="Peak learning rate.  [default: 0.003]"
 )
-@click.option("--weight-decay", type=click.FloatRange(min=0), default=0.01, show_default=True)
-@click.option("--grad-clip", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True)
-@click.option("--warmup-steps", type=click.IntRange(min=0), default=100, show_default=True)
+@click.option("--weight-decay", type=click.FloatRange(min=0), help="AdamW decay on matrices.  [default: 0.01]")
+@click.option("--grad-clip", type=click.FloatRange(min=0, min_open=True), help="Max gradient norm.  [default: 1.0]")
+@click.option("--warmup-steps", type=click.IntRange(min=0), help="Linear warm-up steps.  [default: 100]")
 @click.option(
-    "--eval-every", type=POSITIVE, default=200, show_default=True, help="Steps between validations and checkpoints."
+    "--eval-every", type=POSITIVE, help="Steps between validations and checkpoints.  [default: 200]"
 )
 @click.option("--max-steps", type=POSITIVE, help="Stop after this many steps.")
 @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="Stop after this much wall time.")
@@ -60,6 +66,7 @@ POSITIVE = click.IntRange(min=1)
     show_default=True,
     help="bf16: bfloat16 autocast; auto uses it where the CPU or GPU computes bf16 natively.",
 )
+@click.option("--compile", "compile_", is_flag=True, help="torch.compile the model (GPU; needs a C++ compiler).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue the style's run from its last checkpoint.")
 @click.option("--force", is_flag=True, help="Replace an existing style of the same name.")
@@ -74,6 +81,7 @@ POSITIVE = click.IntRange(min=1)
 def train_command(
     corpus: str,
     name: str | None,
+    preset: str | None,
     model: str,
     tokenizer: str,
     layers: int | None,
@@ -85,18 +93,19 @@ def train_command(
     character_coverage: float | None,
     tokenizer_opt: tuple[str, ...],
     model_opt: tuple[str, ...],
-    batch_size: int,
-    seq_len: int,
-    lr: float,
-    weight_decay: float,
-    grad_clip: float,
-    warmup_steps: int,
-    eval_every: int,
+    batch_size: int | None,
+    seq_len: int | None,
+    lr: float | None,
+    weight_decay: float | None,
+    grad_clip: float | None,
+    warmup_steps: int | None,
+    eval_every: int | None,
     max_steps: int | None,
     max_minutes: float | None,
     max_epochs: float | None,
     device: str,
     precision: str,
+    compile_: bool,
     seed: int,
     resume: bool,
     force: bool,
@@ -141,12 +150,24 @@ def train_command(
                 f"{', '.join(changed)}: a resumed run keeps its saved settings; only --max-steps, --max-minutes, "
                 "--max-epochs, --device and --precision may change"
             )
+    settings: dict[str, Any] = {}
+    if preset is not None and not resume:
+        from stylegen.train.presets import preset as preset_settings
+
+        settings, preset_model = preset_settings(preset)
+        if model in RNN_MODELS:
+            model_config = {**preset_model, **model_config}
+        else:
+            click.echo(f"warning: --preset {preset} sizes the built-in RNNs; {model} keeps its own defaults", err=True)
+    given = {
+        "batch_size": batch_size, "seq_len": seq_len, "lr": lr, "weight_decay": weight_decay,
+        "grad_clip": grad_clip, "warmup_steps": warmup_steps, "eval_every": eval_every,
+    }  # fmt: skip
+    settings.update({k: v for k, v in given.items() if v is not None})
     cfg = TrainConfig(
         corpus=corpus, name=name, tokenizer=tokenizer, tokenizer_config=tokenizer_config, model=model,
-        model_config=model_config,
-        batch_size=batch_size, seq_len=seq_len, lr=lr, weight_decay=weight_decay, grad_clip=grad_clip,
-        warmup_steps=warmup_steps, eval_every=eval_every, max_steps=max_steps, max_minutes=max_minutes,
-        max_epochs=max_epochs, device=device, precision=precision, seed=seed,
+        model_config=model_config, max_steps=max_steps, max_minutes=max_minutes, max_epochs=max_epochs,
+        device=device, precision=precision, compile=compile_, seed=seed, preset=preset, **settings,
     )  # fmt: skip
     names = [] if quiet else ["progress"]
     if events == "jsonl":

@@ -31,6 +31,8 @@ class TrainConfig:
     max_epochs: float | None = None
     device: str = "auto"  # auto | cpu | cuda
     precision: str = "auto"  # auto | fp32 | bf16 (autocast)
+    compile: bool = False  # torch.compile the model
+    preset: str | None = None  # the preset the settings came from (a record; the values are above)
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -232,6 +232,9 @@ def train(
         precision = resolve_precision(cfg.precision, device)
         torch.manual_seed(cfg.seed)
         model = model_factory.build(tokenizer.vocab_size, **cfg.model_config).to(device)
+        # The compiled module shares the model's parameters: it trains them, validation and the
+        # saved weights use the model itself.
+        step_model = torch.compile(model) if cfg.compile else model
         params = sum(p.numel() for p in model.parameters())
         decay = [p for p in model.parameters() if p.dim() >= 2]
         no_decay = [p for p in model.parameters() if p.dim() < 2]
@@ -402,7 +405,7 @@ def train(
             x, y = data.window(window, device)  # (B, T) each
             state = tree_map(lambda t: t.detach(), state)
             with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                logits, state = model(x, state)  # (B, T, V)
+                logits, state = step_model(x, state)  # (B, T, V)
             loss = F.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

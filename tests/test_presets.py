@@ -1,0 +1,35 @@
+"""`stylegen train --preset`: the preset's settings, with options given on the command line winning."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stylegen.errors import StylegenError
+from stylegen.train.presets import PRESETS, preset
+from tests.test_cli import invoke, ok
+
+
+def test_every_preset_is_complete_and_valid() -> None:
+    from stylegen.train.config import TrainConfig
+
+    for name in PRESETS:
+        train, model = preset(name)
+        TrainConfig(corpus="c", name="s", model_config=model, **train)  # checks the values
+        assert {"layers", "hidden", "embed", "dropout"} <= set(model)
+    with pytest.raises(StylegenError, match="unknown preset 'huge'"):
+        preset("huge")
+
+
+def test_preset_sets_the_run_and_given_options_win(tiny_corpus: str, hermetic: Path) -> None:
+    ok(invoke("train", tiny_corpus, "--name", "p", "--preset", "tiny", "--hidden", "24", "--seq-len", "16",
+              "--max-steps", "2", "--eval-every", "2"))  # fmt: skip
+    meta = json.loads((hermetic / "styles" / "p" / "style.json").read_text())
+    train, model = preset("tiny")
+    assert meta["train"]["preset"] == "tiny"
+    assert meta["train"]["batch_size"] == train["batch_size"] and meta["train"]["lr"] == train["lr"]
+    assert meta["train"]["seq_len"] == 16  # given
+    config = meta["model"]["config"]
+    assert config["hidden"] == 24 and config["layers"] == model["layers"] and config["embed"] == model["embed"]
