@@ -29,6 +29,7 @@ class TrainConfig:
     max_steps: int | None = None
     max_minutes: float | None = None
     max_epochs: float | None = None
+    patience: int | None = None  # stop after this many validations without a better one
     device: str = "auto"  # auto | cpu | cuda
     precision: str = "auto"  # auto | fp32 | bf16 (autocast)
     compile: bool = False  # torch.compile the model
@@ -39,6 +40,8 @@ class TrainConfig:
         for name in ("batch_size", "seq_len", "eval_every", "log_every"):
             if int(getattr(self, name)) < 1:
                 raise StylegenError(f"{name.replace('_', '-')} must be >= 1 (got {getattr(self, name)})")
+        if self.patience is not None and int(self.patience) < 1:
+            raise StylegenError(f"patience must be >= 1 (got {self.patience})")
         if self.lr <= 0:
             raise StylegenError(f"lr must be > 0 (got {self.lr})")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
