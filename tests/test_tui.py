@@ -237,8 +237,13 @@ def test_chat_streams_an_answer_regenerates_and_saves(play: str, tmp_path: Path)
         assert chat.query_one("#turns-box").display  # the play has turns: speak as / answered by
         assert chat.query_one("#speak-as", Input).value == "YOU"
         chat.query_one("#answer-by", Select).value = "BOB"
+        repetition = chat.query_one("#chat-penalties .penalty-input", Input)
+        repetition.value = "0"  # not a valid θ: marked, and the session keeps its penalty
         await pilot.pause()
-        assert chat.session.to == "BOB"
+        assert repetition.has_class("-invalid") and chat.session.penalties.repetition == 1.0
+        repetition.value = "1.2"
+        await pilot.pause()
+        assert chat.session.to == "BOB" and chat.session.penalties.repetition == 1.2
         await enter(pilot, "#message", "hello bob")
         await until(pilot, lambda: not chat.writing, what="the answer")
         views = chat.query_one(Transcript).turns

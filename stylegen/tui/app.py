@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import work
@@ -64,7 +65,7 @@ SCREEN_CLASSES: dict[str, tuple[str, str]] = {
 class StylegenApp(App[None]):
     """Learn a style, then chat and write in it."""
 
-    CSS_PATH = "stylegen.tcss"
+    CSS_PATH = Path(__file__).with_name("stylegen.tcss")  # absolute: subclasses elsewhere find it too
     TITLE = "stylegen"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(key.lower(), f"show({mode!r})", title, show=False) for mode, key, title in SCREENS
@@ -119,7 +120,11 @@ class StylegenApp(App[None]):
 
     @work(thread=True, group="preload", exit_on_error=False)
     def _preload(self) -> None:
-        """Import torch while the user reads the first screen."""
+        """Import torch while the user reads the first screen; say which plugins failed to load."""
+        from stylegen import plugins
+
+        for warning in plugins.registry().warnings:
+            self.call_from_thread(self.notify, warning, title="plugin skipped", severity="warning", timeout=10)
         import torch  # noqa: F401
 
     # --- navigation -----------------------------------------------------------------------------

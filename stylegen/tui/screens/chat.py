@@ -27,7 +27,7 @@ from stylegen.tui._data import scan_styles
 from stylegen.tui._format import style_summary
 from stylegen.tui.screens.base import AppScreen, PaletteCommand
 from stylegen.tui.screens.dialogs import PathDialog
-from stylegen.tui.widgets import SamplerPanel, Transcript, TurnView
+from stylegen.tui.widgets import PenaltiesPanel, SamplerPanel, Transcript, TurnView
 from stylegen.tui.widgets.sampler import DEFAULT_PARAMS, DEFAULT_SAMPLER
 
 ANYONE = "*"  # the "who answers" choice: whoever the model writes next
@@ -96,6 +96,7 @@ class ChatScreen(AppScreen):
                 yield Label("Max length (tokens)", classes="field-label")
                 yield Input(str(MAX_TOKENS), type="integer", compact=True, id="max-length")
                 yield SamplerPanel(self.sampler, self.params, id="chat-sampler")
+                yield PenaltiesPanel(id="chat-penalties")
 
     def on_mount(self) -> None:
         self.query_one("#turns-box").display = False
@@ -163,7 +164,12 @@ class ChatScreen(AppScreen):
 
         self.style = style
         self.session = ChatSession(
-            style, sampler=self.sampler, params=self.params, seed=self.stylegen.seed, max_tokens=self.max_tokens
+            style,
+            sampler=self.sampler,
+            params=self.params,
+            seed=self.stylegen.seed,
+            max_tokens=self.max_tokens,
+            penalties=self.query_one(PenaltiesPanel).penalties,
         )
         self._title(style_summary(style.meta))
         fmt = self.session.format
@@ -207,6 +213,9 @@ class ChatScreen(AppScreen):
             return
         if self.writing:
             self.notify("still answering: Esc stops the answer", severity="warning")
+            return
+        if self.pending is not None:
+            self.notify(f"{self.style_name} is still loading; your message is answered when it is there")
             return
         if self.style_name is None:
             self.notify("choose a style first (F1 Styles)", severity="warning")
@@ -354,6 +363,12 @@ class ChatScreen(AppScreen):
         self.sampler, self.params = event.sampler, event.params
         if self.session is not None:
             self.session.set_sampler(event.sampler, event.params)
+
+    @on(PenaltiesPanel.Changed)
+    def _penalties_changed(self, event: PenaltiesPanel.Changed) -> None:
+        if self.session is not None:
+            for name, value in event.penalties.as_dict().items():
+                self.session.set_penalty(name, value)
 
     @on(Input.Changed, "#max-length")
     def _max_length(self, event: Input.Changed) -> None:

@@ -19,7 +19,7 @@ from stylegen.tui._data import scan_styles
 from stylegen.tui._format import style_summary
 from stylegen.tui.screens.base import AppScreen, PaletteCommand
 from stylegen.tui.screens.dialogs import PathDialog
-from stylegen.tui.widgets import SamplerPanel
+from stylegen.tui.widgets import PenaltiesPanel, SamplerPanel
 from stylegen.tui.widgets.sampler import DEFAULT_PARAMS, DEFAULT_SAMPLER
 
 LENGTH = 500
@@ -78,6 +78,7 @@ class GenerateScreen(AppScreen):
                 yield Label("Seed (empty: random)", classes="field-label")
                 yield Input("", placeholder="random", type="integer", compact=True, valid_empty=True, id="gen-seed")
                 yield SamplerPanel(self.sampler, self.params, id="gen-sampler")
+                yield PenaltiesPanel(id="gen-penalties")
 
     def on_mount(self) -> None:
         self._fill_styles()
@@ -170,7 +171,14 @@ class GenerateScreen(AppScreen):
         if length < 1:
             self.notify("length must be at least 1", severity="error")
             return None
-        return {"length": length, "seed": seed, "sampler": self.sampler, "params": dict(self.params)}
+        penalties = self.query_one(PenaltiesPanel).penalties
+        return {
+            "length": length,
+            "seed": seed,
+            "sampler": self.sampler,
+            "params": dict(self.params),
+            "penalties": penalties if penalties.active else None,
+        }
 
     @on(Input.Submitted, "#prime")
     def action_generate(self) -> None:
