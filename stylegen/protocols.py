@@ -128,6 +128,14 @@ class LanguageModel(Protocol):
     Optional: `select_state(state, index) -> state` (see `SelectsState`). Beam search needs it
     to duplicate and reorder the rows of a batch's state; a model without it can do everything
     else, and `--beam` says so in one line.
+
+    Optional: `step_states(ids, state) -> (states, new_state)`, for `stylegen inspect`: ids
+    (1, T) int64 -> `states`, a dict from an activation's name to a (layers, T, units) tensor
+    holding every layer's value after each step, and the state after the last step. Names
+    `inspect --what` knows: `hidden` (every model should give it), `cell` (tanh of an LSTM's
+    cell state), `gate-i`, `gate-f`, `gate-o` (LSTM gates), `gate-r`, `gate-z` (GRU gates);
+    others are shown under their own name. Values in [-1, 1] (or [0, 1] for `gate-*`) colour
+    best. A model without it cannot be inspected, and `inspect` says so in one line.
     """
 
     def init_state(self, batch: int, device: torch.device | str) -> Any: ...

@@ -72,3 +72,86 @@ class RNNLanguageModel(nn.Module):
 
     def config(self) -> dict[str, Any]:
         return asdict(self.cfg)
+
+    def step_states(self, ids: torch.Tensor, state: Any) -> tuple[dict[str, torch.Tensor], Any]:
+        """Every layer's activations at every step, for `stylegen inspect`.
+
+        ids (1, T) -> ({kind: (L, T, H)}, new state). The fused kernel hides the cell state
+        and the gates, so this runs the cell's equations layer by layer and step by step
+        from the same weights (tests check it against `self.rnn`). Kinds: `hidden` (h_t) for
+        every cell; an LSTM adds `cell` (tanh c_t) and `gate-i`, `gate-f`, `gate-o`; a GRU
+        adds `gate-r` and `gate-z`.
+        """
+        step = {"lstm": _lstm_layer, "gru": _gru_layer, "rnn": _rnn_layer}[self.cell]
+        hs, cs = state if self.cell == "lstm" else (state, None)  # (L, 1, H) each
+        per_layer: list[dict[str, torch.Tensor]] = []
+        new_h: list[torch.Tensor] = []
+        new_c: list[torch.Tensor] = []
+        with torch.no_grad():
+            x = self.embedding(ids)[0]  # (T, E); dropout is off in eval mode
+            for k in range(self.cfg.layers):
+                w = {
+                    name: getattr(self.rnn, f"{name}_l{k}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+                }
+                h0 = hs[k, 0]  # (H,)
+                c0 = cs[k, 0] if cs is not None else None
+                acts, h, c = step(self.rnn, x, w, h0, c0)
+                per_layer.append(acts)
+                new_h.append(h)
+                if c is not None:
+                    new_c.append(c)
+                x = acts["hidden"]  # (T, H): the next layer's input
+        states = {kind: torch.stack([layer[kind] for layer in per_layer]) for kind in per_layer[0]}  # (L, T, H)
+        h_n = torch.stack(new_h)[:, None]  # (L, 1, H)
+        if self.cell == "lstm":
+            return states, (h_n, torch.stack(new_c)[:, None])
+        return states, h_n
+
+
+# One recurrent layer over a sequence, written out: x (T, In), h0 (H,) -> ({kind: (T, H)}, h_T, c_T).
+# The input projections of all steps are one matrix product; only the recurrence loops.
+
+
+def _lstm_layer(
+    rnn: nn.RNNBase, x: torch.Tensor, w: dict[str, torch.Tensor], h: torch.Tensor, c: torch.Tensor | None
+) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None]:
+    assert c is not None
+    gx = x @ w["weight_ih"].T + w["bias_ih"] + w["bias_hh"]  # (T, 4H), torch's order: i, f, g, o
+    out: dict[str, list[torch.Tensor]] = {k: [] for k in ("hidden", "cell", "gate-i", "gate-f", "gate-o")}
+    for t in range(x.shape[0]):
+        i, f, g, o = (gx[t] + w["weight_hh"] @ h).chunk(4)
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        c = f * c + i * g  # the cell state: forget some, write some
+        tc = torch.tanh(c)
+        h = o * tc  # the output: a gated view of the cell
+        for kind, value in zip(out, (h, tc, i, f, o), strict=True):
+            out[kind].append(value)
+    return {k: torch.stack(v) for k, v in out.items()}, h, c
+
+
+def _gru_layer(
+    rnn: nn.RNNBase, x: torch.Tensor, w: dict[str, torch.Tensor], h: torch.Tensor, c: torch.Tensor | None
+) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None]:
+    gx = x @ w["weight_ih"].T + w["bias_ih"]  # (T, 3H), torch's order: r, z, n
+    out: dict[str, list[torch.Tensor]] = {k: [] for k in ("hidden", "gate-r", "gate-z")}
+    for t in range(x.shape[0]):
+        xr, xz, xn = gx[t].chunk(3)
+        hr, hz, hn = (w["weight_hh"] @ h + w["bias_hh"]).chunk(3)
+        r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)  # reset and update gates
+        n = torch.tanh(xn + r * hn)  # the candidate, from the reset-gated history
+        h = (1 - z) * n + z * h
+        for kind, value in zip(out, (h, r, z), strict=True):
+            out[kind].append(value)
+    return {k: torch.stack(v) for k, v in out.items()}, h, None
+
+
+def _rnn_layer(
+    rnn: nn.RNNBase, x: torch.Tensor, w: dict[str, torch.Tensor], h: torch.Tensor, c: torch.Tensor | None
+) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None]:
+    act = torch.tanh if getattr(rnn, "nonlinearity", "tanh") == "tanh" else torch.relu
+    gx = x @ w["weight_ih"].T + w["bias_ih"] + w["bias_hh"]  # (T, H)
+    hidden = []
+    for t in range(x.shape[0]):
+        h = act(gx[t] + w["weight_hh"] @ h)
+        hidden.append(h)
+    return {"hidden": torch.stack(hidden)}, h, None
