@@ -19,6 +19,7 @@ import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -289,18 +290,37 @@ def test_activations_align_subword_tokens() -> None:
         def decode(self, ids: list[int]) -> str:
             return "".join(self.table[i] for i in ids)
 
-    class Style:
-        model = RNNLanguageModel("lstm", 5, RNNConfig(hidden=4, layers=2, embed=3)).eval()
-        tokenizer = Pairs()
-        device = "cpu"
-
-    acts = api.activations(Style(), "abefcd", topk=2)
+    model = RNNLanguageModel("lstm", 5, RNNConfig(hidden=4, layers=2, embed=3)).eval()
+    acts = api.activations(SimpleNamespace(model=model, tokenizer=Pairs(), device="cpu"), "abefcd", topk=2)
     assert acts.text == "abefcd" and acts.token_of.tolist() == [0, 0, 1, 2, 3, 3]
     assert acts.kind("hidden").shape == (2, 6, 4) and acts.kinds[:2] == ("hidden", "cell")
     column = acts.neuron("hidden", 1, 2)
     assert column[0] == column[1] and column[4] == column[5]
     assert [t for t, _ in acts.top_next(Pairs())[1]] == [t for t, _ in acts.top_next(Pairs())[0]]
     assert len(acts.top_next(Pairs())) == 6
+
+
+def test_activations_with_sentencepiece_tokens() -> None:
+    """A real subword tokenizer (byte pieces for a character it never saw): every character of
+    the text gets the state of the token that completes it."""
+    from stylegen.builtin.spm import SpmTokenizerFactory
+
+    tokenizer = SpmTokenizerFactory().train([quoted_corpus(0, 20_000)], vocab_size=400)
+    torch.manual_seed(0)
+
+    model = RNNLanguageModel("gru", tokenizer.vocab_size, RNNConfig(hidden=8, layers=1, embed=4)).eval()
+    style = SimpleNamespace(model=model, tokenizer=tokenizer, device="cpu")
+    text = 'the man said "NEVER COME HERE" \u00e9t\u00e9 [[paris]].\n'
+    acts = api.activations(style, text)
+    ids = tokenizer.encode(text)
+    assert acts.text == text and len(ids) < len(text)
+    assert acts.token_of[0] == 0 and acts.token_of[-1] == len(ids) - 1
+    assert np.all(np.diff(acts.token_of) >= 0) and acts.kind("gate-z").shape == (1, len(text), 8)
+
+
+def test_text_from_stdin(trained: str) -> None:
+    out = json.loads(ok(invoke("inspect", trained, "--neuron", "1", "--text", "-", "--json", input="the fox\n")).stdout)
+    assert out["text"] == "the fox\n" and len(out["neurons"][0]["values"]) == 8
 
 
 # --------------------------------------------------------------------------- errors
