@@ -36,6 +36,7 @@ BUILTIN_MODULES: dict[str, str] = {
     "rnn": "stylegen.builtin.models",
     "samplers": "stylegen.builtin.samplers",
     "observers": "stylegen.builtin.observers",
+    "tensorboard": "stylegen.builtin.tensorboard",
 }
 
 #: kind -> hook name

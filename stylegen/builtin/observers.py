@@ -18,8 +18,15 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
+def indent_sample(text: str, width: int = 100) -> str:
+    """A validation's sample as indented lines, each cut to `width` characters."""
+    lines = text.split("\n")
+    return "\n".join("  | " + line[:width] for line in lines)
+
+
 class ProgressLine:
-    """Step, loss, tokens/s and ETA on one updating stderr line (plain lines when not a terminal)."""
+    """Step, loss, tokens/s and ETA on one updating stderr line (plain lines when not a terminal);
+    at each validation its figures and the sample the model writes at that point."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
@@ -58,6 +65,15 @@ class ProgressLine:
             self._line(
                 f"step {event['step']}: validation {event['val_bpc']:.4f} bits/char, "
                 f"{event['val_loss']:.4f} nats/token{mark} [{format_duration(event['elapsed'])}]",
+                True,
+            )
+            if event.get("sample"):
+                self._line(indent_sample(str(event["sample"])), True)
+        elif kind == "end" and event["reason"] == "diverged":
+            d = event.get("diverged", {})
+            self._line(
+                f"diverged: a NaN or infinite loss by step {d.get('by_step')}; rolled back to the checkpoint "
+                f"of step {d.get('rolled_back_to')}",
                 True,
             )
         elif kind == "end":

@@ -78,6 +78,13 @@ RNN_MODELS = ("lstm", "gru", "rnn")
     help="jsonl: training events as JSON Lines on stdout.",
 )
 @click.option("--quiet", is_flag=True, help="No progress line.")
+@click.option("--patience", type=POSITIVE, help="Stop after this many validations without a better one.")
+@click.option(
+    "--tensorboard",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Also write TensorBoard logs to DIR (needs the tensorboard package).",
+)
 def train_command(
     corpus: str,
     name: str | None,
@@ -111,10 +118,13 @@ def train_command(
     force: bool,
     events: str,
     quiet: bool,
+    patience: int | None,
+    tensorboard: str | None,
 ) -> None:
     """Train a style on CORPUS. Ctrl-C stops cleanly with a checkpoint; --resume continues."""
     from stylegen import home
     from stylegen.train import TrainConfig, train
+    from stylegen.train.distributed import is_main_process
     from stylegen.train.loop import observers_from
 
     if resume and force:
@@ -137,7 +147,7 @@ def train_command(
         from stylegen.train.loop import RESUME_OVERRIDES
 
         ctx = click.get_current_context()
-        keep = {*RESUME_OVERRIDES, "corpus", "name", "resume", "events", "quiet"}
+        keep = {*RESUME_OVERRIDES, "corpus", "name", "resume", "events", "quiet", "tensorboard"}
         changed = [
             f"--{p.name.replace('_', '-')}"
             for p in ctx.command.params
@@ -147,8 +157,8 @@ def train_command(
         ]
         if changed:
             raise click.UsageError(
-                f"{', '.join(changed)}: a resumed run keeps its saved settings; only --max-steps, --max-minutes, "
-                "--max-epochs, --device and --precision may change"
+                f"{', '.join(changed)}: a resumed run keeps its saved settings; only "
+                f"{', '.join('--' + k.replace('_', '-') for k in RESUME_OVERRIDES)} may change"
             )
     settings: dict[str, Any] = {}
     if preset is not None and not resume:
@@ -167,11 +177,17 @@ def train_command(
     cfg = TrainConfig(
         corpus=corpus, name=name, tokenizer=tokenizer, tokenizer_config=tokenizer_config, model=model,
         model_config=model_config, max_steps=max_steps, max_minutes=max_minutes, max_epochs=max_epochs,
-        device=device, precision=precision, compile=compile_, seed=seed, preset=preset, **settings,
+        device=device, precision=precision, compile=compile_, seed=seed, preset=preset, patience=patience, **settings,
     )  # fmt: skip
     names = [] if quiet else ["progress"]
     if events == "jsonl":
         names.append("jsonl")
+    main = is_main_process()  # under torchrun, rank 0 alone reports
+    observers = observers_from(names if main else [])
+    if tensorboard is not None and main:
+        from stylegen import plugins
+
+        observers.append(plugins.get("observer", "tensorboard").create(log_dir=tensorboard))
     stop = threading.Event()
 
     def on_sigint(signum: int, frame: Any) -> None:
@@ -184,10 +200,21 @@ def train_command(
         signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is threading.main_thread() else None
     )
     try:
-        meta = train(cfg, observers=observers_from(names), stop=stop, resume=resume, replace=force)
+        meta = train(cfg, observers=observers, stop=stop, resume=resume, replace=force)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+    if not main:
+        return
+    if meta.get("status") == "diverged":
+        d = meta.get("diverged", {})
+        at = d.get("by_step")
+        when = f"at step {at}" if d.get("from_step") == at else f"between steps {d.get('from_step')} and {at}"
+        raise StylegenError(
+            f"training diverged: the loss became NaN or infinite {when}; rolled back to the checkpoint of step "
+            f"{d.get('rolled_back_to')} (the style keeps its best weights); a lower --lr or more --warmup-steps "
+            "(with --force) avoids it"
+        )
     if meta.get("status") == "stopped":
         click.echo(f"stopped; continue with: stylegen train {corpus} --name {name} --resume", err=True)
     if meta.get("val_bpc") is None:

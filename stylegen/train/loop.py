@@ -27,13 +27,15 @@ from stylegen.corpus import load_corpus
 from stylegen.errors import StylegenError
 from stylegen.protocols import Observer
 from stylegen.state import tree_map
-from stylegen.train import checkpoint, tokens
+from stylegen.train import checkpoint, distributed, tokens
 from stylegen.train.config import TrainConfig
 from stylegen.train.data import StreamBatches, fit_batch
 
 LN2 = math.log(2.0)
 #: The settings a resumed run may change; everything else is kept from the checkpoint.
-RESUME_OVERRIDES = ("max_steps", "max_minutes", "max_epochs", "device", "precision")
+RESUME_OVERRIDES = ("max_steps", "max_minutes", "max_epochs", "patience", "device", "precision")
+#: The length of the sample shown at each validation, in tokens (and characters at most).
+SAMPLE_CHARS = 200
 
 
 def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
@@ -73,12 +75,19 @@ def progress_of(cfg: TrainConfig, step: int, epochs: float, seconds: float) -> f
 
 
 def evaluate(
-    model: Any, tokens: np.ndarray, lengths: np.ndarray, batch: int, seq_len: int, device: str
+    model: Any,
+    tokens: np.ndarray,
+    lengths: np.ndarray,
+    batch: int,
+    seq_len: int,
+    device: str,
+    world: distributed.World | None = None,
 ) -> tuple[float, float]:
     """(nats per token, bits per character) over the whole validation token array.
 
     The array is cut into up to `batch` contiguous streams read with carried state; every
-    token but each stream's first is a target. bits/char = total nats / chars / ln 2.
+    token but each stream's first is a target. bits/char = total nats / chars / ln 2. With
+    several processes, each reads every N-th stream and the sums are added up.
     """
     import torch
     import torch.nn.functional as F
@@ -89,19 +98,43 @@ def evaluate(
     targets = data[:, 1:]
     n_targets = targets.size
     n_chars = int(lengths[targets.astype(np.int64)].sum())
+    if world is not None and world.active:
+        data = data[world.rank :: world.size]  # (S/N, L): this rank's streams
     total = torch.zeros((), dtype=torch.float64, device=device)
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        state = model.init_state(streams, device)
-        for start in range(0, length - 1, seq_len):
+        state = model.init_state(len(data), device)
+        for start in range(0, (length - 1) * (len(data) > 0), seq_len):
             end = min(start + seq_len, length - 1)
             chunk = torch.from_numpy(data[:, start : end + 1].astype(np.int64)).to(device)
             logits, state = model(chunk[:, :-1], state)  # (S, t, V)
             total += F.cross_entropy(logits.flatten(0, 1).float(), chunk[:, 1:].flatten(), reduction="sum").double()
     model.train(was_training)
+    if world is not None:
+        world.sum_(total)
     nats = float(total)
     return nats / n_targets, nats / max(1, n_chars) / LN2
+
+
+def sample_text(model: Any, tokenizer: Any, device: str, seed: int, length: int = SAMPLE_CHARS) -> str:
+    """A short sample from the model in training, as char-rnn printed at each validation.
+
+    Eval mode, no gradients, temperature 0.8 and a generator of its own seeded with `seed`:
+    the training's random state is not touched, so a run with samples trains exactly as one
+    without. At most `length` tokens, cut to `length` characters.
+    """
+    from stylegen.generate import Decoder, stream
+
+    was_training = model.training
+    model.eval()
+    try:
+        style = styles.Style(name="", path=Path(), meta={}, tokenizer=tokenizer, model=model, device=device)
+        decoder = Decoder(style, sampler="temperature", params={"temperature": 0.8}, seed=seed)
+        text = "".join(chunks[0] for chunks in stream(decoder, "", length))
+    finally:
+        model.train(was_training)
+    return text[:length]
 
 
 def promote(work_dir: Path, final_dir: Path) -> None:
@@ -116,12 +149,12 @@ def promote(work_dir: Path, final_dir: Path) -> None:
 class _Events:
     """Fans events out to observers; an observer that raises is dropped with one warning."""
 
-    def __init__(self, observers: Iterable[Observer], metrics_path: Path) -> None:
+    def __init__(self, observers: Iterable[Observer], metrics_path: Path | None) -> None:
         self.observers = list(observers)
-        self.metrics = metrics_path.open("a", encoding="utf-8")
+        self.metrics = metrics_path.open("a", encoding="utf-8") if metrics_path is not None else None
 
     def emit(self, event: dict[str, Any], log: bool = False) -> None:
-        if log:
+        if log and self.metrics is not None:
             self.metrics.write(json.dumps(event) + "\n")
             self.metrics.flush()
         for obs in list(self.observers):
@@ -132,7 +165,8 @@ class _Events:
                 self.observers.remove(obs)
 
     def close(self) -> None:
-        self.metrics.close()
+        if self.metrics is not None:
+            self.metrics.close()
 
 
 def _versions() -> dict[str, str]:
@@ -187,9 +221,62 @@ def train(
     """Train style `cfg.name` on corpus `cfg.corpus`; returns the style's final style.json.
 
     With `resume`, the run continues from the style's checkpoint; the limits in `cfg`
-    (max_steps, max_minutes, max_epochs) replace the saved ones, everything else is kept.
-    Setting `stop` ends the run cleanly after the current step, with a checkpoint.
+    (max_steps, max_minutes, max_epochs, patience) replace the saved ones, everything else is
+    kept. Setting `stop` ends the run cleanly after the current step, with a checkpoint. A NaN
+    or infinite loss ends it with status "diverged", the style and checkpoint left as the last
+    validation saved them. Under torchrun every process runs this on its share of the streams
+    (see `stylegen.train.distributed`); rank 0 alone writes.
     """
+    world, device = distributed.setup(styles.resolve_device(cfg.device))
+    try:
+        return _train(cfg, world, device, observers=observers, stop=stop, resume=resume, replace=replace)
+    finally:
+        world.close()
+
+
+def _refuse_existing(name: str, style_dir: Path, replace: bool) -> None:
+    if (style_dir / styles.STYLE_JSON).exists() or (style_dir / checkpoint.CHECKPOINT).exists():
+        if not replace:
+            raise StylegenError(f"style {name!r} already exists (use --resume to continue it, --force to replace it)")
+
+
+def _share_tokens(world: distributed.World, prepared: Any, corpus: Any, tok_factory: Any) -> Any:
+    """Rank 0's tokenizer on every rank, and the corpus's token arrays, encoded once per machine."""
+    tok_dir = world.share_folder(prepared[1] / styles.TOKENIZER_DIR if prepared is not None else None)
+
+    def load() -> tuple[Any, Path, np.ndarray, np.ndarray]:
+        tokenizer = tok_factory.load(tok_dir)
+        return (tokenizer, tok_dir, *tokens.corpus_tokens(corpus, tokenizer, tok_dir))
+
+    mine = world.in_turn(load)
+    return prepared if world.main else mine
+
+
+def _global_batch(cfg: TrainConfig, n_tokens: int, world: distributed.World, resume: bool) -> int:
+    """As many streams as asked for that the corpus fills and the processes share evenly."""
+    fitted = fit_batch(n_tokens, cfg.batch_size, cfg.seq_len)
+    batch = fitted - fitted % world.size
+    if batch < 1:
+        raise StylegenError(
+            f"{world.size} processes need at least {world.size} streams; the corpus fills {fitted} "
+            f"of {cfg.seq_len + 1} tokens"
+        )
+    if batch < cfg.batch_size and not resume and world.main:
+        why = f"corpus {cfg.corpus!r} is small" if fitted < cfg.batch_size else f"{world.size} processes share it"
+        plugins.warn(f"{why}: batch lowered from {cfg.batch_size} to {batch} streams")
+    return batch
+
+
+def _train(
+    cfg: TrainConfig,
+    world: distributed.World,
+    device: str,
+    *,
+    observers: Iterable[Observer],
+    stop: threading.Event | None,
+    resume: bool,
+    replace: bool,
+) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
@@ -197,7 +284,8 @@ def train(
     style_dir = final_dir = styles.user_style_path(cfg.name)
     ckpt: dict[str, Any] | None = None
     if resume:
-        ckpt = checkpoint.load(style_dir)
+        ckpt = world.broadcast(world.on_main(lambda: checkpoint.load(style_dir)))
+        assert ckpt is not None
         saved = TrainConfig.from_dict(ckpt["config"])
         if cfg.corpus != saved.corpus:
             raise StylegenError(f"style {cfg.name!r} was trained on corpus {saved.corpus!r}, not {cfg.corpus!r}")
@@ -205,11 +293,8 @@ def train(
             setattr(saved, limit, getattr(cfg, limit))
         saved.__post_init__()
         cfg = saved
-    elif (style_dir / styles.STYLE_JSON).exists() or (style_dir / checkpoint.CHECKPOINT).exists():
-        if not replace:
-            raise StylegenError(
-                f"style {cfg.name!r} already exists (use --resume to continue it, --force to replace it)"
-            )
+    else:
+        world.on_main(lambda: _refuse_existing(cfg.name, style_dir, replace))
 
     corpus = load_corpus(cfg.corpus)
     reg = plugins.registry()
@@ -219,22 +304,28 @@ def train(
     train_file = corpus.path / "train.txt"
     made: list[Path] = []  # what a new run created, removed if it fails before it starts
     try:
-        tokenizer, style_dir, train_ids, val_ids = _prepare_tokens(cfg, corpus, tok_factory, style_dir, resume, made)
-        batch = fit_batch(len(train_ids), cfg.batch_size, cfg.seq_len)
-        if batch < cfg.batch_size and not resume:
-            plugins.warn(f"corpus {cfg.corpus!r} is small: batch lowered from {cfg.batch_size} to {batch} streams")
+        prepared = world.on_main(lambda: _prepare_tokens(cfg, corpus, tok_factory, style_dir, resume, made))
+        if world.active:
+            prepared = _share_tokens(world, prepared, corpus, tok_factory)
+        assert prepared is not None
+        tokenizer, style_dir, train_ids, val_ids = prepared
+        batch = _global_batch(cfg, len(train_ids), world, resume)
         cfg.batch_size = batch
         data = StreamBatches(train_ids, batch, cfg.seq_len)
+        data.data = data.data[world.shard(batch)]  # (B/N, L): this rank's streams (all B on one process)
+        local_batch = len(data.data)
         lengths = tokenizer.token_lengths()
 
-        device = styles.resolve_device(cfg.device)
         device_type = device.split(":")[0]
         precision = resolve_precision(cfg.precision, device)
         torch.manual_seed(cfg.seed)
         model = model_factory.build(tokenizer.vocab_size, **cfg.model_config).to(device)
         # The compiled module shares the model's parameters: it trains them, validation and the
         # saved weights use the model itself.
-        step_model = torch.compile(model) if cfg.compile else model
+        net = world.wrap(model)  # DistributedDataParallel under torchrun, else the model itself
+        step_model = torch.compile(net) if cfg.compile else net
+        if world.rank:
+            torch.manual_seed(cfg.seed + world.rank)  # each rank draws its own dropout masks
         params = sum(p.numel() for p in model.parameters())
         decay = [p for p in model.parameters() if p.dim() >= 2]
         no_decay = [p for p in model.parameters() if p.dim() < 2]
@@ -250,20 +341,29 @@ def train(
 
     step, epoch, window, prior_seconds = 0, 0, 0, 0.0
     best_bpc, best_loss, best_step = math.inf, math.inf, 0
-    state = model.init_state(batch, device)
+    state = model.init_state(local_batch, device)
     created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    stale = 0  # validations since the best one (--patience)
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
-        torch.set_rng_state(ckpt["rng"])
-        if device.startswith("cuda") and ckpt.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(ckpt["cuda_rng"])
-        state = tree_map(lambda t: t.to(device), ckpt["state"])
+        mine = checkpoint.rank_state(ckpt, world.rank, world.size)
+        if mine is not None:
+            torch.set_rng_state(mine["rng"])
+            if device.startswith("cuda") and mine.get("cuda_rng") is not None:
+                torch.cuda.set_rng_state(mine["cuda_rng"])
+            state = tree_map(lambda t: t.to(device), mine["state"])
+        elif world.main:
+            plugins.warn(
+                f"resuming on {world.size} processes a run saved by {ckpt.get('world', 1)}: "
+                "the recurrent state carried across windows starts afresh"
+            )
+        stale = int(ckpt.get("stale", 0))
         step, epoch, window = int(ckpt["step"]), int(ckpt["epoch"]), int(ckpt["window"])
         prior_seconds = float(ckpt["seconds"])
         best_bpc, best_loss, best_step = float(ckpt["best_bpc"]), float(ckpt["best_loss"]), int(ckpt["best_step"])
         created = str(ckpt.get("created", created))
-    else:
+    elif world.main:
         with train_file.open(encoding="utf-8", errors="surrogatepass", newline="") as f:
             head = f.read(originality.MAX_CHARS + 1)
         if len(head) > originality.MAX_CHARS:
@@ -276,6 +376,8 @@ def train(
 
     manifest_sha = home.sha256_file(corpus.path / "manifest.json")
     versions = _versions()
+
+    extra: dict[str, Any] = {}  # how the run ended, once it has
 
     def meta(status: str, seconds: float) -> dict[str, Any]:
         return {
@@ -300,9 +402,10 @@ def train(
             "device": device,
             "precision": precision,
             "versions": versions,
+            **extra,
         }
 
-    events = _Events(observers, style_dir / "metrics.jsonl")
+    events = _Events(observers if world.main else (), style_dir / "metrics.jsonl" if world.main else None)
     tokens_per_step = batch * cfg.seq_len
     events.emit(
         {
@@ -319,6 +422,8 @@ def train(
             "max_steps": cfg.max_steps,
             "step": step,
             "resumed": resume,
+            "processes": world.size,
+            "patience": cfg.patience,
         }
     )
 
@@ -333,53 +438,98 @@ def train(
 
     start_progress = progress()
     last_eval_step = step if resume else -1
+    checked_step = step  # the last step whose loss was checked finite
 
-    def validate_and_checkpoint(status: str) -> None:
-        nonlocal best_bpc, best_loss, best_step, last_eval_step, style_dir
-        val_loss, val_bpc = evaluate(model, val_ids, lengths, cfg.batch_size, cfg.seq_len, device)
+    sampling = world.main
+
+    def sample() -> str | None:
+        """A short sample for the eval event; a model that cannot write one costs one warning."""
+        nonlocal sampling
+        if not sampling:
+            return None
+        try:
+            return sample_text(model, tokenizer, device, cfg.seed)
+        except Exception as e:
+            sampling = False
+            plugins.warn(f"no samples at validation: {type(e).__name__}: {' '.join(str(e).split())}")
+            return None
+
+    def validate_and_checkpoint(status: str) -> bool:
+        """Validate; save the best weights, a checkpoint and style.json. False, and nothing
+        saved, when the validation loss is not finite."""
+        nonlocal best_bpc, best_loss, best_step, last_eval_step, style_dir, stale
+        val_loss, val_bpc = evaluate(model, val_ids, lengths, cfg.batch_size, cfg.seq_len, device, world)
+        if not math.isfinite(val_loss):
+            return False
         improved = val_bpc < best_bpc
+        stale = 0 if improved else stale + 1
         if improved:
             best_bpc, best_loss, best_step = val_bpc, val_loss, step
-            styles.save_weights(style_dir, model)
+            if world.main:
+                styles.save_weights(style_dir, model)
         last_eval_step = step
-        events.emit(
+        event = {
+            "event": "eval",
+            "step": step,
+            "tokens_seen": step * tokens_per_step,
+            "val_loss": val_loss,
+            "val_bpc": val_bpc,
+            "best": improved,
+            "elapsed": seconds(),
+        }
+        text = sample()
+        if text is not None:
+            event["sample"] = text
+        events.emit(event, log=True)
+        ranks = world.gather(
             {
-                "event": "eval",
-                "step": step,
-                "val_loss": val_loss,
-                "val_bpc": val_bpc,
-                "best": improved,
-                "elapsed": seconds(),
-            },
-            log=True,
-        )
-        checkpoint.save(
-            style_dir,
-            {
-                "config": cfg.to_dict(),
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
                 "rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state() if device.startswith("cuda") else None,
                 "state": tree_map(lambda t: t.detach().cpu(), state),
-                "step": step,
-                "epoch": epoch,
-                "window": window,
-                "seconds": seconds(),
-                "best_bpc": best_bpc,
-                "best_loss": best_loss,
-                "best_step": best_step,
-                "created": created,
-            },
+            }
         )
-        home.write_json(style_dir / styles.STYLE_JSON, meta(status, seconds()))
-        if style_dir != final_dir:
-            promote(style_dir, final_dir)
-            style_dir = final_dir
+        if world.main:
+            checkpoint.save(
+                style_dir,
+                {
+                    "config": cfg.to_dict(),
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    **ranks[0],  # rng, cuda_rng, state: rank 0's (the only ones of a single process)
+                    "world": world.size,
+                    "ranks": ranks if world.active else None,
+                    "step": step,
+                    "epoch": epoch,
+                    "window": window,
+                    "seconds": seconds(),
+                    "best_bpc": best_bpc,
+                    "best_loss": best_loss,
+                    "best_step": best_step,
+                    "stale": stale,
+                    "created": created,
+                },
+            )
+            home.write_json(style_dir / styles.STYLE_JSON, meta(status, seconds()))
+            if style_dir != final_dir:
+                promote(style_dir, final_dir)
+        style_dir = final_dir
+        return True
 
-    model.train()
+    def check() -> tuple[float, bool]:
+        """The mean training loss since the last log, over all ranks, and whether every loss and
+        gradient norm since the last check was finite (a NaN or inf on any rank stops them all)."""
+        nonlocal checked_step
+        t = torch.stack([loss_sum, (~finite).float()])
+        world.sum_(t)
+        mean, ok = float(t[0]) / max(1, loss_count) / world.size, not bool(t[1])
+        if ok:
+            checked_step = step
+        return mean, ok
+
+    net.train()
     loss_sum = torch.zeros((), device=device)
     loss_count = 0
+    finite = torch.ones((), dtype=torch.bool, device=device)  # every loss and gradient since the last check
     tick, tick_step = time.monotonic(), step
     reason = "done"
     try:
@@ -390,15 +540,20 @@ def train(
             if cfg.max_epochs and epoch + window / data.windows >= cfg.max_epochs - 1e-9:
                 reason = "max_epochs"
                 break
-            if cfg.max_minutes and seconds() >= cfg.max_minutes * 60.0:
+            # Every rank stops at the same step: the flags are or-ed over the ranks.
+            out_of_time, stopping = world.any(
+                bool(cfg.max_minutes) and seconds() >= (cfg.max_minutes or 0.0) * 60.0,
+                stop is not None and stop.is_set(),
+            )
+            if out_of_time:
                 reason = "max_minutes"
                 break
-            if stop is not None and stop.is_set():
+            if stopping:
                 reason = "stopped"
                 break
             if window >= data.windows:  # a new epoch: streams restart from their beginnings
                 epoch, window = epoch + 1, 0
-                state = model.init_state(batch, device)
+                state = model.init_state(local_batch, device)
             lr = lr_at(cfg, step, progress())
             for group in optimizer.param_groups:
                 group["lr"] = lr
@@ -409,12 +564,18 @@ def train(
             loss = F.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
             step, window = step + 1, window + 1
             loss_sum += loss.detach()
             loss_count += 1
+            finite &= torch.isfinite(loss.detach()) & torch.isfinite(norm)  # read at the next check: no sync
 
+            if step % cfg.log_every == 0 or step % cfg.eval_every == 0:
+                mean_loss, ok = check()
+                if not ok:
+                    reason = "diverged"
+                    break
             if step % cfg.log_every == 0:
                 now = time.monotonic()
                 done = progress()
@@ -427,7 +588,8 @@ def train(
                         "event": "step",
                         "step": step,
                         "epoch": epoch,
-                        "loss": float(loss_sum) / loss_count,
+                        "tokens_seen": step * tokens_per_step,
+                        "loss": mean_loss,
                         "lr": lr,
                         "tokens_per_s": rate,
                         "elapsed": seconds(),
@@ -441,31 +603,67 @@ def train(
                 loss_count = 0
                 tick, tick_step = now, step
             if step % cfg.eval_every == 0:
-                validate_and_checkpoint("training")
+                if not validate_and_checkpoint("training"):
+                    reason = "diverged"
+                    break
                 tick, tick_step = time.monotonic(), step  # keep validation time out of tokens/s
+                if cfg.patience and stale >= cfg.patience:
+                    reason = "patience"  # no better validation in the last `patience`
+                    break
     except BaseException:
         events.close()  # a crash keeps the last checkpoint: nothing half-updated is saved
         raise
-    status = "stopped" if reason == "stopped" else "done"
+    if reason != "diverged" and loss_count and not check()[1]:
+        reason = "diverged"
+    status = {"stopped": "stopped", "diverged": "diverged"}.get(reason, "done")
+    extra["end_reason"] = reason
+    end: dict[str, Any] = {"event": "end", "step": step, "reason": reason, "style": cfg.name}
     try:
+        if reason == "diverged":
+            return _roll_back(world, cfg, style_dir, final_dir, events, end, checked_step, step, last_eval_step, extra)
         if step != last_eval_step and step > 0:
-            validate_and_checkpoint(status)
-        elif step > 0:
+            if not validate_and_checkpoint(status):
+                return _roll_back(world, cfg, style_dir, final_dir, events, end, step, step, last_eval_step, extra)
+        elif step > 0 and world.main:
             home.write_json(style_dir / styles.STYLE_JSON, meta(status, seconds()))
-        events.emit(
-            {
-                "event": "end",
-                "step": step,
-                "reason": reason,
-                "best_val_bpc": best_bpc,
-                "train_seconds": seconds(),
-                "style": cfg.name,
-            }
-        )
+        events.emit({**end, "best_val_bpc": best_bpc, "train_seconds": seconds()})
     finally:
         events.close()
     final: dict[str, Any] = meta(status, seconds())
     return final
+
+
+def _roll_back(
+    world: distributed.World,
+    cfg: TrainConfig,
+    style_dir: Path,
+    final_dir: Path,
+    events: _Events,
+    end: dict[str, Any],
+    good_step: int,
+    bad_step: int,
+    checkpoint_step: int,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """After a NaN or infinite loss: keep the last checkpoint and style as they are, mark the
+    style "diverged", and say so. Before any checkpoint there is nothing to keep: an error."""
+    good_step = min(good_step, bad_step - 1)
+    when = f"at step {bad_step}" if bad_step == good_step + 1 else f"between steps {good_step + 1} and {bad_step}"
+    if checkpoint_step < 0:
+        if world.main and style_dir != final_dir:
+            shutil.rmtree(style_dir, ignore_errors=True)  # the new run's hidden folder
+        raise StylegenError(
+            f"training diverged: the loss became NaN or infinite {when}, before the first validation, so nothing "
+            f"was saved; try a lower --lr (this run: {cfg.lr:g}) or more --warmup-steps"
+        )
+    extra["diverged"] = {"from_step": good_step + 1, "by_step": bad_step, "rolled_back_to": checkpoint_step}
+    meta: dict[str, Any] = {}
+    if world.main:
+        path = final_dir / styles.STYLE_JSON
+        meta = {**home.read_json(path), "status": "diverged", "end_reason": "diverged", **extra}
+        home.write_json(path, meta)
+    events.emit({**end, "step": checkpoint_step, "diverged": extra["diverged"], "best_val_bpc": meta.get("val_bpc")})
+    return meta or {"status": "diverged", "steps": checkpoint_step, **extra}
 
 
 def observers_from(names: Iterable[str], options: Mapping[str, Any] | None = None) -> list[Observer]:
