@@ -442,6 +442,7 @@ def test_a_tiny_training_run_starts_reports_progress_and_stops(
         await pilot.pause()
         assert screen.ended is not None and screen.ended["reason"] == "stopped"
         assert "stopped after" in text_of(screen.query_one("#train-status", Static))
+        assert text_of(screen.query_one("#train-sample", Static)).startswith("step ")  # the last validation's sample
         assert (hermetic / "styles" / tiny_corpus / "checkpoint" / "state.pt").is_file()
         assert not screen.query_one("#train-resume").disabled  # a stopped run can be resumed
         meta = json.loads((hermetic / "styles" / tiny_corpus / "style.json").read_text(encoding="utf-8"))

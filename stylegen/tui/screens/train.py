@@ -1,17 +1,16 @@
 """The Train screen: choose a corpus, a model and limits; watch the run; stop it and resume it.
 
 The run is a child process (`_training.TrainProcess`): its JSON events arrive as messages,
-so the screen stays responsive and a crash in training only ends the run. At each better
-validation the new weights write a short sample, in a worker thread of the app.
+so the screen stays responsive and a crash in training only ends the run. Each validation
+event carries a short sample that the model in training wrote; the screen shows it.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -24,7 +23,6 @@ from stylegen.tui._training import TrainOptions, TrainProcess, failure
 from stylegen.tui.screens.base import AppScreen, PaletteCommand
 from stylegen.tui.widgets import LossPlot
 
-SAMPLE_LENGTH = 240
 IDLE = "Choose a corpus and the model, then Start (ctrl+t). Training runs in its own process."
 NO_CORPUS = "No corpora yet: build one on the Corpus screen (F4) first."
 
@@ -70,11 +68,6 @@ class TrainScreen(AppScreen):
             super().__init__()
             self.run, self.code, self.stderr_tail = run, code, stderr_tail
 
-    class Sample(Message):
-        def __init__(self, run: int, step: int, text: str) -> None:
-            super().__init__()
-            self.run, self.step, self.text = run, step, text
-
     def __init__(self) -> None:
         super().__init__()
         self.process: TrainProcess | None = None
@@ -82,7 +75,6 @@ class TrainScreen(AppScreen):
         self.options: TrainOptions | None = None
         self.ended: dict[str, Any] | None = None
         self.best_bpc: float | None = None
-        self.sample_step = -1
         self._name_edited = False
         self._prefill: tuple[str | None, str | None] = (None, None)
         self.corpus_names: list[str] = []
@@ -155,7 +147,7 @@ class TrainScreen(AppScreen):
                 yield LossPlot(id="train-plot")
                 yield Label("Sample", classes="field-label")
                 with VerticalScroll(id="train-sample-box"):
-                    yield Static("(a sample is written at each better validation)", id="train-sample", markup=False)
+                    yield Static("(the model writes a sample at each validation)", id="train-sample", markup=False)
 
     def on_mount(self) -> None:
         self._fill_corpora()
@@ -319,8 +311,7 @@ class TrainScreen(AppScreen):
         if not resume:
             self.query_one(LossPlot).reset()
             self.best_bpc = None
-            self.query_one("#train-sample", Static).update("(a sample is written at each better validation)")
-        self.sample_step = -1
+            self.query_one("#train-sample", Static).update("(the model writes a sample at each validation)")
         self.query_one("#train-progress", ProgressBar).update(progress=0)
         self.query_one("#train-stats", Static).update("")
         verb = "resuming" if resume else "starting"
@@ -383,8 +374,9 @@ class TrainScreen(AppScreen):
             self.query_one(LossPlot).add_val(float(e.get("val_loss", 0)), e.get("val_bpc"))
             if e.get("best"):
                 self.best_bpc = float(e["val_bpc"])
-                if self.options is not None:
-                    self._sample(message.run, self.options.name, int(e.get("step", 0)))
+            if e.get("sample"):
+                best = " (best so far)" if e.get("best") else ""
+                self.query_one("#train-sample", Static).update(f"step {e.get('step')}{best}:\n{e['sample']}")
         elif kind == "end":
             self.ended = e
             self._status(
@@ -410,37 +402,6 @@ class TrainScreen(AppScreen):
         self.stylegen.styles_changed()
         if self.quit_requested:
             self.app.exit()
-
-    @work(thread=True, exclusive=True, group="sample", exit_on_error=False)
-    def _sample(self, run: int, name: str, step: int) -> None:
-        """Write a sample with the weights of validation `step`, once the style on disk has them."""
-        from textual.worker import get_current_worker
-
-        from stylegen.errors import StylegenError
-        from stylegen.styles import read_meta
-
-        worker = get_current_worker()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not worker.is_cancelled:
-            try:
-                if int(read_meta(name).get("steps") or 0) >= step:
-                    break
-            except StylegenError:
-                pass
-            time.sleep(0.2)
-        else:
-            return
-        try:
-            style = self.stylegen.loader.load(name)
-            text = "".join(style.generate("", length=SAMPLE_LENGTH, seed=0, params={"temperature": 0.8}))
-        except Exception as e:
-            text = f"(no sample: {' '.join(str(e).split())})"
-        self.post_message(self.Sample(run, step, text))
-
-    def on_train_screen_sample(self, message: Sample) -> None:
-        if message.run == self.run_id and message.step > self.sample_step:
-            self.sample_step = message.step
-            self.query_one("#train-sample", Static).update(f"step {message.step}:\n{message.text}")
 
     # --- state of the controls ----------------------------------------------------------------------------
     def _status(self, text: str) -> None:
