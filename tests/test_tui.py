@@ -34,7 +34,7 @@ from stylegen.tui.screens.corpus import CorpusScreen
 from stylegen.tui.screens.dialogs import ConfirmDialog, InspectDialog, PathDialog
 from stylegen.tui.screens.generate import GenerateScreen
 from stylegen.tui.screens.styles import StylesScreen
-from stylegen.tui.screens.train import TrainScreen
+from stylegen.tui.screens.train import TrainScreen, ending
 from stylegen.tui.widgets import Transcript
 
 SIZE = (80, 24)
@@ -394,6 +394,10 @@ def test_train_options_become_train_arguments() -> None:
     ]  # fmt: skip
     assert failure(1, ["warning: x", "error: no corpus named 'c'"]) == "no corpus named 'c'"
     assert failure(-9, []) == "training was killed by SIGKILL"
+    assert ending({"style": "s", "reason": "diverged", "step": 7}).startswith("s: diverged (the loss became NaN")
+    assert ending({"style": "s", "reason": "max_steps", "step": 7, "train_seconds": 61, "best_val_bpc": 2.5}) == (
+        "s: done (step limit) after 7 steps in 1m01s; best validation 2.500 bits/char"
+    )
 
 
 @pytest.fixture

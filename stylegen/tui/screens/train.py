@@ -39,6 +39,29 @@ def presets() -> list[str]:
     return []
 
 
+#: How a run ended (the end event's `reason`), in words.
+ENDINGS = {
+    "stopped": "stopped",
+    "diverged": "diverged (the loss became NaN or infinite; the last checkpoint is kept)",
+    "patience": "done (no better validation for a while)",
+    "max_steps": "done (step limit)",
+    "max_minutes": "done (time limit)",
+    "max_epochs": "done (epoch limit)",
+}
+
+
+def ending(event: dict[str, Any]) -> str:
+    """One line about a run's end event."""
+    how = ENDINGS.get(str(event.get("reason")), "done")
+    line = f"{event.get('style')}: {how} after {event.get('step')} steps"
+    if event.get("train_seconds") is not None:
+        line += f" in {duration(event['train_seconds'])}"
+    best = event.get("best_val_bpc")
+    if isinstance(best, (int, float)) and best == best and best != float("inf"):
+        line += f"; best validation {best:.3f} bits/char"
+    return line
+
+
 def has_checkpoint(name: str) -> bool:
     from stylegen.errors import StylegenError
     from stylegen.styles import style_path
@@ -379,11 +402,8 @@ class TrainScreen(AppScreen):
                 self.query_one("#train-sample", Static).update(f"step {e.get('step')}{best}:\n{e['sample']}")
         elif kind == "end":
             self.ended = e
-            self._status(
-                f"{e.get('style')}: {'stopped' if e.get('reason') == 'stopped' else 'done'} after {e.get('step')} steps "
-                f"in {duration(e.get('train_seconds'))}; best validation {float(e.get('best_val_bpc', 0)):.3f} bits/char"
-            )
-            if e.get("reason") != "stopped":
+            self._status(ending(e))
+            if e.get("reason") not in ("stopped", "diverged"):
                 self.query_one("#train-progress", ProgressBar).update(progress=100)
 
     def on_train_screen_exited(self, message: Exited) -> None:
