@@ -194,7 +194,8 @@ def train_command(
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        click.echo("\nstopping after this step with a checkpoint (Ctrl-C again to abort)...", err=True)
+        if main:
+            click.echo("\nstopping after this step with a checkpoint (Ctrl-C again to abort)...", err=True)
 
     previous = (
         signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is threading.main_thread() else None

@@ -177,6 +177,19 @@ class World:
             self.owns_group = False
 
 
+def digest(model: Any) -> str:
+    """A hash of the model's weights: equal on every rank while DDP keeps them in step."""
+    import hashlib
+
+    import torch
+
+    h = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
 def setup(device: str) -> tuple[World, str]:
     """Join the torchrun process group, if there is one; returns the world and this rank's device."""
     size = env_world_size()

@@ -486,9 +486,12 @@ def _train(
                 "rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state() if device.startswith("cuda") else None,
                 "state": tree_map(lambda t: t.detach().cpu(), state),
+                "weights": distributed.digest(model) if world.active else None,
             }
         )
         if world.main:
+            if len({r["weights"] for r in ranks}) > 1:
+                plugins.warn(f"step {step}: the processes' weights differ (DDP should keep them equal)")
             checkpoint.save(
                 style_dir,
                 {
