@@ -1,0 +1,146 @@
+"""Training speed: this machine's matmul rate, and the trainer's tokens/s and model FLOP/s.
+
+In one run: (1) the float32 (and bfloat16) matmul rate of a 2048x2048 product, the ceiling
+any model can reach here; (2) for a few models, `stylegen.train.train` itself (data, forward,
+loss, backward, clipping, AdamW) on a synthetic corpus, timed over its step events after a
+warm-up; (3) the model's FLOP/s as a fraction of the matmul rate of its precision.
+
+FLOPs per token (training = forward + backward = 3x forward; a multiply-add is 2 FLOPs):
+    LSTM layer   2 * 4H * (I + H)      (four gates, input I and hidden H)
+    GRU layer    2 * 3H * (I + H)
+    RNN layer    2 * 1H * (I + H)
+    output       2 * H * V
+    per token    3 * (sum over layers + output)
+Element-wise gate work and the embedding lookup are left out (a few percent).
+
+    python benchmarks/train_speed.py                         # the default table
+    python benchmarks/train_speed.py --steps 40 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+#: (model, layers, hidden, embed, batch, seq_len, precision)
+CASES = [
+    ("lstm", 2, 256, 64, 64, 128, "fp32"),
+    ("lstm", 2, 256, 64, 64, 128, "bf16"),
+    ("lstm", 2, 512, 64, 64, 128, "fp32"),
+    ("lstm", 2, 512, 64, 64, 128, "bf16"),
+    ("gru", 2, 512, 64, 64, 128, "fp32"),
+]
+
+
+def matmul_rate(dtype: Any, n: int = 2048, seconds: float = 2.0) -> float:
+    """FLOP/s of an n x n matrix product in `dtype` (best of repeated timings)."""
+    import torch
+
+    a = torch.randn(n, n).to(dtype)
+    b = torch.randn(n, n).to(dtype)
+    torch.mm(a, b)
+    best = 0.0
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t = time.perf_counter()
+        torch.mm(a, b)
+        best = max(best, 2 * n**3 / (time.perf_counter() - t))
+    return best
+
+
+def flops_per_token(cell: str, layers: int, hidden: int, embed: int, vocab: int) -> float:
+    forward = 0
+    width = embed
+    for _ in range(layers):
+        forward += 2 * GATES[cell] * hidden * (width + hidden)
+        width = hidden
+    forward += 2 * hidden * vocab
+    return 3.0 * forward
+
+
+class Rates:
+    def __init__(self) -> None:
+        self.rates: list[float] = []
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        if event.get("event") == "step":
+            self.rates.append(float(event["tokens_per_s"]))
+
+
+def trainer_rate(corpus: str, case: tuple[Any, ...], steps: int) -> float:
+    from stylegen.train import TrainConfig, train
+
+    cell, layers, hidden, embed, batch, seq, precision = case
+    rates = Rates()
+    cfg = TrainConfig(
+        corpus=corpus,
+        name=f"speed-{cell}-{layers}x{hidden}-{precision}",
+        model=cell,
+        model_config={"layers": layers, "hidden": hidden, "embed": embed},
+        batch_size=batch,
+        seq_len=seq,
+        max_steps=steps,
+        eval_every=10**9,
+        log_every=2,
+        precision=precision,
+        device="cpu",
+    )
+    train(cfg, observers=[rates], replace=True)
+    return statistics.median(rates.rates[2:] or rates.rates)  # after the first few (warm-up)
+
+
+def synthetic_text(chars: int) -> str:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    alphabet = np.array(list("abcdefghijklmnopqrstuvwxyz     ,.;:'!?\nABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    return "".join(alphabet[rng.integers(0, len(alphabet), size=chars)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=24)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["STYLEGEN_HOME"] = tmp
+        os.environ.setdefault("STYLEGEN_LOAD_PLUGINS", "")
+        from stylegen.corpus import build_corpus
+
+        src = Path(tmp) / "text.txt"
+        src.write_text(synthetic_text(3_000_000), encoding="utf-8")
+        corpus = build_corpus("speed", [str(src)])
+        vocab = corpus.manifest["stats"]["vocabulary"] + 1
+        fp32 = matmul_rate(torch.float32)
+        bf16 = matmul_rate(torch.bfloat16)
+        print(f"# train_speed on {platform.node()}: {platform.processor() or platform.machine()}, "
+              f"{args.threads} threads, torch {torch.__version__}")  # fmt: skip
+        print(f"# matmul 2048x2048: fp32 {fp32 / 1e9:.0f} GFLOP/s, bf16 {bf16 / 1e9:.0f} GFLOP/s")
+        header = ["model", "batch x seq", "precision", "tokens/s", "GFLOP/token x1e-3", "model GFLOP/s", "of matmul"]
+        print(" | ".join(header))
+        print(" | ".join("---" for _ in header))
+        for case in CASES:
+            cell, layers, hidden, embed, batch, seq, precision = case
+            rate = trainer_rate("speed", case, args.steps)
+            per_token = flops_per_token(cell, layers, hidden, embed, vocab)
+            achieved = rate * per_token
+            ceiling = bf16 if precision == "bf16" else fp32
+            print(
+                f"{cell} {layers}x{hidden} | {batch} x {seq} | {precision} | {rate:,.0f} | "
+                f"{per_token / 1e6:.2f} | {achieved / 1e9:.0f} | {achieved / ceiling:.0%}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
