@@ -39,18 +39,33 @@ CASES = [
 ]
 
 
-def matmul_rate(dtype: Any, n: int = 2048, seconds: float = 2.0) -> float:
-    """FLOP/s of an n x n matrix product in `dtype` (best of repeated timings)."""
+#: on a GPU: larger batches and sequences, bf16 autocast, cuDNN
+GPU_CASES = [
+    ("lstm", 2, 512, 64, 256, 256, "bf16"),
+    ("lstm", 3, 1024, 128, 256, 256, "bf16"),
+    ("lstm", 3, 1024, 128, 256, 256, "fp32"),
+    ("gru", 3, 1024, 128, 256, 256, "bf16"),
+]
+
+
+def matmul_rate(dtype: Any, device: str = "cpu", seconds: float = 2.0) -> float:
+    """FLOP/s of an n x n matrix product in `dtype` (best of repeated timings; n = 2048 on a
+    CPU, 8192 on a GPU)."""
     import torch
 
-    a = torch.randn(n, n).to(dtype)
-    b = torch.randn(n, n).to(dtype)
+    n = 8192 if device.startswith("cuda") else 2048
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
     torch.mm(a, b)
     best = 0.0
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
         t = time.perf_counter()
         torch.mm(a, b)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
         best = max(best, 2 * n**3 / (time.perf_counter() - t))
     return best
 
@@ -74,7 +89,7 @@ class Rates:
             self.rates.append(float(event["tokens_per_s"]))
 
 
-def trainer_rate(corpus: str, case: tuple[Any, ...], steps: int) -> float:
+def trainer_rate(corpus: str, case: tuple[Any, ...], steps: int, device: str = "cpu", compile_: bool = False) -> float:
     from stylegen.train import TrainConfig, train
 
     cell, layers, hidden, embed, batch, seq, precision = case
@@ -90,7 +105,8 @@ def trainer_rate(corpus: str, case: tuple[Any, ...], steps: int) -> float:
         eval_every=10**9,
         log_every=2,
         precision=precision,
-        device="cpu",
+        device=device,
+        compile=compile_,
     )
     train(cfg, observers=[rates], replace=True)
     return statistics.median(rates.rates[2:] or rates.rates)  # after the first few (warm-up)
@@ -108,6 +124,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=24)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU cases")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the models")
     args = parser.parse_args()
     import torch
 
@@ -121,17 +139,19 @@ def main() -> None:
         src.write_text(synthetic_text(3_000_000), encoding="utf-8")
         corpus = build_corpus("speed", [str(src)])
         vocab = corpus.manifest["stats"]["vocabulary"] + 1
-        fp32 = matmul_rate(torch.float32)
-        bf16 = matmul_rate(torch.bfloat16)
-        print(f"# train_speed on {platform.node()}: {platform.processor() or platform.machine()}, "
-              f"{args.threads} threads, torch {torch.__version__}")  # fmt: skip
-        print(f"# matmul 2048x2048: fp32 {fp32 / 1e9:.0f} GFLOP/s, bf16 {bf16 / 1e9:.0f} GFLOP/s")
+        fp32 = matmul_rate(torch.float32, args.device)
+        bf16 = matmul_rate(torch.bfloat16, args.device)
+        cases = GPU_CASES if args.device.startswith("cuda") else CASES
+        where = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.machine()
+        print(f"# train_speed on {platform.node()}: {where}, {args.threads} threads, torch {torch.__version__}, "
+              f"compile {args.compile}")  # fmt: skip
+        print(f"# matmul ({args.device}): fp32 {fp32 / 1e9:.0f} GFLOP/s, bf16 {bf16 / 1e9:.0f} GFLOP/s")
         header = ["model", "batch x seq", "precision", "tokens/s", "GFLOP/token x1e-3", "model GFLOP/s", "of matmul"]
         print(" | ".join(header))
         print(" | ".join("---" for _ in header))
-        for case in CASES:
+        for case in cases:
             cell, layers, hidden, embed, batch, seq, precision = case
-            rate = trainer_rate("speed", case, args.steps)
+            rate = trainer_rate("speed", case, args.steps, args.device, args.compile)
             per_token = flops_per_token(cell, layers, hidden, embed, vocab)
             achieved = rate * per_token
             ceiling = bf16 if precision == "bf16" else fp32
