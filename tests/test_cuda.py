@@ -1,0 +1,32 @@
+"""The GPU paths: training with cuDNN kernels under bf16 autocast, and generation, on CUDA.
+They skip cleanly on a machine without CUDA (benchmarks/gpu_check.sh runs them on one)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from stylegen import load_style
+from stylegen.train import TrainConfig, train
+from tests.conftest import TINY
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+def test_cuda_training_uses_bf16_autocast_and_generates(tiny_corpus: str) -> None:
+    settings = {**TINY, "device": "cuda"}
+    meta = train(TrainConfig(corpus=tiny_corpus, name="gpu", max_steps=30, **settings))  # type: ignore[arg-type]
+    assert meta["device"].startswith("cuda")
+    assert meta["precision"] == ("bf16" if torch.cuda.is_bf16_supported() else "fp32")
+    assert meta["val_bpc"] is not None and meta["val_bpc"] < 8
+    style = load_style("gpu", device="cuda")
+    assert next(iter(style.model.parameters())).is_cuda
+    text = "".join(style.generate("the", length=40, seed=1))
+    assert len(text) > 0
+
+
+def test_cuda_resume_continues(tiny_corpus: str) -> None:
+    settings = {**TINY, "device": "cuda"}
+    train(TrainConfig(corpus=tiny_corpus, name="gpu2", max_steps=10, **settings))  # type: ignore[arg-type]
+    meta = train(TrainConfig(corpus=tiny_corpus, name="gpu2", max_steps=20, **settings), resume=True)  # type: ignore[arg-type]
+    assert meta["steps"] == 20
