@@ -463,9 +463,13 @@ def test_stylegen_alone_prints_help_when_not_in_a_terminal() -> None:
     assert result.exit_code == 0 and "Usage:" in result.output
 
 
-def test_tui_command_refuses_an_unknown_style(hermetic: Path) -> None:
-    result = CliRunner().invoke(cli, ["tui", "nope"])
-    assert result.exit_code == 1
+def test_tui_command_refuses_an_unknown_style_and_a_pipe(trained: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["tui", "nope"])
+    assert exit_info.value.code == 1 and "no style named 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["tui", trained])  # stdout is not a terminal here
+    assert exit_info.value.code == 1 and "the app needs a terminal" in capsys.readouterr().err
 
 
 def test_importing_the_app_imports_no_torch(tmp_path: Path) -> None:

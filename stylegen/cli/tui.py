@@ -9,12 +9,17 @@ import click
 @click.argument("style", required=False)
 def tui_command(style: str | None) -> None:
     """Open the app; with STYLE, straight in a chat with it."""
+    import sys
+
+    from stylegen.errors import StylegenError
     from stylegen.tui import run
 
     if style is not None:
         from stylegen.styles import read_meta
 
         read_meta(style)  # an unknown style is a one-line error here, not an empty chat
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise StylegenError("the app needs a terminal (use `stylegen chat` or `stylegen generate` in pipes)")
     run(style)
 
 
