@@ -543,11 +543,15 @@ def _train(
             if cfg.max_epochs and epoch + window / data.windows >= cfg.max_epochs - 1e-9:
                 reason = "max_epochs"
                 break
-            # Every rank stops at the same step: the flags are or-ed over the ranks.
-            out_of_time, stopping = world.any(
-                bool(cfg.max_minutes) and seconds() >= (cfg.max_minutes or 0.0) * 60.0,
-                stop is not None and stop.is_set(),
-            )
+            out_of_time = bool(cfg.max_minutes) and seconds() >= (cfg.max_minutes or 0.0) * 60.0
+            stopping = stop is not None and stop.is_set()
+            if world.active:
+                # Every rank must stop at the same step: the flags are or-ed over the ranks, at
+                # logged steps only (each time is a synchronisation of the GPUs).
+                if step % cfg.log_every == 0:
+                    out_of_time, stopping = world.any(out_of_time, stopping)
+                else:
+                    out_of_time = stopping = False
             if out_of_time:
                 reason = "max_minutes"
                 break
