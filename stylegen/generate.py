@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from stylegen import plugins
-from stylegen.errors import StylegenError
+from stylegen.errors import PluginError, StylegenError
 from stylegen.processors import Penalties
 
 if TYPE_CHECKING:
@@ -150,6 +150,26 @@ def banned_ids(tokenizer: Any) -> list[int]:
     return sorted(banned)
 
 
+def checked_ids(ids: Any, n: int, vocab: int, sampler: str) -> torch.Tensor:
+    """A sampler's result as ids (n,) int64, or a one-line error naming the sampler's plugin
+    (an id outside the vocabulary would otherwise fail deep inside the model)."""
+    import torch
+
+    problem = ""
+    if not isinstance(ids, torch.Tensor) or ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+        problem = f"a {getattr(ids, 'dtype', type(ids).__name__)} where integer token ids (n,) were expected"
+    elif ids.numel() != n:
+        problem = f"{ids.numel()} ids of shape {tuple(ids.shape)} for {n} rows"
+    else:
+        ids = ids.reshape(n).long()
+        low, high = (int(v) for v in ids.aminmax())
+        if low < 0 or high >= vocab:
+            problem = f"id {low if low < 0 else high}, outside the vocabulary (0 to {vocab - 1})"
+    if problem:
+        raise PluginError(f"{plugins.describe('sampler', sampler)} returned {problem}; generation stopped")
+    return ids
+
+
 class Decoder:
     """A batch of `n` rows of text in progress: the model state, the last logits, a seeded RNG.
 
@@ -238,8 +258,16 @@ class Decoder:
             logits = self.penalties.apply(logits, self.counts)
         if len(self.banned):
             logits.index_fill_(1, self.banned, float("-inf"))  # never emit the unknown (or control) ids
-        ids: torch.Tensor = self.sampler(logits, self.params, self.generator)
-        return ids
+        try:
+            ids = self.sampler(logits, self.params, self.generator)
+        except StylegenError:
+            raise
+        except Exception as e:  # a sampler plugin's bug: one line naming it, not a traceback
+            message = " ".join(str(e).split())
+            raise PluginError(
+                f"{plugins.describe('sampler', self.sampler.name)} failed: {type(e).__name__}: {message}"
+            ) from e
+        return checked_ids(ids, self.n, logits.size(-1), self.sampler.name)
 
     def step(self) -> list[str]:
         """Sample one token per row, feed it back, and return each row's decoded text (only

@@ -13,8 +13,9 @@ from typing import Any
 import pluggy
 
 PROJECT = "stylegen"
-#: Version of this contract. A plugin may declare `STYLEGEN_HOOKSPEC_VERSION`; a different
-#: major number means it was built for another contract and it is skipped with a message.
+#: Version of this contract, raised when a hook or protocol changes incompatibly. A plugin
+#: module declares the version it was written for as `STYLEGEN_HOOKSPEC_VERSION = 1`; one
+#: built for another version is skipped with a one-line message naming it (undeclared: current).
 HOOKSPEC_VERSION = 1
 
 hookspec = pluggy.HookspecMarker(PROJECT)

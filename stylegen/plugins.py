@@ -21,7 +21,7 @@ from typing import Any
 import pluggy
 
 from stylegen import hookspecs
-from stylegen.errors import NotFoundError, PluginError
+from stylegen.errors import NotFoundError, PluginError, StylegenError
 
 ENTRY_POINT_GROUP = "stylegen"
 DISTRIBUTION = "stylegen"
@@ -48,6 +48,31 @@ KINDS: dict[str, str] = {
     "sampler": "register_samplers",
     "observer": "register_observers",
 }
+
+
+#: kind -> what a registered object must have: attributes, and (after the colon) methods
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "source": (":documents",),
+    "extractor": ("suffixes", ":extract"),
+    "tokenizer": (":train", ":load"),
+    "model": (":build",),
+    "sampler": ("params", ":__call__"),
+    "observer": (":create",),
+}
+
+
+def check_object(kind: str, obj: Any) -> str:
+    """The object's name, or a PluginError saying what is wrong with what a plugin registered."""
+    name = getattr(obj, "name", None)
+    if not isinstance(name, str) or not name:
+        raise PluginError(f"a {kind} without a `name` was registered ({type(obj).__name__} object)")
+    for need in REQUIRED[kind]:
+        attr = need.lstrip(":")
+        value = getattr(obj, attr, None)
+        if value is None or (need.startswith(":") and not callable(value)):
+            what = "method" if need.startswith(":") else "attribute"
+            raise PluginError(f"{kind} {name!r} has no `{attr}` {what} (see stylegen.protocols)")
+    return name
 
 
 def warn(message: str) -> None:
@@ -91,8 +116,8 @@ class Registry:
     def of_kind(self, kind: str) -> list[Entry]:
         return [e for e in self.entries if e.kind == kind]
 
-    def get(self, kind: str, name: str) -> Any:
-        """The object of `kind` called `name`; an error if none or if two plugins claim it."""
+    def entry(self, kind: str, name: str) -> Entry:
+        """The entry of `kind` called `name`; an error if none or if two plugins claim it."""
         found = [e for e in self.entries if e.kind == kind and e.name == name]
         if not found:
             known = ", ".join(self.names(kind)) or "none"
@@ -100,7 +125,11 @@ class Registry:
         if len(found) > 1:
             who = " and ".join(f"{e.plugin} ({e.package} {e.version})" for e in found)
             raise PluginError(f"{kind} {name!r} is registered by two plugins: {who}")
-        return found[0].obj
+        return found[0]
+
+    def get(self, kind: str, name: str) -> Any:
+        """The object of `kind` called `name`; an error if none or if two plugins claim it."""
+        return self.entry(kind, name).obj
 
 
 def _allowed_third_party() -> set[str] | None:
@@ -123,10 +152,15 @@ def _is_builtin(ep: md.EntryPoint) -> bool:
 
 
 def _check_version(module: Any, name: str) -> None:
+    """A plugin declaring `STYLEGEN_HOOKSPEC_VERSION` other than ours is refused in one line."""
     wanted = getattr(module, "STYLEGEN_HOOKSPEC_VERSION", hookspecs.HOOKSPEC_VERSION)
-    if int(wanted) != hookspecs.HOOKSPEC_VERSION:
+    if isinstance(wanted, bool) or not isinstance(wanted, int):
+        raise PluginError(f"its STYLEGEN_HOOKSPEC_VERSION is {wanted!r}, not a whole number")
+    if wanted != hookspecs.HOOKSPEC_VERSION:
+        newer = "a newer" if wanted > hookspecs.HOOKSPEC_VERSION else "an older"
         raise PluginError(
-            f"built for plugin contract version {wanted}; this stylegen has version {hookspecs.HOOKSPEC_VERSION}"
+            f"built for plugin contract version {wanted}; this stylegen has version {hookspecs.HOOKSPEC_VERSION} "
+            f"(the plugin needs {newer} stylegen, or a release of the plugin for this one)"
         )
 
 
@@ -177,7 +211,9 @@ def make_plugin_manager(
     for name, obj in (extra or {}).items():
         try:
             _register(pm, name, obj)
-            loaded[name] = _Loaded(name, getattr(obj, "__package__", None) or name, "?")
+            loaded[name] = _Loaded(
+                name, getattr(obj, "__package__", None) or name, str(getattr(obj, "__version__", "?"))
+            )
         except Exception as e:
             problems.append(f"plugin {name!r} was skipped: {_one_line(e)}")
     return pm, loaded, problems
@@ -198,16 +234,19 @@ def collect(pm: pluggy.PluginManager, loaded: dict[str, _Loaded], problems: list
             found: list[Entry] = []
 
             def register(obj: Any, _info: _Loaded = info, _found: list[Entry] = found, _kind: str = kind) -> None:
-                name = getattr(obj, "name", None)
-                if not isinstance(name, str) or not name:
-                    raise PluginError(f"a {_kind} without a `name` was registered")
+                name = check_object(_kind, obj)
                 _found.append(Entry(_kind, name, obj, _info.name, _info.package, _info.version))
 
             try:
-                impl.function(register)
+                returned = impl.function(register)
             except Exception as e:
                 problems.append(f"plugin {info.name!r} from {info.package} failed in {hook_name}: {_one_line(e)}")
                 continue
+            if returned is not None:  # e.g. a list of objects returned instead of registered
+                problems.append(
+                    f"plugin {info.name!r} from {info.package} returned {type(returned).__name__} from {hook_name}, "
+                    "which was ignored (a hook calls register(obj) for each object and returns nothing)"
+                )
             entries.extend(found)
     return Registry(entries, problems)
 
@@ -242,3 +281,13 @@ def reset(extra: dict[str, Any] | None = None) -> Registry:
 def get(kind: str, name: str) -> Any:
     """Shortcut for `registry().get(kind, name)`."""
     return registry().get(kind, name)
+
+
+def describe(kind: str, name: str) -> str:
+    """`sampler 'x' (plugin 'p' from package 1.0)`: how messages name the plugin behind an object."""
+    try:
+        e = registry().entry(kind, name)
+    except StylegenError:
+        return f"{kind} {name!r}"
+    version = "" if e.version == "?" else f" {e.version}"
+    return f"{kind} {name!r} (plugin {e.plugin!r} from {e.package}{version})"

@@ -16,7 +16,8 @@ import platform
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from stylegen import home, originality, plugins, styles
 from stylegen.corpus import load_corpus
-from stylegen.errors import StylegenError
+from stylegen.errors import PluginError, StylegenError
 from stylegen.protocols import Observer
 from stylegen.state import tree_map
 from stylegen.train import checkpoint, distributed, tokens
@@ -167,6 +168,20 @@ class _Events:
     def close(self) -> None:
         if self.metrics is not None:
             self.metrics.close()
+
+
+@contextmanager
+def model_errors(model: str, when: str, after: str = "") -> Iterator[None]:
+    """An exception from the model plugin's code becomes one line naming the plugin, `after` appended."""
+    try:
+        yield
+    except StylegenError:
+        raise
+    except Exception as e:
+        message = " ".join(str(e).split())
+        raise PluginError(
+            f"{plugins.describe('model', model)} failed {when}: {type(e).__name__}: {message}{after}"
+        ) from e
 
 
 def _versions() -> dict[str, str]:
@@ -319,7 +334,8 @@ def _train(
         device_type = device.split(":")[0]
         precision = resolve_precision(cfg.precision, device)
         torch.manual_seed(cfg.seed)
-        model = model_factory.build(tokenizer.vocab_size, **cfg.model_config).to(device)
+        with model_errors(cfg.model, "to build"):
+            model = model_factory.build(tokenizer.vocab_size, **cfg.model_config).to(device)
         # The compiled module shares the model's parameters: it trains them, validation and the
         # saved weights use the model itself.
         net = world.wrap(model)  # DistributedDataParallel under torchrun, else the model itself
@@ -440,6 +456,15 @@ def _train(
     last_eval_step = step if resume else -1
     checked_step = step  # the last step whose loss was checked finite
 
+    def stopped_hint() -> str:
+        """What a failed run leaves: its last checkpoint, untouched by the failure."""
+        if last_eval_step < 0:
+            return "; training stopped before its first checkpoint"
+        return (
+            f"; training stopped, its checkpoint of step {last_eval_step} is intact "
+            f"(stylegen train {cfg.corpus} --name {cfg.name} --resume continues from it)"
+        )
+
     sampling = world.main
 
     def sample() -> str | None:
@@ -458,7 +483,8 @@ def _train(
         """Validate; save the best weights, a checkpoint and style.json. False, and nothing
         saved, when the validation loss is not finite."""
         nonlocal best_bpc, best_loss, best_step, last_eval_step, style_dir, stale
-        val_loss, val_bpc = evaluate(model, val_ids, lengths, cfg.batch_size, cfg.seq_len, device, world)
+        with model_errors(cfg.model, f"in validation at step {step}", stopped_hint()):
+            val_loss, val_bpc = evaluate(model, val_ids, lengths, cfg.batch_size, cfg.seq_len, device, world)
         if not math.isfinite(val_loss):
             return False
         improved = val_bpc < best_bpc
@@ -566,11 +592,12 @@ def _train(
                 group["lr"] = lr
             x, y = data.window(window, device)  # (B, T) each
             state = tree_map(lambda t: t.detach(), state)
-            with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                logits, state = step_model(x, state)  # (B, T, V)
-            loss = F.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            with model_errors(cfg.model, f"at step {step + 1}", stopped_hint()):
+                with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                    logits, state = step_model(x, state)  # (B, T, V)
+                loss = F.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
             step, window = step + 1, window + 1
