@@ -1,0 +1,45 @@
+"""`stylegen plugin new NAME --kind KIND`: write a plugin package whose test passes as written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from stylegen.scaffold.templates import KINDS
+
+
+@click.group("plugin")
+def plugin_group() -> None:
+    """Write plugins (`stylegen plugins` lists the installed ones)."""
+
+
+@plugin_group.command("new")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(list(KINDS)), required=True, help="What the plugin provides.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where to create the package's folder (stylegen-NAME).",
+)
+@click.option("--description", help="One line saying what the plugin does.")
+def new_command(name: str, kind: str, directory: Path, description: str | None) -> None:
+    """Create stylegen-NAME/: pyproject.toml (entry point in the `stylegen` group), a working
+    KIND plugin called NAME, and its tests. Prints the files written."""
+    from stylegen import scaffold
+
+    names = scaffold.Names.of(name)
+    scaffold.check_free(names, kind)
+    target = scaffold.write(name, kind, directory, description)
+    for path in sorted(p for p in target.rglob("*") if p.is_file()):
+        click.echo(str(path))
+    click.echo(
+        f"next: cd {target} && pip install -e '.[test]' && pytest   (then `stylegen plugins` lists {names.name!r})",
+        err=True,
+    )
+
+
+COMMANDS = [plugin_group]

@@ -1,0 +1,187 @@
+"""Plugin packages as a third party writes them: `stylegen plugin new` skeletons, whose tests
+pass as written, and the packages under plugins/ (loaded by path: nothing here needs them
+installed; `tox -e plugins` installs them and runs their own tests)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from stylegen import plugins, scaffold
+from stylegen.cli import cli
+from stylegen.scaffold.templates import KINDS
+from stylegen.testing import check_model, plugin_registry
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def invoke(*args: str) -> Result:
+    try:
+        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2
+    except TypeError:
+        runner = CliRunner()
+    return runner.invoke(cli, list(args))
+
+
+class Outcomes:
+    """A pytest plugin counting the outcomes of a run's tests."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" or report.outcome != "passed":
+            self.counts[report.outcome] = self.counts.get(report.outcome, 0) + 1
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_skeleton_test_passes_as_written(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = invoke("plugin", "new", f"my-{kind}", "--kind", kind, "--dir", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    package = tmp_path / f"stylegen-my-{kind}"
+    written = sorted(Path(line).relative_to(package).as_posix() for line in result.stdout.splitlines())
+    module = f"stylegen_my_{kind}"
+    assert {"pyproject.toml", "README.md", f"{module}/__init__.py", "tests/conftest.py"} <= set(written)
+    assert result.stderr.startswith("next: ")
+    # The skeleton's own tests, run by pytest in this process: their fixture registers the
+    # module through plugins.reset(extra=...), as an installed package's entry point would be.
+    # Only the plugins they ask for (pytest plugins installed here, such as textual's
+    # snapshots, keep session-wide state that a nested run would tear down); modules by path.
+    monkeypatch.syspath_prepend(str(package))
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    outcomes = Outcomes()
+    try:
+        code = pytest.main(
+            [str(package / "tests"), "-q", "-p", "no:cacheprovider", "--import-mode=importlib"], plugins=[outcomes]
+        )
+    finally:  # forget the skeleton's modules (its package, tests.conftest ...): the next one reuses their names
+        for name, loaded in list(sys.modules.items()):
+            if str(getattr(loaded, "__file__", None) or "").startswith(str(package)):
+                del sys.modules[name]
+    expected = KINDS[kind]["test"].count("\ndef test_")
+    assert (code, outcomes.counts) == (pytest.ExitCode.OK, {"passed": expected})
+
+
+def test_skeleton_declares_its_entry_point_and_contract_version(tmp_path: Path) -> None:
+    import tomllib
+
+    package = scaffold.write("shout", "sampler", tmp_path)
+    project = tomllib.loads((package / "pyproject.toml").read_text())
+    assert project["project"]["name"] == "stylegen-shout"
+    assert project["project"]["entry-points"]["stylegen"] == {"shout": "stylegen_shout"}
+    source = (package / "stylegen_shout" / "__init__.py").read_text()
+    header = source.split("class ")[0]
+    assert "STYLEGEN_HOOKSPEC_VERSION = 1\n" in header and "\nimport torch\n" not in header  # cheap to import
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["lstm", "--kind", "model"], 1, "a model named 'lstm' already exists (from stylegen); choose another name"),
+        (["samplers", "--kind", "sampler"], 1, "the plugin name 'samplers' is taken by stylegen"),
+        (["My_Plugin", "--kind", "sampler"], 1, "plugin name 'My_Plugin': use lower-case letters"),
+        (["x", "--kind", "widget"], 2, "'widget' is not one of 'sampler', 'model'"),
+        (["x"], 2, "Missing option '--kind'"),
+    ],
+)
+def test_bad_names_and_kinds_are_one_line_errors(tmp_path: Path, args: list[str], code: int, message: str) -> None:
+    result = invoke("plugin", "new", *args, "--dir", str(tmp_path))
+    assert result.exit_code == code
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: ") and message in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_folder_is_not_overwritten(tmp_path: Path) -> None:
+    (tmp_path / "stylegen-shout").mkdir()
+    result = invoke("plugin", "new", "stylegen-shout", "--kind", "sampler", "--dir", str(tmp_path))
+    assert result.exit_code == 1 and "stylegen-shout already exists" in result.stderr
+    assert list((tmp_path / "stylegen-shout").iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get("STYLEGEN_SLOW"), reason="pip-installs a package (STYLEGEN_SLOW=1; tox -e plugins)"
+)
+def test_skeleton_installs_is_listed_and_passes_its_test_installed(tmp_path: Path) -> None:
+    package = scaffold.write("shout", "sampler", tmp_path)
+    site = tmp_path / "site"
+    isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", *isolation, "--target", str(site), str(package)]
+    subprocess.run(pip, check=True, capture_output=True, timeout=300)
+    env = {**os.environ, "PYTHONPATH": str(site), "STYLEGEN_HOME": str(tmp_path / "home")}
+    env.pop("STYLEGEN_LOAD_PLUGINS", None)
+    listed = subprocess.run(
+        [sys.executable, "-m", "stylegen", "plugins", "--json"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert listed.returncode == 0 and listed.stderr == "", listed.stderr
+    entry = next(e for e in json.loads(listed.stdout) if e["name"] == "shout")
+    assert (entry["kind"], entry["package"], entry["version"]) == ("sampler", "stylegen-shout", "0.1.0")
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests")],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+
+
+# ------------------------------------------------------------ the packages under plugins/
+
+
+def plugin_module(package: str, module: str) -> object:
+    """Import `module` from plugins/`package` by path (it need not be installed)."""
+    path = str(ROOT / "plugins" / package)
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    return importlib.import_module(module)
+
+
+@pytest.fixture
+def tree_plugins() -> object:
+    with plugin_registry(
+        {
+            "transformer": plugin_module("stylegen-transformer", "stylegen_transformer"),
+            "tcn": plugin_module("stylegen-tcn", "stylegen_tcn"),
+        }
+    ) as reg:
+        yield reg
+
+
+def test_tree_plugins_register_and_follow_the_model_protocol(tree_plugins: plugins.Registry) -> None:
+    entries = {e.name: e for e in tree_plugins.of_kind("model")}
+    assert (entries["transformer"].version, entries["tcn"].version) == ("0.1.0", "0.1.0")
+    check_model(tree_plugins.get("model", "transformer"), {"layers": 2, "hidden": 16, "heads": 2, "context": 4})
+    check_model(
+        tree_plugins.get("model", "transformer"), {"layers": 1, "hidden": 8, "heads": 2, "positions": "learned"}
+    )
+    check_model(tree_plugins.get("model", "tcn"), {"layers": 3, "hidden": 8, "embed": 4}, length=32)
+
+
+def test_tree_plugins_are_trained_by_the_ordinary_command(tree_plugins: plugins.Registry, tiny_corpus: str) -> None:
+    for model, options in (
+        ("transformer", ["--hidden", "16", "--model-opt", "heads=2", "--model-opt", "context=8"]),
+        ("tcn", ["--hidden", "16", "--embed", "8"]),
+    ):
+        result = invoke(
+            "train", tiny_corpus, "--name", model, "--model", model, "--layers", "2", *options,
+            "--batch-size", "4", "--seq-len", "16", "--max-steps", "20", "--eval-every", "10", "--quiet",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        result = invoke("generate", model, "--prime", "the ", "--length", "20", "--seed", "1")
+        assert result.exit_code == 0 and result.stdout.startswith("the "), result.stderr
+
+
+def test_tree_plugins_use_only_the_public_api() -> None:
+    public = {"stylegen.hookspecs", "stylegen.protocols", "stylegen.errors", "stylegen.testing"}
+    for source in (ROOT / "plugins").glob("*/stylegen_*/**/*.py"):
+        for line in source.read_text().splitlines():
+            words = line.split()
+            if words[:1] in (["from"], ["import"]) and words[1].startswith("stylegen."):
+                assert words[1] in public, f"{source}: {line.strip()}"
