@@ -42,15 +42,11 @@ RNN_MODELS = ("lstm", "gru", "rnn")
 @click.option("--model-opt", multiple=True, metavar="KEY=VALUE", help="Any other model option (repeatable).")
 @click.option("--batch-size", type=POSITIVE, help="Contiguous streams per batch.  [default: 64]")
 @click.option("--seq-len", type=POSITIVE, help="Tokens per window (BPTT length).  [default: 128]")
-@click.option(
-    "--lr", type=click.FloatRange(min=0, min_open=True), help="Peak learning rate.  [default: 0.003]"
-)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Peak learning rate.  [default: 0.003]")
 @click.option("--weight-decay", type=click.FloatRange(min=0), help="AdamW decay on matrices.  [default: 0.01]")
 @click.option("--grad-clip", type=click.FloatRange(min=0, min_open=True), help="Max gradient norm.  [default: 1.0]")
 @click.option("--warmup-steps", type=click.IntRange(min=0), help="Linear warm-up steps.  [default: 100]")
-@click.option(
-    "--eval-every", type=POSITIVE, help="Steps between validations and checkpoints.  [default: 200]"
-)
+@click.option("--eval-every", type=POSITIVE, help="Steps between validations and checkpoints.  [default: 200]")
 @click.option("--max-steps", type=POSITIVE, help="Stop after this many steps.")
 @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="Stop after this much wall time.")
 @click.option(
