@@ -185,3 +185,82 @@ def test_tree_plugins_use_only_the_public_api() -> None:
             words = line.split()
             if words[:1] in (["from"], ["import"]) and words[1].startswith("stylegen."):
                 assert words[1] in public, f"{source}: {line.strip()}"
+
+
+# ------------------------------------------------------------ the examples in docs/plugins.md
+
+
+def doc_examples() -> dict[str, str]:
+    """The guide's example modules: each ```python block starting `# file: PATH`, by PATH."""
+    text = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    files = {}
+    for block in text.split("```python\n")[1:]:
+        code = block.split("```", 1)[0]
+        first, _, rest = code.partition("\n")
+        if first.startswith("# file: "):
+            files[first.removeprefix("# file: ")] = rest
+    return files
+
+
+def test_the_guides_examples_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stylegen.protocols import SourceOptions
+    from stylegen.testing import check_extractor, check_observer, check_sampler, check_source, check_tokenizer
+
+    files = doc_examples()
+    packages = sorted({path.split("/")[0] for path in files})
+    assert packages == [
+        "stylegen_bytes",
+        "stylegen_epsilon",
+        "stylegen_gru",
+        "stylegen_lines",
+        "stylegen_org",
+        "stylegen_vallog",
+    ]
+    for path, code in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(code, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    modules = {name: importlib.import_module(name) for name in packages}
+    try:
+        with plugin_registry(modules) as reg:
+            lines = tmp_path / "lines.txt"
+            lines.write_text("one\n\ntwo\n", encoding="utf-8")
+            docs = check_source(reg.get("source", "lines"), [str(lines), str(tmp_path / "missing")], SourceOptions())
+            assert [d.text for d in docs] == ["one\n", "two\n"]
+            assert check_extractor(reg.get("extractor", "org"), b"#+TITLE: x\nText.\n# note\n") == "Text.\n"
+            check_tokenizer(reg.get("tokenizer", "bytes"), "naïve café ☕\n", tmp_path / "tok")
+            check_model(reg.get("model", "my-gru"), {"hidden": 16, "embed": 8, "layers": 2})
+            check_sampler(reg.get("sampler", "epsilon"))
+            import io
+
+            stream = io.StringIO()
+            check_observer(reg.get("observer", "val-log"), stream=stream)
+            assert stream.getvalue() == "step 10: 2.100 bits/char (best)\n"
+    finally:
+        for name in [m for m in sys.modules if m.split(".")[0] in packages]:
+            del sys.modules[name]
+
+
+def test_a_style_trains_and_writes_with_the_guides_byte_tokenizer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stylegen import build_corpus, load_style
+    from stylegen.train import TrainConfig, train
+
+    package = tmp_path / "stylegen_bytes"
+    package.mkdir()
+    (package / "__init__.py").write_text(doc_examples()["stylegen_bytes/__init__.py"], encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        with plugin_registry({"bytes": importlib.import_module("stylegen_bytes")}):
+            (tmp_path / "cafe.txt").write_text("un café, s'il vous plaît.\n" * 150, encoding="utf-8")
+            build_corpus("cafe", [str(tmp_path / "cafe.txt")])
+            meta = train(
+                TrainConfig(corpus="cafe", name="cafe", tokenizer="bytes", model_config={"hidden": 48, "layers": 1},
+                            batch_size=4, seq_len=32, lr=1e-2, warmup_steps=5, max_steps=60, eval_every=30)
+            )  # fmt: skip
+            assert meta["tokenizer"]["vocab_size"] == 256 and meta["val_bpc"] is not None
+            chunks = list(load_style("cafe").generate("un ", length=60, seed=0))
+            assert len(chunks) == 60 and 0 < len("".join(chunks)) <= 60  # 60 bytes: at most 60 characters
+    finally:
+        sys.modules.pop("stylegen_bytes", None)
