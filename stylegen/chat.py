@@ -98,6 +98,51 @@ class ChatSession:
         self.decoder.reset()
         self.turns.clear()
 
+    def snapshot(self) -> dict[str, Any]:
+        """The conversation as it is now, for `restore`: the model's state, the last logits,
+        the penalty counts, the random generator's state and the turns, all copied (the
+        session goes on without changing it). Take it between turns, not while `send` runs.
+
+        The settings (sampler, penalties, speakers, limits) are not part of it: they stay as
+        they are when the snapshot is restored.
+        """
+
+        def clone(t: Any) -> Any:
+            return None if t is None else t.detach().clone()
+
+        decoder = self.decoder
+        return {
+            "state": tree_map(clone, decoder.state),
+            "last": clone(decoder.last),
+            "counts": clone(decoder.counts),
+            "rng": decoder.generator.get_state(),  # a copy
+            "turns": [Turn(t.speaker, t.text) for t in self.turns],
+            "speaker": self.speaker,
+            "forward_tokens": self.forward_tokens,
+        }
+
+    def restore(self, snapshot: dict[str, Any], *, rng: bool = True) -> None:
+        """Put the conversation back as `snapshot` found it; it can be restored again later.
+
+        With `rng=False` the random generator goes on from where it is, so the next answer is
+        a new draw from the same point of the conversation (what "regenerate" wants); with
+        the default, the same sampler and settings write the same answer again.
+        """
+
+        def clone(t: Any) -> Any:
+            return None if t is None else t.clone()
+
+        decoder = self.decoder
+        decoder.state = tree_map(clone, snapshot["state"])
+        decoder.last = clone(snapshot["last"])
+        decoder.counts = clone(snapshot["counts"])
+        decoder.flush()  # between turns nothing is held back; drop any part of a character
+        if rng:
+            decoder.generator.set_state(snapshot["rng"])
+        self.turns[:] = [Turn(t.speaker, t.text) for t in snapshot["turns"]]
+        self.speaker = snapshot["speaker"]
+        self.forward_tokens = snapshot["forward_tokens"]
+
     # --- talking ----------------------------------------------------------------------------
     def _feed(self, text: str) -> None:
         ids = self.decoder.encode(text)

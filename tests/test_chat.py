@@ -16,6 +16,7 @@ from stylegen.chat import HoldBack
 from stylegen.corpus.turns import TurnFormat, detect
 from stylegen.errors import StylegenError
 from stylegen.processors import Penalties
+from stylegen.state import flatten_state
 
 PLAY_TEXT = "ANNA:\nhello bob.\n\nBOB:\nhi anna.\nhow are you?\n\nCARL:\nbye all.\n\n"
 
@@ -134,6 +135,34 @@ def test_penalties_apply_in_chat_and_travel_with_the_saved_state(play: str, tmp_
     assert b.decoder.penalties == Penalties(repetition=1.5, frequency=0.7)
     with pytest.raises(StylegenError, match="unknown penalty"):
         b.set_penalty("boredom", 1.0)
+
+
+def test_snapshot_and_restore_rewind_the_conversation(play: str) -> None:
+    session = load_style(play).chat(
+        user="ANNA", seed=3, params={"temperature": 1.5}, penalties=Penalties(frequency=0.5)
+    )
+    session.reply("hello bob.")
+    snap = session.snapshot()
+    state = {k: t.clone() for k, t in flatten_state(session.decoder.state)[0].items()}
+    first = session.reply("who are you?")
+    speaker, turns, tokens = session.speaker, list(session.turns), session.forward_tokens
+    assert len(turns) == 4
+
+    session.restore(snap)  # everything back, the random generator too: the same answer again
+    assert len(session.turns) == 2 and session.turns[0].text == "hello bob."
+    restored = flatten_state(session.decoder.state)[0]
+    assert restored.keys() == state.keys() and all(torch.equal(state[k], restored[k]) for k in state)
+    assert session.reply("who are you?") == first
+    assert (session.speaker, session.turns, session.forward_tokens) == (speaker, turns, tokens)
+
+    session.restore(snap)  # a snapshot can be restored again: the answer did not change it
+    assert session.reply("who are you?") == first
+    answers = set()
+    for _ in range(4):  # the generator goes on: new draws from the same point
+        session.restore(snap, rng=False)
+        answers.add(session.reply("who are you?"))
+        assert len(session.turns) == 4
+    assert len(answers - {first}) >= 1
 
 
 def test_damaged_state_file_is_a_clear_error(play: str, tmp_path: Path) -> None:

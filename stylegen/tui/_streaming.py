@@ -1,4 +1,4 @@
-"""Helpers for the worker threads that write text: batching, and undoing a chat turn.
+"""Helpers for the worker threads that write text: batching, and stopping.
 
 A model writes one character per step; handing each one to the screen would flood the
 event loop and stall the keyboard. `batched` joins the chunks and lets one batch through
@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 #: Seconds between screen updates while text streams.
@@ -56,44 +55,3 @@ def stopper(cancel: threading.Event) -> Callable[[], bool]:
         return cancel.is_set()
 
     return stop
-
-
-@dataclass
-class TurnSnapshot:
-    """A chat session as it was before a turn: enough to write that turn's answer again."""
-
-    state: Any
-    last: Any
-    counts: Any
-    turns: int
-    forward_tokens: int
-
-
-def snapshot(session: Any) -> TurnSnapshot:
-    """Copy what `ChatSession.send` changes: the decoder's state, last logits and counts, and the turns."""
-    from stylegen.state import tree_map
-
-    decoder = session.decoder
-
-    def clone(t: Any) -> Any:
-        return None if t is None else t.clone()
-
-    return TurnSnapshot(
-        state=tree_map(clone, decoder.state),
-        last=clone(decoder.last),
-        counts=clone(decoder.counts),
-        turns=len(session.turns),
-        forward_tokens=session.forward_tokens,
-    )
-
-
-def restore(session: Any, snap: TurnSnapshot) -> None:
-    """Put a session back as `snap` found it (the random generator goes on, so a new answer differs)."""
-    from stylegen.state import tree_map
-
-    decoder = session.decoder
-    decoder.state = tree_map(lambda t: t.clone(), snap.state)
-    decoder.last = None if snap.last is None else snap.last.clone()
-    decoder.counts = None if snap.counts is None else snap.counts.clone()
-    del session.turns[snap.turns :]
-    session.forward_tokens = snap.forward_tokens

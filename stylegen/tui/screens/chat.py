@@ -261,9 +261,9 @@ class ChatScreen(AppScreen):
         with self.session_lock:
             try:
                 if again and self.snap is not None:
-                    _streaming.restore(session, self.snap)
+                    session.restore(self.snap, rng=False)  # the generator goes on: a new answer
                 else:
-                    self.snap = _streaming.snapshot(session)
+                    self.snap = session.snapshot()
                 for text in _streaming.batched(session.send(message, cancel), stop):
                     self.post_message(self.Chunk(turn, text, session.speaker))
             except Exception as e:  # shown in the conversation; the app goes on
