@@ -27,8 +27,11 @@ def plugin_group() -> None:
 )
 @click.option("--description", help="One line saying what the plugin does.")
 def new_command(name: str, kind: str, directory: Path, description: str | None) -> None:
-    """Create stylegen-NAME/: pyproject.toml (entry point in the `stylegen` group), a working
-    KIND plugin called NAME, and its tests. Prints the files written."""
+    """Write a plugin package, stylegen-NAME/, whose tests pass as written.
+
+    The package: a pyproject.toml with the entry point in the `stylegen` group, a module
+    with a working KIND plugin called NAME, and its tests (`pip install -e '.[test]' &&
+    pytest`). Prints the files written."""
     from stylegen import scaffold
 
     names = scaffold.Names.of(name)
