@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -15,8 +16,14 @@ from typing import Any
 
 from stylegen.errors import StylegenError
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_RESERVED = {"con", "prn", "aux", "nul", "com1", "lpt1"}
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+#: Windows device names: a file `con` or `con.txt` there is the console, not a file.
+RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", "conin$", "conout$", "clock$"}
+    | {f"{dev}{n}" for dev in ("com", "lpt") for n in "0123456789"}
+)
+#: errno values that mean "the disk cannot take this write" rather than a bug.
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
 
 
 def data_home() -> Path:
@@ -30,13 +37,31 @@ def data_home() -> Path:
 
 
 def check_name(name: str, what: str) -> str:
-    """Return `name` if it is a safe corpus/style name, else raise a one-line error."""
-    if not _NAME.match(name) or name.lower() in _RESERVED or name.endswith("."):
+    """Return `name` if it is a safe corpus/style name, else raise a one-line error.
+
+    Safe: 1-64 ASCII letters, digits, `.`, `_` or `-`, starting with a letter or digit (so
+    never `.`, `..`, a hidden name or one read as an option), not ending with `.`, and not a
+    Windows device name (`con`, `nul.txt`, `com1` ...). Every command and API function that
+    takes a corpus or style name calls this before it touches the disk.
+    """
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or name.endswith("."):
         raise StylegenError(
             f"invalid {what} name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit (no path separators)"
         )
+    if name.split(".")[0].lower() in RESERVED:
+        raise StylegenError(
+            f"invalid {what} name {name!r}: {name.split('.')[0]!r} is a reserved device name on Windows"
+        )
     return name
+
+
+def write_failure(e: OSError, path: Path, kept: str = "the previous version is unchanged") -> StylegenError:
+    """A one-line error for a failed write (disk full, quota, read-only disk), naming the file."""
+    why = e.strerror or str(e)
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        why = f"{why} (free some space and try again)"
+    return StylegenError(f"{path}: cannot write: {why}; {kept}")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -56,7 +81,9 @@ def _fsync_dir(path: Path) -> None:
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success rename it over `path`.
 
-    A crash or an exception leaves the old file untouched and removes the temporary one.
+    A crash or an exception leaves the old file untouched and removes the temporary one (a
+    `kill -9` leaves it behind: `stylegen.locks` sweeps such leftovers from a style's folder).
+    A full or read-only disk is a one-line `StylegenError` naming the file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -68,6 +95,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
             os.fsync(f.fileno())
         os.replace(tmp_path, path)
         _fsync_dir(path.parent)
+    except OSError as e:
+        if e.errno in _WRITE_ERRORS:
+            raise write_failure(e, path) from None
+        raise
     finally:
         tmp_path.unlink(missing_ok=True)
 
@@ -96,27 +127,42 @@ def read_json(path: Path) -> Any:
         raise StylegenError(f"{path}: file is missing") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise StylegenError(f"{path}: not valid JSON ({e})") from None
+    except RecursionError:
+        raise StylegenError(f"{path}: not valid JSON (nested too deeply)") from None
+    except IsADirectoryError:
+        raise StylegenError(f"{path}: a folder, not a file") from None
 
 
 @contextmanager
 def staged_dir(final: Path, *, replace: bool) -> Iterator[Path]:
     """Build a directory under a temporary name; rename it to `final` when the block succeeds.
 
-    With `replace`, an existing `final` is swapped out only after the new one is complete.
+    With `replace`, an existing `final` is swapped out only after the new one is complete. A
+    full or read-only disk while building is a one-line `StylegenError`; nothing is kept.
     """
     made_parent = not final.parent.exists()
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     done = False
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as e:
+            if e.errno in _WRITE_ERRORS:  # disk full while building: nothing of it is kept
+                raise write_failure(e, final, "nothing was changed") from None
+            raise
         old = None
         if final.exists():
             if not replace:
                 raise StylegenError(f"{final} already exists")
             old = final.with_name(f".{final.name}.old-{os.getpid()}")
             os.replace(final, old)
-        os.replace(tmp, final)
+        try:
+            os.replace(tmp, final)
+        except OSError:
+            if old is not None:
+                os.replace(old, final)  # put the old version back (a crash here: `locks.recover`)
+            raise
         _fsync_dir(final.parent)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)

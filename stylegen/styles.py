@@ -59,10 +59,19 @@ def read_meta(name: str) -> dict[str, Any]:
     path = style_path(name)
     if not (path / STYLE_JSON).is_file():
         raise NotFoundError(f"no style named {name!r} (see `stylegen styles`)")
-    meta = home.read_json(path / STYLE_JSON)
-    if not isinstance(meta, dict) or not isinstance(meta.get("model"), dict):
-        raise StylegenError(f"{path / STYLE_JSON}: not a stylegen style description")
+    meta = read_meta_at(path)
     meta["shipped"] = is_shipped(path)
+    return meta
+
+
+def read_meta_at(path: Path) -> dict[str, Any]:
+    """The style.json in folder `path`, checked against `schema.STYLE`: a damaged or altered
+    file is a one-line error naming it and the first bad field."""
+    from stylegen import schema
+
+    meta = home.read_json(path / STYLE_JSON)
+    schema.check_style(meta, path / STYLE_JSON, FORMAT_VERSION)
+    assert isinstance(meta, dict)
     return meta
 
 
@@ -164,14 +173,37 @@ def load_style(name: str, device: str = "cpu", int8: bool = False) -> Style:
     """
     if int8 and not device.startswith(("cpu", "auto")):
         raise StylegenError("--int8 is for generation on the CPU (use --device cpu)")
-    device = "cpu" if int8 else resolve_device(device)
     meta = read_meta(name)
-    path = style_path(name)
+    return load_style_at(style_path(name), name, device, int8, meta)
+
+
+def load_style_at(
+    path: Path, name: str, device: str = "cpu", int8: bool = False, meta: dict[str, Any] | None = None
+) -> Style:
+    """Load the style in folder `path` (see `load_style`); `stylegen styles import` loads its
+    staged copy this way before moving it into place."""
+    device = "cpu" if int8 else resolve_device(device)
+    if meta is None:
+        meta = read_meta_at(path)
     weights = path / WEIGHTS
     if not weights.is_file():
         raise StylegenError(f"{weights}: missing (the style has no validated weights yet)")
     tokenizer = plugins.get("tokenizer", meta["tokenizer"]["name"]).load(path / TOKENIZER_DIR)
-    model = build_model(meta, tokenizer.vocab_size)
+    if tokenizer.vocab_size != meta["tokenizer"]["vocab_size"]:
+        raise StylegenError(
+            f"{path / TOKENIZER_DIR}: {tokenizer.vocab_size} tokens, but {STYLE_JSON} says "
+            f"{meta['tokenizer']['vocab_size']} (the tokenizer files were changed)"
+        )
+    try:
+        model = build_model(meta, tokenizer.vocab_size)
+    except StylegenError:
+        raise
+    except Exception as e:  # a config the model plugin rejects: style.json was changed
+        message = " ".join(str(e).split())[:200]
+        raise StylegenError(
+            f"{path / STYLE_JSON}: the {meta['model']['name']} model cannot be built from its config "
+            f"({type(e).__name__}: {message})"
+        ) from None
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -187,7 +219,8 @@ def load_style(name: str, device: str = "cpu", int8: bool = False) -> Style:
     for key, value in tensors.items():
         if tuple(value.shape) != tuple(expected[key].shape):
             raise StylegenError(
-                f"{weights}: tensor {key} has shape {tuple(value.shape)}, the model expects {tuple(expected[key].shape)}"
+                f"{weights}: tensor {key} has shape {tuple(value.shape)}, the model described by "
+                f"{STYLE_JSON} expects {tuple(expected[key].shape)}"
             )
     model.load_state_dict(tensors)
     model.to(device).eval()
