@@ -20,8 +20,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import PHRASE
+from textual.content import Content
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Select, Static
+from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
 import stylegen
 from stylegen import styles
@@ -35,7 +37,7 @@ from stylegen.tui.screens.dialogs import ConfirmDialog, InspectDialog, PathDialo
 from stylegen.tui.screens.generate import GenerateScreen
 from stylegen.tui.screens.styles import StylesScreen
 from stylegen.tui.screens.train import TrainScreen, ending
-from stylegen.tui.widgets import Transcript
+from stylegen.tui.widgets import CopyCheckPanel, MarkedTextArea, Transcript
 
 SIZE = (80, 24)
 Scenario = Callable[[StylegenApp, Pilot[None]], Coroutine[Any, Any, None]]
@@ -302,6 +304,66 @@ def test_esc_stops_a_long_answer_at_once(trained: str) -> None:
     drive(scenario, StylegenApp(trained, seed=1, preload=False))
 
 
+def test_chat_marks_spans_copied_from_the_corpus(trained: str) -> None:
+    async def scenario(app: StylegenApp, pilot: Pilot[None]) -> None:
+        chat = app.screen
+        assert isinstance(chat, ChatScreen)
+        await until(pilot, lambda: chat.session is not None, what="the style to load")
+        chat.query_one("#chat-sampler #sampler-name", Select).value = "greedy"
+        chat.query_one("#max-length", Input).value = "80"
+        await enter(pilot, "#message", "the quick")  # checked after the fact: the check is off
+        await until(pilot, lambda: not chat.writing, what="the answer")
+        first = chat.view
+        assert first is not None and first.marks == [] and first.copies == ""
+
+        panel = chat.query_one(CopyCheckPanel)
+        panel.query_one("#copy-on", Checkbox).value = True  # on: 40 characters, the index loads
+        await until(pilot, lambda: "characters of tiny" in text_of(panel.query_one("#copy-hint", Static)), what="index")
+        assert panel.query_one("#copy-min", Input).value == "40" and panel.min_len == 40
+        await until(pilot, lambda: bool(first.marks), what="the earlier answer to be checked")
+
+        await enter(pilot, "#message", "the lazy")  # the corpus is one sentence: the answer is a copy
+        await until(pilot, lambda: not chat.writing and chat.view is not first, what="the second answer")
+        view = chat.view
+        assert view is not None
+        await until(pilot, lambda: bool(view.marks), what="the copy check")
+        start, end = view.marks[0]
+        assert end - start >= 40 and view.text[start:end] in PHRASE * 3
+        note = text_of(view.query_one(".turn-copies", Static))
+        assert "copied span" in note and "(40+ chars)" in note and "at offset" in note
+        shown = view.query_one(".turn-text", Static).render()
+        assert isinstance(shown, Content) and any(span.style.reverse for span in shown.spans)
+
+        panel.query_one("#copy-min", Input).value = "0"  # 0: off, the marks go
+        await pilot.pause()
+        assert panel.min_len is None and not panel.query_one("#copy-on", Checkbox).value
+        assert view.marks == [] and first.marks == []
+        panel.query_one("#copy-min", Input).value = "7"  # too short for the check: refused
+        await pilot.pause()
+        assert panel.min_len is None and panel.query_one("#copy-min", Input).has_class("-invalid")
+
+    drive(scenario, StylegenApp(trained, seed=1, preload=False))
+
+
+def test_a_style_without_an_index_says_so_in_the_panel(trained: str, hermetic: Path) -> None:
+    (hermetic / "styles" / trained / "originality.npz").unlink()
+
+    async def scenario(app: StylegenApp, pilot: Pilot[None]) -> None:
+        chat = app.screen
+        assert isinstance(chat, ChatScreen)
+        await until(pilot, lambda: chat.session is not None, what="the style to load")
+        chat.query_one("#max-length", Input).value = "30"
+        await chat.run_action("toggle_copies")  # the palette's "Toggle copy check"
+        hint = chat.query_one("#copy-hint", Static)
+        await until(pilot, lambda: "no copy index" in text_of(hint), what="the hint")
+        await enter(pilot, "#message", "the quick")
+        await until(pilot, lambda: not chat.writing, what="the answer")
+        await pilot.pause(0.3)
+        assert chat.view is not None and chat.view.marks == [] and chat.view.copies == ""  # said once, in the panel
+
+    drive(scenario, StylegenApp(trained, seed=1, preload=False))
+
+
 def test_batched_sends_the_first_chunk_at_once_and_drains_after_stop() -> None:
     stop = threading.Event()
     seen: list[str] = []
@@ -346,6 +408,36 @@ def test_generate_streams_and_stops(trained: str) -> None:
         shown = gen.text
         await pilot.pause(0.3)
         assert gen.text == shown and "stopped" in text_of(gen.query_one("#gen-status", Static))
+
+    drive(scenario)
+
+
+def test_generate_marks_spans_copied_from_the_corpus(trained: str) -> None:
+    async def scenario(app: StylegenApp, pilot: Pilot[None]) -> None:
+        await pilot.press("g")
+        gen = app.screen
+        assert isinstance(gen, GenerateScreen)
+        await until(pilot, lambda: gen.style is not None, what="the style to load")
+        gen.query_one("#gen-length", Input).value = "120"
+        gen.query_one("#gen-seed", Input).value = "3"
+        gen.query_one("#gen-copies #copy-min", Input).value = "48"
+        await pilot.pause()
+        assert gen.query_one(CopyCheckPanel).min_len == 48 and gen.query_one("#copy-on", Checkbox).value
+        await enter(pilot, "#prime", "the quick brown fox")
+        await until(pilot, lambda: not gen.writing, what="the text")
+        output = gen.query_one("#gen-output", MarkedTextArea)
+        await until(pilot, lambda: bool(output.marks), what="the copy check")
+        prime = len("the quick brown fox")
+        assert all(start >= prime and end - start >= 48 for start, end in output.marks)  # the prime is not checked
+        status = text_of(gen.query_one("#gen-status", Static))
+        assert status.startswith("done: ") and "copied span" in status and "(48+ chars)" in status
+        start = output.marks[0][0]
+        line = output.get_line(output.text[:start].count("\n"))  # the line the first mark starts on
+        assert any("reverse" in str(span.style) for span in line.spans)
+
+        await gen.run_action("toggle_copies")  # off: the marks go
+        await pilot.pause()
+        assert output.marks == [] and "copied" not in text_of(gen.query_one("#gen-status", Static))
 
     drive(scenario)
 

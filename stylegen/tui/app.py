@@ -20,6 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from stylegen.tui._copies import IndexLoader
 from stylegen.tui.screens.base import AppScreen
 from stylegen.tui.widgets.nav import SCREENS
 
@@ -93,6 +94,7 @@ class StylegenApp(App[None]):
         self.seed = seed
         self.preload = preload
         self.loader = StyleLoader()
+        self.copy_indexes = IndexLoader()  # the styles' originality indexes, for the copy check
         self.screen_by_mode: dict[str, AppScreen] = {}
         for mode in SCREEN_CLASSES:
             self.add_mode(mode, partial(self._make_screen, mode))
@@ -148,6 +150,7 @@ class StylegenApp(App[None]):
     def style_deleted(self, name: str) -> None:
         """Forget a deleted style everywhere it is open."""
         self.loader.forget(name)
+        self.copy_indexes.forget(name)
         for screen in self.screen_by_mode.values():
             closer = getattr(screen, "style_deleted", None)
             if closer is not None:

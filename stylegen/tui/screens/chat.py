@@ -22,12 +22,12 @@ from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, Select, Static
 
-from stylegen.tui import _streaming
+from stylegen.tui import _copies, _streaming
 from stylegen.tui._data import scan_styles
 from stylegen.tui._format import style_summary
 from stylegen.tui.screens.base import AppScreen, PaletteCommand
 from stylegen.tui.screens.dialogs import PathDialog
-from stylegen.tui.widgets import PenaltiesPanel, SamplerPanel, Transcript, TurnView
+from stylegen.tui.widgets import CopyCheckPanel, PenaltiesPanel, SamplerPanel, Transcript, TurnView
 from stylegen.tui.widgets.sampler import DEFAULT_PARAMS, DEFAULT_SAMPLER
 
 ANYONE = "*"  # the "who answers" choice: whoever the model writes next
@@ -60,6 +60,13 @@ class ChatScreen(AppScreen):
         def __init__(self, turn: int, speaker: str | None, error: str | None) -> None:
             super().__init__()
             self.turn, self.speaker, self.error = turn, speaker, error
+
+    class Copies(Message):
+        """The copy check of one answer: spans (None: the style has no index) or an error."""
+
+        def __init__(self, view: TurnView, text: str, min_len: int, spans: Any, error: str | None) -> None:
+            super().__init__()
+            self.view, self.text, self.min_len, self.spans, self.error = view, text, min_len, spans, error
 
     def __init__(self) -> None:
         super().__init__()
@@ -97,6 +104,7 @@ class ChatScreen(AppScreen):
                 yield Input(str(MAX_TOKENS), type="integer", compact=True, id="max-length")
                 yield SamplerPanel(self.sampler, self.params, id="chat-sampler")
                 yield PenaltiesPanel(id="chat-penalties")
+                yield CopyCheckPanel(id="chat-copies")
 
     def on_mount(self) -> None:
         self.query_one("#turns-box").display = False
@@ -153,6 +161,7 @@ class ChatScreen(AppScreen):
             transcript.set_empty_text(f"Style {message.name} cannot be loaded: {message.error}")
             self.notify(f"{message.name}: {message.error}", severity="error", timeout=8)
             self.pending = None
+            self.query_one(CopyCheckPanel).set_style(None)
             return
         self._new_session(message.style)
         pending, self.pending = self.pending, None
@@ -172,6 +181,7 @@ class ChatScreen(AppScreen):
             penalties=self.query_one(PenaltiesPanel).penalties,
         )
         self._title(style_summary(style.meta))
+        self.query_one(CopyCheckPanel).set_style(style)
         fmt = self.session.format
         box = self.query_one("#turns-box")
         box.display = fmt.has_turns
@@ -200,6 +210,7 @@ class ChatScreen(AppScreen):
             self.action_stop()
             self.style_name, self.style, self.session = None, None, None
             if self.is_mounted:
+                self.query_one(CopyCheckPanel).set_style(None)
                 self.query_one(Transcript).clear()
                 self.query_one(Transcript).set_empty_text(NO_STYLE)
                 self._title(NO_STYLE)
@@ -291,6 +302,54 @@ class ChatScreen(AppScreen):
             self.view.set_note("")
         self.writing = False
         self.refresh_bindings()
+        if message.error is None:
+            self._check_copies([self.view])
+
+    # --- the copy check -----------------------------------------------------------------------------
+    def _check_copies(self, views: list[TurnView]) -> None:
+        """Check these answers for copied spans in the background (when the check is on)."""
+        min_len = self.query_one(CopyCheckPanel).min_len
+        items = [(view, view.text) for view in views if view.text.strip()]
+        if min_len is None or self.style is None or not items:
+            return
+        for view, _ in items:
+            view.set_copies(view.marks, "checking for copies…")
+        self._find_copies(self.style, items, min_len)
+
+    @work(thread=True, group="copies", exit_on_error=False)
+    def _find_copies(self, style: Any, items: list[tuple[TurnView, str]], min_len: int) -> None:
+        for view, text in items:
+            try:
+                spans = _copies.find(self.stylegen.copy_indexes, style, text, min_len)
+            except Exception as e:  # a damaged index: said under the answer, the chat goes on
+                self.post_message(self.Copies(view, text, min_len, None, _copies.one_line(e)))
+                continue
+            self.post_message(self.Copies(view, text, min_len, spans, None))
+
+    def on_chat_screen_copies(self, message: Copies) -> None:
+        view = message.view
+        if not view.is_mounted or view.text != message.text:
+            return  # written again, or the conversation was cleared
+        if message.error is not None:
+            view.set_copies([], f"copy check failed: {message.error}")
+        elif message.spans is None:
+            view.set_copies([], "")  # no index: the panel says so
+        else:
+            view.set_copies(_copies.marks(message.spans), _copies.summary(message.spans, message.min_len))
+
+    @on(CopyCheckPanel.Changed)
+    def _copy_check_changed(self, event: CopyCheckPanel.Changed) -> None:
+        answers = [v for v in self.query_one(Transcript).turns if "-model" in v.classes]
+        if self.writing and self.view in answers:
+            answers.remove(self.view)
+        if event.min_len is None:
+            for view in answers:
+                view.set_copies([], "")
+        else:
+            self._check_copies(answers)
+
+    def action_toggle_copies(self) -> None:
+        self.query_one(CopyCheckPanel).toggle()
 
     # --- actions ------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -403,3 +462,8 @@ class ChatScreen(AppScreen):
             yield ("Save transcript", "Write the conversation to a file (ctrl+s)", self.action_save)
             yield ("New chat", "Forget the conversation (ctrl+n)", self.action_new_chat)
         yield ("Toggle settings", "Show or hide the settings panel (ctrl+o)", self.action_toggle_panel)
+        yield (
+            "Toggle copy check",
+            "Mark spans of answers copied verbatim from the training text (on: 40+ characters)",
+            self.action_toggle_copies,
+        )

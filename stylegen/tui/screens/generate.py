@@ -12,14 +12,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Input, Label, Select, Static, TextArea
+from textual.widgets import Input, Label, Select, Static
 
-from stylegen.tui import _streaming
+from stylegen.tui import _copies, _streaming
 from stylegen.tui._data import scan_styles
 from stylegen.tui._format import style_summary
 from stylegen.tui.screens.base import AppScreen, PaletteCommand
 from stylegen.tui.screens.dialogs import PathDialog
-from stylegen.tui.widgets import PenaltiesPanel, SamplerPanel
+from stylegen.tui.widgets import CopyCheckPanel, MarkedTextArea, PenaltiesPanel, SamplerPanel
 from stylegen.tui.widgets.sampler import DEFAULT_PARAMS, DEFAULT_SAMPLER
 
 LENGTH = 500
@@ -51,6 +51,13 @@ class GenerateScreen(AppScreen):
             super().__init__()
             self.run, self.error = run, error
 
+    class Copies(Message):
+        """The copy check of a run's text: spans (None: the style has no index) or an error."""
+
+        def __init__(self, run: int, min_len: int, spans: Any, error: str | None) -> None:
+            super().__init__()
+            self.run, self.min_len, self.spans, self.error = run, min_len, spans, error
+
     def __init__(self) -> None:
         super().__init__()
         self.style_name: str | None = None
@@ -61,6 +68,8 @@ class GenerateScreen(AppScreen):
         self.writing = False
         self.cancel = threading.Event()
         self.text = ""
+        self.prime = ""  # the start of `text` the user wrote (not checked for copies)
+        self.status_text = ""  # the status line, without the copy check's words
         self.queued = False  # Generate was asked for while the style was loading
 
     def compose_body(self) -> ComposeResult:
@@ -68,7 +77,7 @@ class GenerateScreen(AppScreen):
             with Vertical(id="gen-main"):
                 yield Static(NO_STYLE, id="gen-title", classes="screen-title", markup=False)
                 yield Input(placeholder="Prime: the text to continue (Enter writes)", id="prime")
-                yield TextArea("", read_only=True, soft_wrap=True, show_cursor=False, id="gen-output")
+                yield MarkedTextArea("", read_only=True, soft_wrap=True, show_cursor=False, id="gen-output")
                 yield Static("", id="gen-status", classes="status-line", markup=False)
             with VerticalScroll(id="gen-panel", classes="side-panel"):
                 yield Label("Style", classes="field-label")
@@ -79,6 +88,7 @@ class GenerateScreen(AppScreen):
                 yield Input("", placeholder="random", type="integer", compact=True, valid_empty=True, id="gen-seed")
                 yield SamplerPanel(self.sampler, self.params, id="gen-sampler")
                 yield PenaltiesPanel(id="gen-penalties")
+                yield CopyCheckPanel(id="gen-copies")
 
     def on_mount(self) -> None:
         self._fill_styles()
@@ -103,6 +113,7 @@ class GenerateScreen(AppScreen):
             self.action_stop()
             self.style_name, self.style = None, None
             if self.is_mounted:
+                self.query_one(CopyCheckPanel).set_style(None)
                 self._title(NO_STYLE)
                 self._fill_styles()
 
@@ -137,9 +148,11 @@ class GenerateScreen(AppScreen):
             self._title(f"{message.name} · cannot be loaded")
             self._status(f"Style {message.name} cannot be loaded: {message.error}")
             self.notify(f"{message.name}: {message.error}", severity="error", timeout=8)
+            self.query_one(CopyCheckPanel).set_style(None)
             return
         self.style = message.style
         self._title(style_summary(self.style.meta))
+        self.query_one(CopyCheckPanel).set_style(self.style)
         self._status("Type a prime and press Enter (or ctrl+g) to write; Esc stops.")
         if self.queued:
             self.queued = False
@@ -150,6 +163,7 @@ class GenerateScreen(AppScreen):
         self.query_one("#gen-title", Static).update(text)
 
     def _status(self, text: str) -> None:
+        self.status_text = text
         self.query_one("#gen-status", Static).update(text)
 
     # --- writing --------------------------------------------------------------------------------------
@@ -197,8 +211,8 @@ class GenerateScreen(AppScreen):
             return
         self.action_stop()
         prime = self.query_one("#prime", Input).value
-        self.text = prime
-        output = self.query_one("#gen-output", TextArea)
+        self.text = self.prime = prime
+        output = self.query_one("#gen-output", MarkedTextArea)
         output.load_text(prime)
         self.run += 1
         self.writing = True
@@ -221,7 +235,7 @@ class GenerateScreen(AppScreen):
     def on_generate_screen_chunk(self, message: Chunk) -> None:
         if message.run != self.run or not self.writing:
             return
-        output = self.query_one("#gen-output", TextArea)
+        output = self.query_one("#gen-output", MarkedTextArea)
         following = output.scroll_y >= output.max_scroll_y - 1
         self.text += message.text
         output.insert(message.text, output.document.end)
@@ -237,6 +251,51 @@ class GenerateScreen(AppScreen):
             self._status(f"done: {len(self.text)} characters")
         self.writing = False
         self.refresh_bindings()
+        if message.error is None:
+            self._check_copies()
+
+    # --- the copy check -------------------------------------------------------------------------------
+    def _check_copies(self) -> None:
+        """Check the text written (not the prime) for copied spans, in the background."""
+        min_len = self.query_one(CopyCheckPanel).min_len
+        written = self.text[len(self.prime) :]
+        if min_len is None or self.style is None or self.writing or not written.strip():
+            return
+        self.query_one("#gen-status", Static).update(f"{self.status_text} · checking for copies…")
+        self._find_copies(self.run, self.style, written, min_len)
+
+    @work(thread=True, group="copies", exit_on_error=False)
+    def _find_copies(self, run: int, style: Any, text: str, min_len: int) -> None:
+        try:
+            spans = _copies.find(self.stylegen.copy_indexes, style, text, min_len)
+        except Exception as e:
+            self.post_message(self.Copies(run, min_len, None, _copies.one_line(e)))
+            return
+        self.post_message(self.Copies(run, min_len, spans, None))
+
+    def on_generate_screen_copies(self, message: Copies) -> None:
+        if message.run != self.run or self.writing:
+            return
+        status = self.query_one("#gen-status", Static)
+        if message.error is not None:
+            status.update(f"{self.status_text} · copy check failed: {message.error}")
+        elif message.spans is None:
+            status.update(self.status_text)  # no index: the panel says so
+        else:
+            self.query_one("#gen-output", MarkedTextArea).set_marks(_copies.marks(message.spans, len(self.prime)))
+            status.update(f"{self.status_text} · {_copies.summary(message.spans, message.min_len)}")
+
+    @on(CopyCheckPanel.Changed)
+    def _copy_check_changed(self, event: CopyCheckPanel.Changed) -> None:
+        if event.min_len is None:
+            self.query_one("#gen-output", MarkedTextArea).set_marks([])
+            if self.is_mounted:
+                self.query_one("#gen-status", Static).update(self.status_text)
+        else:
+            self._check_copies()
+
+    def action_toggle_copies(self) -> None:
+        self.query_one(CopyCheckPanel).toggle()
 
     # --- actions ---------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -293,3 +352,8 @@ class GenerateScreen(AppScreen):
             yield ("Stop writing", "Stop the generation now (Esc)", self.action_stop)
         if self.text:
             yield ("Save text", "Write the text to a file (ctrl+s)", self.action_save)
+        yield (
+            "Toggle copy check",
+            "Mark spans of the text copied verbatim from the training text (on: 40+ characters)",
+            self.action_toggle_copies,
+        )

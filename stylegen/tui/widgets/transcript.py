@@ -3,9 +3,21 @@ while the reader is at the bottom and stays put while they scroll back."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Static
+
+#: How a span copied from the training text looks.
+COPIED = "reverse"
+
+
+def marked(text: str, marks: list[tuple[int, int]], style: str = COPIED) -> Text:
+    """`text` with the character ranges `marks` in `style`."""
+    out = Text(text)
+    for start, end in marks:
+        out.stylize(style, start, end)
+    return out
 
 
 class TurnView(Vertical):
@@ -16,16 +28,27 @@ class TurnView(Vertical):
         self.speaker = speaker
         self.text = text
         self.note = ""
+        self.marks: list[tuple[int, int]] = []  # character ranges copied from the corpus
+        self.copies = ""  # a line about them
 
     def compose(self) -> ComposeResult:
         yield Label(self.speaker, markup=False, classes="turn-speaker")
         yield Static(self.text, markup=False, classes="turn-text")
+        yield Static("", markup=False, classes="turn-copies")
 
     def _show(self) -> None:
         if not self.is_mounted:
             return
         self.query_one(".turn-speaker", Label).update(self.speaker + (f"  ({self.note})" if self.note else ""))
-        self.query_one(".turn-text", Static).update(self.text)
+        self.query_one(".turn-text", Static).update(marked(self.text, self.marks) if self.marks else self.text)
+        copies = self.query_one(".turn-copies", Static)
+        copies.update(self.copies)
+        copies.display = bool(self.copies)
+
+    def set_copies(self, marks: list[tuple[int, int]], line: str) -> None:
+        """Mark the character ranges `marks` of the text as copied, and say `line` under it."""
+        self.marks, self.copies = list(marks), line
+        self._show()
 
     def append(self, text: str) -> None:
         self.text += text
