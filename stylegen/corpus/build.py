@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from stylegen import home, plugins
+from stylegen import home, locks, plugins
 from stylegen.corpus.clean import Cleaner, CleanOptions, rare_table
 from stylegen.corpus.turns import TurnFormat, count_speakers
 from stylegen.corpus.turns import detect as detect_turns
@@ -203,7 +203,8 @@ def build_corpus(
     )
     reg = plugins.registry()
     groups = _group_sources(sources, reg.names("source"))
-    with home.staged_dir(final, replace=replace) as tmp:
+    # One build of a name at a time: a second is refused (the OS drops the lock if this dies).
+    with locks.corpus_lock(name), home.staged_dir(final, replace=replace) as tmp:
         cleaner = Cleaner(clean)
         docs, skipped = _write_documents(
             tmp / "documents.tmp",

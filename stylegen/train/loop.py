@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from stylegen import home, originality, plugins, styles
+from stylegen import home, locks, originality, plugins, styles
 from stylegen.corpus import load_corpus
 from stylegen.errors import PluginError, StylegenError
 from stylegen.protocols import Observer
@@ -244,7 +244,13 @@ def train(
     """
     world, device = distributed.setup(styles.resolve_device(cfg.device))
     try:
-        return _train(cfg, world, device, observers=observers, stop=stop, resume=resume, replace=replace)
+        # One run per style at a time: a second is refused; the OS drops the lock if this dies.
+        lock = world.on_main(lambda: locks.style_lock(cfg.name, "training it"))
+        try:
+            return _train(cfg, world, device, observers=observers, stop=stop, resume=resume, replace=replace)
+        finally:
+            if lock is not None:
+                lock.release()
     finally:
         world.close()
 
