@@ -98,7 +98,7 @@ def evaluate(
     data = tokens[: streams * length].reshape(streams, length)  # (S, L)
     targets = data[:, 1:]
     n_targets = targets.size
-    n_chars = int(lengths[targets.astype(np.int64)].sum())
+    n_chars = sum(int(lengths[targets[:, i : i + 65536].astype(np.int64)].sum()) for i in range(0, length, 65536))
     if world is not None and world.active:
         data = data[world.rank :: world.size]  # (S/N, L): this rank's streams
     total = torch.zeros((), dtype=torch.float64, device=device)
