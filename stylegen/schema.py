@@ -33,10 +33,17 @@ def _fail(where: str, wanted: str, value: Any) -> SchemaError:
     return SchemaError(f"{where or 'the file'} must be {wanted} (got {shown})")
 
 
-def string(max_len: int = 10_000) -> Spec:
+def string(max_len: int = 10_000, pattern: str | None = None, wanted: str = "") -> Spec:
+    """A string of at most `max_len` characters (matching `pattern`, described as `wanted`)."""
+    import re
+
+    regex = re.compile(pattern) if pattern else None
+
     def check(value: Any, where: str) -> None:
         if not isinstance(value, str) or len(value) > max_len:
             raise _fail(where, f"a string of at most {max_len} characters", value)
+        if regex is not None and not regex.fullmatch(value):
+            raise _fail(where, wanted or f"a string matching {pattern}", value)
 
     return check
 

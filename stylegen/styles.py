@@ -196,14 +196,12 @@ def load_style_at(
         )
     try:
         model = build_model(meta, tokenizer.vocab_size)
-    except StylegenError:
-        raise
-    except Exception as e:  # a config the model plugin rejects: style.json was changed
+    except Exception as e:  # a model or config the plugins reject: style.json was changed
         message = " ".join(str(e).split())[:200]
-        raise StylegenError(
-            f"{path / STYLE_JSON}: the {meta['model']['name']} model cannot be built from its config "
-            f"({type(e).__name__}: {message})"
-        ) from None
+        ours = isinstance(e, StylegenError)  # a missing plugin keeps its kind (NotFoundError...)
+        why = message if ours else f"{type(e).__name__}: {message}"
+        kind = type(e) if ours else StylegenError
+        raise kind(f"{path / STYLE_JSON}: the model cannot be built from its config ({why})") from None
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 

@@ -1,7 +1,8 @@
-"""`stylegen styles [list|show|rm]`."""
+"""`stylegen styles [list|show|rm|export|import]`."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -96,10 +97,58 @@ def show(name: str, as_json: bool) -> None:
 @click.argument("name")
 def rm(name: str) -> None:
     """Delete style NAME."""
+    from stylegen.locks import style_lock
     from stylegen.styles import remove_style
 
-    path = remove_style(name)
+    with style_lock(name, "removing it"):  # not while a run trains it
+        path = remove_style(name)
     click.echo(f"removed style {name!r} ({path})")
+
+
+@styles_group.command("export")
+@click.argument("name")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--with-checkpoint", is_flag=True, help="Include the resume state (as safetensors + JSON, no pickle).")
+@click.option("--with-index", is_flag=True, help="Include the originality index (hashes of the training text).")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+def export_command(name: str, file: Path, with_checkpoint: bool, with_index: bool, force: bool, as_json: bool) -> None:
+    """Write style NAME to FILE, one zip archive with a sha256 for every file.
+
+    \b
+    The archive holds style.json, model.safetensors, tokenizer/ and metrics.jsonl; the
+    checkpoint (to continue training elsewhere) and the originality index only when asked.
+    """
+    from stylegen.transfer import export_style
+
+    done = export_style(name, file, with_checkpoint=with_checkpoint, with_index=with_index, force=force)
+    if as_json:
+        echo_json(done)
+    else:
+        click.echo(f"exported style {name!r} to {file} ({done['files']} files, {human(done['bytes'])}B)")
+
+
+@styles_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", help="Install it under this name (default: the name it was exported under).")
+@click.option("--force", is_flag=True, help="Replace an existing style of that name.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was installed as JSON.")
+def import_command(file: Path, name: str | None, force: bool, as_json: bool) -> None:
+    """Install the style archive FILE, after checking all of it.
+
+    \b
+    Refused, with nothing written: paths that leave the style folder, links and devices,
+    files over the size limits, any file whose sha256 differs from the manifest, a
+    style.json that does not fit the schema, any pickle, weights that do not fit the model.
+    """
+    from stylegen.transfer import import_style
+
+    done = import_style(file, name=name, force=force)
+    if as_json:
+        echo_json(done)
+    else:
+        extra = "".join(f", with its {k}" for k in ("checkpoint", "index") if done[k])
+        click.echo(f"imported style {done['style']!r} ({done['files']} files{extra}) into {done['path']}")
 
 
 COMMANDS = [styles_group]
