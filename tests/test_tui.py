@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from conftest import PHRASE
 from textual.content import Content
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, DataTable, Input, Select, Static
+from textual.widgets import Checkbox, DataTable, Input, OptionList, Select, Static, TextArea
 
 import stylegen
 from stylegen import styles
@@ -35,6 +35,7 @@ from stylegen.tui.screens.chat import ChatScreen
 from stylegen.tui.screens.corpus import CorpusScreen
 from stylegen.tui.screens.dialogs import ConfirmDialog, InspectDialog, PathDialog
 from stylegen.tui.screens.generate import GenerateScreen
+from stylegen.tui.screens.inspect import FEATURE_NAMES, InspectScreen
 from stylegen.tui.screens.styles import StylesScreen
 from stylegen.tui.screens.train import TrainScreen, ending
 from stylegen.tui.widgets import CopyCheckPanel, MarkedTextArea, Transcript
@@ -547,6 +548,66 @@ def test_a_tiny_training_run_starts_reports_progress_and_stops(
     drive(scenario)
 
 
+# --------------------------------------------------------------------------- inspect
+
+
+def test_inspect_screen_colours_a_neuron_and_searches_by_pattern(trained: str) -> None:
+    async def scenario(app: StylegenApp, pilot: Pilot[None]) -> None:
+        await pilot.press("i", "n")  # the Styles screen's details, then the neurons
+        screen = app.screen
+        assert isinstance(screen, InspectScreen) and screen.style_name == trained
+        await until(pilot, lambda: screen.result is not None, what="the first colouring")
+        assert "quick brown fox" in screen.query_one("#insp-text", TextArea).text
+        assert "an excerpt of corpus tiny" in text_of(screen.query_one("#insp-source", Static))
+        assert screen.query_one("#insp-kind", Select).value == "cell"  # the LSTM's default
+        status = screen.query_one("#insp-status", Static)
+        assert text_of(status).startswith("layer 0 neuron 0 (cell) · blue -1 … red +1 · ")
+        shown = screen.query_one("#insp-view", Static).render()
+        assert isinstance(shown, Content) and shown.plain == screen.query_one("#insp-text", TextArea).text
+        assert len({str(span.style) for span in shown.spans}) > 5  # coloured, character by character
+
+        screen.query_one("#insp-neuron", Input).value = "7"  # another neuron: recoloured, not read again
+        await until(pilot, lambda: screen.result is not None and screen.result["neuron"] == 7, what="neuron 7")
+        screen.query_one("#insp-neuron", Input).value = "48"
+        await pilot.pause()
+        assert screen.query_one("#insp-neuron", Input).has_class("-invalid") and "neurons are 0-47" in text_of(status)
+
+        await enter(pilot, "#insp-pattern", "fox")
+        await until(pilot, lambda: bool(screen.scores), what="the search")
+        results = screen.query_one("#insp-results", OptionList)
+        assert results.display and results.option_count == 10
+        best = screen.scores[0]
+        assert abs(best.r) >= max(abs(s.r) for s in screen.scores) and abs(best.r) > 0.3
+        assert (screen.result["layer"], screen.result["neuron"]) == (best.layer, best.neuron)
+        assert f"0:{best.neuron} " in str(results.get_option_at_index(0).prompt)
+        assert f"r {best.r:+.3f} with /fox/" in text_of(status)
+        assert screen.query_one("#insp-neuron", Input).value == str(best.neuron)
+
+        results.focus()
+        await pilot.press("down")  # the second neuron of the list
+        second = screen.scores[1]
+        await until(pilot, lambda: screen.result["neuron"] == second.neuron, what="the second neuron")
+        assert f"r {second.r:+.3f}" in text_of(status)
+
+        screen.query_one("#insp-feature", Select).value = "line-position"
+        await until(pilot, lambda: "feature line-position" in screen.search_label, what="the feature search")
+        assert screen.query_one("#insp-pattern", Input).value == ""
+        await enter(pilot, "#insp-pattern", "zzz")
+        await until(pilot, lambda: "matches no character" in text_of(status), what="the error")
+        assert screen.query_one("#insp-pattern", Input).has_class("-invalid")
+
+        await pilot.press("f1", "f6")  # F6 comes back to the same screen, as it was
+        assert app.screen is screen
+
+    drive(scenario)
+
+
+def test_inspect_feature_names_are_the_apis() -> None:
+    from stylegen.inspect import FEATURES
+
+    assert FEATURE_NAMES == tuple(FEATURES)
+
+
 # --------------------------------------------------------------------------- the command line
 
 
@@ -565,10 +626,13 @@ def test_tui_command_refuses_an_unknown_style_and_a_pipe(trained: str, capsys: p
 
 
 def test_importing_the_app_imports_no_torch(tmp_path: Path) -> None:
-    code = "import sys, stylegen.tui.app; print('torch' in sys.modules)"
+    code = (
+        "import sys, stylegen.tui.app, stylegen.tui.screens.inspect, stylegen.tui.screens.generate; "
+        "print('torch' in sys.modules, 'numpy' in sys.modules)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "False"
+    assert proc.stdout.strip() == "False False"
 
 
 # --------------------------------------------------------------------------- snapshots (80x24)
@@ -634,3 +698,47 @@ def test_snapshot_train(trained: str, hermetic: Path, snap_compare: Any) -> None
         still_cursor(pilot)
 
     assert snap_compare(StylegenApp(preload=False), terminal_size=SIZE, run_before=opened)
+
+
+#: The Inspect snapshot's text, and made-up activations for it: the picture does not depend
+#: on a trained model's numbers.
+INSPECT_TEXT = (
+    'He said "come in, come in" and shut the door.\n'
+    "    The quick brown fox jumps over the lazy dog.\n"
+    'She asked, "Is it late?" It was.\n'
+    "    And the fox ran on, over the hill and far away.\n"
+) * 3
+
+
+def fake_activations(style: Any, text: str, *, topk: int = 0, limit: int | None = None) -> Any:
+    import numpy as np
+
+    from stylegen.inspect import Activations
+
+    t = np.arange(len(text), dtype=np.float32)[:, None]
+    cell = np.sin(t * 0.15 + np.arange(8, dtype=np.float32)[None, :])[None]  # (1, T, 8)
+    quoted = np.cumsum([ch == '"' for ch in text]) % 2
+    cell[0, :, 3] = np.where(quoted, 0.9, -0.6)  # neuron 3 follows the quotes
+    return Activations(text, {"hidden": np.tanh(2 * cell), "cell": cell}, np.arange(len(text)))
+
+
+def test_snapshot_inspect_screen(
+    trained: str, hermetic: Path, snap_compare: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    freeze(hermetic, trained)
+    monkeypatch.setattr("stylegen.inspect.activations", fake_activations)
+    monkeypatch.setattr(
+        "stylegen.tui.screens.inspect.default_text", lambda style, seed=0: (INSPECT_TEXT, "a fixed text")
+    )
+
+    async def searched(pilot: Pilot[None]) -> None:
+        await pilot.press("f6")
+        screen = pilot.app.screen
+        await until(pilot, lambda: getattr(screen, "result", None) is not None, what="the colouring")
+        await enter(pilot, "#insp-pattern", '"[^"]*"')
+        await until(pilot, lambda: bool(getattr(screen, "scores", None)), what="the search")
+        assert screen.scores[0].neuron == 3
+        still_cursor(pilot)
+        screen.query_one(TextArea).cursor_blink = False
+
+    assert snap_compare(StylegenApp(preload=False), terminal_size=SIZE, run_before=searched)

@@ -1,4 +1,4 @@
-"""The stylegen app: Styles (home), Chat, Generate, Corpus and Train screens.
+"""The stylegen app: Styles (home), Chat, Generate, Corpus, Train and Inspect screens.
 
 Each screen is a Textual *mode* with its own stack, so switching away and back keeps a
 conversation, a generation or a training run where it was. Torch is never imported here:
@@ -60,6 +60,7 @@ SCREEN_CLASSES: dict[str, tuple[str, str]] = {
     "generate": ("stylegen.tui.screens.generate", "GenerateScreen"),
     "corpus": ("stylegen.tui.screens.corpus", "CorpusScreen"),
     "train": ("stylegen.tui.screens.train", "TrainScreen"),
+    "inspect": ("stylegen.tui.screens.inspect", "InspectScreen"),
 }
 
 
@@ -143,6 +144,9 @@ class StylegenApp(App[None]):
 
     def open_generate(self, style: str) -> None:
         self.mode_screen("generate").open_style(style)
+
+    def open_inspect(self, style: str) -> None:
+        self.mode_screen("inspect").open_style(style)
 
     def open_train(self, corpus: str | None = None, style: str | None = None) -> None:
         self.mode_screen("train").prefill(corpus=corpus, style=style)

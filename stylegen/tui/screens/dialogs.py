@@ -75,10 +75,14 @@ class PathDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class InspectDialog(ModalScreen[None]):
-    """Everything style.json says about a style."""
+class InspectDialog(ModalScreen[str | None]):
+    """Everything style.json says about a style; n (or F6) leaves for its neurons, dismissing
+    with "neurons"."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,i", "close", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,i", "close", "Close"),
+        Binding("n,f6", "neurons", "Neurons"),
+    ]
 
     def __init__(self, meta: Mapping[str, Any]) -> None:
         super().__init__(classes="dialog-screen")
@@ -92,10 +96,13 @@ class InspectDialog(ModalScreen[None]):
                     with Horizontal(classes="inspect-row"):
                         yield Label(label, classes="inspect-key")
                         yield Static(value, classes="inspect-value", markup=False)
-            yield Static("Esc closes", classes="hint dialog-hint")
+            yield Static("n: its neurons (the Inspect screen) · Esc closes", classes="hint dialog-hint")
 
     def on_click(self) -> None:
         self.dismiss(None)
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_neurons(self) -> None:
+        self.dismiss("neurons")

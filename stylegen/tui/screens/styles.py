@@ -130,9 +130,22 @@ class StylesScreen(AppScreen):
         self.stylegen.open_train(corpus=corpus)
 
     def action_inspect(self) -> None:
+        """The style's details; from there, n opens the Inspect screen on its neurons."""
         meta = self.selected()
-        if meta is not None:
-            self.app.push_screen(InspectDialog(meta))
+        if meta is None:
+            return
+        name = str(meta.get("name"))
+
+        def closed(choice: str | None) -> None:
+            if choice == "neurons":
+                self.stylegen.open_inspect(name)
+
+        self.app.push_screen(InspectDialog(meta), closed)
+
+    def action_neurons(self) -> None:
+        name = self.selected_name()
+        if name is not None:
+            self.stylegen.open_inspect(name)
 
     def action_delete(self) -> None:
         meta = self.selected()
@@ -172,4 +185,5 @@ class StylesScreen(AppScreen):
         yield (f"Chat with {name}", "Open the chat screen with the selected style", self.action_chat)
         yield (f"Generate with {name}", "Write a continuation with the selected style", self.action_generate)
         yield (f"Inspect {name}", "Show the selected style's details", self.action_inspect)
+        yield (f"Inspect the neurons of {name}", "The Inspect screen with the selected style", self.action_neurons)
         yield (f"Delete {name}", "Delete the selected style (asks first)", self.action_delete)

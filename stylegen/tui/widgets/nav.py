@@ -13,6 +13,7 @@ SCREENS: tuple[tuple[str, str, str], ...] = (
     ("generate", "F3", "Generate"),
     ("corpus", "F4", "Corpus"),
     ("train", "F5", "Train"),
+    ("inspect", "F6", "Inspect"),
 )
 
 
