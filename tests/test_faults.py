@@ -192,6 +192,42 @@ def test_disk_full_while_training_writes(
     assert train(TrainConfig(corpus=tiny_corpus, name="full", max_steps=6), resume=True)["steps"] == 6
 
 
+def test_disk_full_while_logging_metrics(tiny_corpus: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    train(TrainConfig(corpus=tiny_corpus, name="log", max_steps=3, **SMALL))  # type: ignore[arg-type]
+    folder = styles.user_style_path("log")
+    before = {p: (folder / p).read_bytes() for p in ("model.safetensors", "style.json", checkpoint.CHECKPOINT)}
+    real_open = Path.open
+
+    class FillingUp:
+        """metrics.jsonl on a disk that fills up at the fourth line."""
+
+        def __init__(self, f: Any) -> None:
+            self.f, self.name, self.lines = f, f.name, 0
+
+        def write(self, text: str) -> int:
+            self.lines += 1
+            return int(self.f.write(text))
+
+        def flush(self) -> None:
+            if self.lines >= 4:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            self.f.flush()
+
+        def close(self) -> None:
+            self.f.close()
+
+    def open_(self: Path, *args: Any, **kwargs: Any) -> Any:
+        f = real_open(self, *args, **kwargs)
+        return FillingUp(f) if self.name == "metrics.jsonl" else f
+
+    with monkeypatch.context() as m:
+        m.setattr(Path, "open", open_)
+        result = invoke("train", tiny_corpus, "--name", "log", "--resume", "--max-steps", "30", "--quiet")
+    assert_error(result, 1, "metrics.jsonl", "No space left on device", "the last checkpoint is intact")
+    assert (folder / checkpoint.CHECKPOINT).read_bytes() == before[checkpoint.CHECKPOINT]
+    assert intact("log") == 3
+
+
 def test_disk_full_while_building_a_corpus(hermetic: Path, texts_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from stylegen.corpus import build
 

@@ -156,8 +156,11 @@ class _Events:
 
     def emit(self, event: dict[str, Any], log: bool = False) -> None:
         if log and self.metrics is not None:
-            self.metrics.write(json.dumps(event) + "\n")
-            self.metrics.flush()
+            try:
+                self.metrics.write(json.dumps(event) + "\n")
+                self.metrics.flush()
+            except OSError as e:  # a full disk: one line naming the file
+                raise home.write_failure(e, Path(self.metrics.name), "the last checkpoint is intact") from None
         for obs in list(self.observers):
             try:
                 obs.on_event(event)
@@ -167,7 +170,10 @@ class _Events:
 
     def close(self) -> None:
         if self.metrics is not None:
-            self.metrics.close()
+            try:
+                self.metrics.close()
+            except OSError:
+                pass  # the write that failed was reported; closing must not hide that error
 
 
 @contextmanager
