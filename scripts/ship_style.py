@@ -46,6 +46,8 @@ def main() -> None:
         home.write_json(tmp / styles.STYLE_JSON, meta)
         evals = [line for line in (src / "metrics.jsonl").read_text().splitlines() if '"event": "eval"' in line]
         home.write_text(tmp / "metrics.jsonl", "\n".join(evals) + "\n")
+    for path in [dest, *dest.rglob("*")]:  # package data: readable by everyone (temp files are 0600)
+        path.chmod(0o755 if path.is_dir() else 0o644)
     size = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
     print(json.dumps({"shipped": str(dest), "bytes": size, "val_bpc": meta.get("val_bpc")}))
 
