@@ -113,12 +113,30 @@ class TCNLanguageModel(nn.Module):
         self, ids: torch.Tensor, state: tuple[torch.Tensor, ...]
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """ids (B, T) -> logits (B, T, V), each convolution's last inputs."""
+        if ids.size(1) == 1 and not self.training and not torch.is_grad_enabled():
+            return self.step(ids, state)
         x = self.drop(self.embedding(ids)).transpose(1, 2)  # (B, E, T)
         new: list[torch.Tensor] = []
         for i, block in enumerate(self.blocks):
             x, buffers = block(x, list(state[2 * i : 2 * i + 2]))  # (B, C, T)
             new += buffers
         return self.head(x.transpose(1, 2)), tuple(new)  # (B, T, V)
+
+    def step(self, ids: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """`forward` for one token in generation (eval, no gradients): the blocks' arithmetic
+        without their module calls, which cost more than the arithmetic at this size."""
+        x = self.embedding(ids[:, 0])  # (B, E)
+        new: list[torch.Tensor] = []
+        for i, block in enumerate(self.blocks):
+            h = x  # (B, C)
+            for conv, buffer in ((block.conv1, state[2 * i]), (block.conv2, state[2 * i + 1])):
+                current = h.unsqueeze(2).to(buffer.dtype)  # (B, C, 1)
+                taps = torch.cat([buffer[:, :, :: conv.dilation], current], dim=2)  # (B, C, k), oldest first
+                new.append(torch.cat([buffer[:, :, 1:], current], dim=2) if conv.history else buffer)
+                h = torch.addmm(conv.conv.bias, taps.reshape(taps.size(0), -1), conv.weights()[1]).relu_()
+            residual = x if block.skip is None else block.skip(x)
+            x = (residual + h).relu_()  # (B, C)
+        return self.head(x).unsqueeze(1), tuple(new)  # (B, 1, V)
 
     def select_state(self, state: tuple[torch.Tensor, ...], index: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Rows `index` (K,) of every buffer (B, C, history) -> (K, C, history), for beam search."""
