@@ -28,7 +28,7 @@ from textual.widgets import Checkbox, DataTable, Input, OptionList, Select, Stat
 import stylegen
 from stylegen import styles
 from stylegen.cli import cli
-from stylegen.tui import _streaming
+from stylegen.tui import _copies, _streaming
 from stylegen.tui._training import TrainOptions, TrainProcess, failure
 from stylegen.tui.app import StylegenApp
 from stylegen.tui.screens.chat import ChatScreen
@@ -346,6 +346,18 @@ def test_chat_marks_spans_copied_from_the_corpus(trained: str) -> None:
     drive(scenario, StylegenApp(trained, seed=1, preload=False))
 
 
+def test_copy_marks_join_overlapping_spans_and_the_note_names_offsets() -> None:
+    from stylegen.originality import Span
+
+    spans = [Span(50, 90, 7, ""), Span(0, 40, 1234, ""), Span(30, 60, 5678, ""), Span(95, 140, 3, "")]
+    assert _copies.marks(spans, shift=2) == [(2, 92), (97, 142)]
+    assert _copies.summary(spans[:2], 40) == (
+        "2 copied spans (40+ chars) from the corpus: 40 chars at offset 7, 40 chars at offset 1,234"
+    )
+    assert _copies.summary(spans, 40, shown=1).endswith("40 chars at offset 7, and 3 more")
+    assert _copies.summary([], 40) == "no copied spans of 40+ characters"
+
+
 def test_a_style_without_an_index_says_so_in_the_panel(trained: str, hermetic: Path) -> None:
     (hermetic / "styles" / trained / "originality.npz").unlink()
 
@@ -432,9 +444,14 @@ def test_generate_marks_spans_copied_from_the_corpus(trained: str) -> None:
         assert all(start >= prime and end - start >= 48 for start, end in output.marks)  # the prime is not checked
         status = text_of(gen.query_one("#gen-status", Static))
         assert status.startswith("done: ") and "copied span" in status and "(48+ chars)" in status
-        start = output.marks[0][0]
-        line = output.get_line(output.text[:start].count("\n"))  # the line the first mark starts on
-        assert any("reverse" in str(span.style) for span in line.spans)
+        reversed_chars = ""  # what the lines show in reverse video: the marked text, line by line
+        for row in range(output.document.line_count):
+            line = output.get_line(row)
+            for span in line.spans:
+                if "reverse" in str(span.style):
+                    reversed_chars += line.plain[span.start : span.end]
+        marked_text = "".join(output.text[a:b] for a, b in output.marks)
+        assert reversed_chars == marked_text.replace("\n", "") and len(marked_text) >= 48
 
         await gen.run_action("toggle_copies")  # off: the marks go
         await pilot.pause()

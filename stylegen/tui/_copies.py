@@ -21,8 +21,9 @@ class IndexLoader:
     """Originality indexes by style, shared by the screens; read again when a style changes."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the dicts, held only for a moment
         self._cache: dict[str, tuple[Any, Any]] = {}
+        self._building: dict[str, threading.Lock] = {}  # one per style: a style's index is built once
 
     @staticmethod
     def _key(style: Any) -> tuple[Any, ...]:
@@ -37,12 +38,16 @@ class IndexLoader:
         from stylegen.originality import load_for_style
 
         key = self._key(style)
-        with self._lock:  # one build at a time: two screens asking at once build it once
-            hit = self._cache.get(style.name)
+        with self._lock:
+            build_lock = self._building.setdefault(style.name, threading.Lock())
+        with build_lock:  # two screens asking at once: the second waits for the first's index
+            with self._lock:
+                hit = self._cache.get(style.name)
             if hit is not None and hit[0] == key:
                 return hit[1]
             index = load_for_style(style.path, style.meta)
-            self._cache[style.name] = (key, index)
+            with self._lock:
+                self._cache[style.name] = (key, index)
             return index
 
     def forget(self, name: str) -> None:

@@ -45,7 +45,7 @@ class CopyCheckPanel(Vertical):
         self.index_note = ""  # what the hint says about the current style's index
 
     def compose(self) -> ComposeResult:
-        yield Label(f"Check copies [{MIN_LEN}+ chars, empty off]", classes="field-label", markup=False)
+        yield Label(f"Check copies [{MIN_LEN}+ chars]", classes="field-label", markup=False)
         with Horizontal(classes="copy-check-row"):
             yield Checkbox("on", compact=True, id="copy-on", tooltip="mark spans copied verbatim from the corpus")
             yield Input(
