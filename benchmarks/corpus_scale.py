@@ -7,7 +7,8 @@ paragraphs, not timed), then in two fresh processes (so each peak RSS is its own
             into the memory-mapped token arrays training reads
 and prints a table. Peak RSS is the process's ru_maxrss, interpreter and numpy included (memory-mapped pages
 that were read count too: the tokenize step reads 200 training windows, as training would,
-not the whole array).
+not the whole array; file-backed pages are the kernel's page cache, reclaimable, so the
+anonymous memory left after the step is shown too).
 
     python benchmarks/corpus_scale.py                       # 10 MB, 100 MB, 1 GB
     python benchmarks/corpus_scale.py --sizes 10MB,100MB --dir /tmp/scale
@@ -59,7 +60,9 @@ with tempfile.TemporaryDirectory() as d:
     batches = StreamBatches(train, 64, 128)
     for w in range(0, batches.windows, max(1, batches.windows // 200)):
         batches.data[:, w * 128 : w * 128 + 129].sum()
+anon = [l for l in open("/proc/self/status") if l.startswith("RssAnon")]
 print(json.dumps({"seconds": time.perf_counter() - t, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                  "anon": int(anon[0].split()[1]) * 1024 if anon else 0,
                   "tokens": len(train) + len(val), "dtype": str(train.dtype), "vocab": tok.vocab_size}))
 """
 
@@ -123,7 +126,17 @@ def main() -> None:
     scratch = args.dir or Path(tempfile.mkdtemp(prefix="stylegen-scale-"))
     env = {**os.environ, "STYLEGEN_HOME": str(scratch / "home"), "STYLEGEN_LOAD_PLUGINS": ""}
     print(f"# corpus_scale on {platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}")
-    header = ["size", "docs", "build s", "build MB/s", "build peak RSS", "tokenize s", "tokenize peak RSS", "tokens"]
+    header = [
+        "size",
+        "docs",
+        "build s",
+        "build MB/s",
+        "build peak RSS",
+        "tokenize s",
+        "tokenize peak RSS",
+        "anon RSS after",
+        "tokens",
+    ]
     print(" | ".join(header))
     print(" | ".join("---" for _ in header))
     try:
@@ -143,6 +156,7 @@ def main() -> None:
                 f"{built['rss'] / 2**20:.0f} MiB",
                 f"{tokenized['seconds']:.1f}",
                 f"{tokenized['rss'] / 2**20:.0f} MiB",
+                f"{tokenized['anon'] / 2**20:.0f} MiB",
                 f"{int(tokenized['tokens']):,} {tokenized['dtype']}",
             ]
             print(" | ".join(row), flush=True)

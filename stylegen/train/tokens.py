@@ -11,6 +11,7 @@ the same tokenizer, reuses them.
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 import shutil
 import tempfile
@@ -61,7 +62,13 @@ def encode_file(tokenizer: Any, src: Path, dest: Path) -> np.ndarray:
             raise
     if dest.stat().st_size == 0:
         return np.zeros(0, dtype=dtype)  # np.memmap refuses empty files
-    return np.memmap(dest, dtype=dtype, mode="r")
+    ids = np.memmap(dest, dtype=dtype, mode="r")
+    # Training reads B streams far apart in the file, a window at a time: tell the kernel not to
+    # read ahead around each fault (it would pull most of a large file into memory for nothing).
+    mapping = getattr(ids, "_mmap", None)
+    if mapping is not None and hasattr(mmap, "MADV_RANDOM"):
+        mapping.madvise(mmap.MADV_RANDOM)
+    return ids
 
 
 def cache_dir(corpus: Any, tokenizer_dir: Path) -> Path:
