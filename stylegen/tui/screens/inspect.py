@@ -57,9 +57,9 @@ def default_text(style: Any, seed: int = 0) -> tuple[str, str]:
         line = text.find("\n", start, start + 200)
         if start and line >= 0 and line + 1 < len(text):
             start = line + 1
-        return text[start : start + EXCERPT_CHARS], f"an excerpt of corpus {name} at offset {start:,}"
+        return text[start : start + EXCERPT_CHARS], f"corpus {name} from offset {start:,}"
     sample = "".join(style.generate("", length=SAMPLE_TOKENS, seed=seed))
-    return sample, f"a sample written by {style.name} (seed {seed}; its corpus is not here)"
+    return sample, f"a sample by {style.name} (seed {seed})"
 
 
 @dataclass(frozen=True)
@@ -243,7 +243,7 @@ class InspectScreen(AppScreen):
         area = self.query_one("#insp-text", TextArea)
         with self.prevent(TextArea.Changed):
             area.load_text(text)
-        self._source(f"Text: {source} (ctrl+n: another)")
+        self._source(f"Text: {source}")
 
     def _source(self, text: str) -> None:
         self.query_one("#insp-source", Static).update(text)
@@ -517,7 +517,7 @@ class InspectScreen(AppScreen):
     def _text_edited(self) -> None:
         text = self.query_one("#insp-text", TextArea).text
         if text != self.default:
-            self._source("Text: your own (ctrl+n: the corpus again)")
+            self._source("Text: your own (ctrl+n: the default)")
         if self.computed_text is not None and text != self.computed_text:
             self._status("the text changed: ctrl+r colours it, ctrl+f searches it")
 
