@@ -58,14 +58,18 @@ def test_skeleton_test_passes_as_written(kind: str, tmp_path: Path, monkeypatch:
     monkeypatch.syspath_prepend(str(package))
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     outcomes = Outcomes()
+    # The skeleton's tests/conftest.py is imported as `tests.conftest`, a name this suite may
+    # hold already: set ours aside for the run, and forget the skeleton's afterwards.
+    ours = {name: sys.modules.pop(name) for name in list(sys.modules) if name.split(".")[0] == "tests"}
     try:
         code = pytest.main(
             [str(package / "tests"), "-q", "-p", "no:cacheprovider", "--import-mode=importlib"], plugins=[outcomes]
         )
-    finally:  # forget the skeleton's modules (its package, tests.conftest ...): the next one reuses their names
+    finally:
         for name, loaded in list(sys.modules.items()):
-            if str(getattr(loaded, "__file__", None) or "").startswith(str(package)):
+            if name.split(".")[0] == "tests" or str(getattr(loaded, "__file__", None) or "").startswith(str(package)):
                 del sys.modules[name]
+        sys.modules.update(ours)
     expected = KINDS[kind]["test"].count("\ndef test_")
     assert (code, outcomes.counts) == (pytest.ExitCode.OK, {"passed": expected})
 
