@@ -86,8 +86,8 @@ def markdown_to_text(text: str, keep_code: bool = True) -> str:
             if "-->" not in line:
                 continue
             line, in_comment = line.split("-->", 1)[1], False
-        if "<!--" in line and "-->" not in line.rsplit("<!--", 1)[1]:
-            line, in_comment = line.rsplit("<!--", 1)[0], True
+        if (start := _open_comment(line)) >= 0:
+            line, in_comment = line[:start], True
         blank = not line.strip()
         if blank:
             out.append(("", False))
@@ -117,8 +117,36 @@ def _block(line: str, refs: set[str], out: list[tuple[str, bool]]) -> str:
     return _inline(line.strip(), refs)
 
 
+def _open_comment(line: str) -> int:
+    """Where a comment left open at the end of `line` starts (-1: none). A scan with `find`,
+    linear: a regex looking for each `<!--`'s end is quadratic on "<!--" * 50_000."""
+    at = line.find("<!--")
+    while at >= 0:
+        end = line.find("-->", at + 4)
+        if end < 0:
+            return at
+        at = line.find("<!--", end + 3)
+    return -1
+
+
+#: Inline rules look ahead for closing markers: quadratic on a long line of unclosed ones
+#: ("**a " * 50_000), so a longer line is read in pieces cut at spaces.
+MAX_INLINE = 2_000
+
+
 def _inline(line: str, refs: set[str]) -> str:
     """Inline syntax removed from one line; code spans kept as their code."""
+    if len(line) > MAX_INLINE:
+        pieces, rest = [], line
+        while len(rest) > MAX_INLINE:
+            cut = rest.rfind(" ", MAX_INLINE // 2, MAX_INLINE) + 1 or MAX_INLINE
+            pieces.append(_inline_piece(rest[:cut], refs))
+            rest = rest[cut:]
+        return "".join([*pieces, _inline_piece(rest, refs)])
+    return _inline_piece(line, refs)
+
+
+def _inline_piece(line: str, refs: set[str]) -> str:
     line = _ESCAPE.sub(lambda m: chr(_PUA + ord(m[1])), line)
     codes: list[str] = []  # code spans wait here, out of reach of the other rules
 

@@ -19,6 +19,7 @@ from stylegen.plugins import warn
 from stylegen.protocols import SkipFile
 
 SNIFF_CHARS = 65536  # characters of a .csv file the dialect sniffer reads
+SNIFF_LINE = 2_000  # ... of each line
 
 
 def paragraphs(texts: Iterable[str]) -> str:
@@ -93,10 +94,11 @@ class JsonLinesExtractor:
                 continue
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError as e:
+            except (json.JSONDecodeError, RecursionError) as e:  # RecursionError: nested thousands deep
                 if errors == "strict":
+                    why = e.msg if isinstance(e, json.JSONDecodeError) else "nested too deeply"
                     raise StylegenError(
-                        f"{origin}:{number}: not valid JSON ({e.msg}) (use --errors skip to skip such lines)"
+                        f"{origin}:{number}: not valid JSON ({why}) (use --errors skip to skip such lines)"
                     ) from None
                 bad.append(number)
                 continue
@@ -134,7 +136,9 @@ class CsvExtractor:
             delimiter, initial_space = "\t", False
         else:
             try:
-                dialect = csv.Sniffer().sniff(text[:SNIFF_CHARS], delimiters=",;\t|")
+                # lines cut short: the sniffer's regex is quadratic on a long line of quotes
+                sample = "\n".join(line[:SNIFF_LINE] for line in text[:SNIFF_CHARS].split("\n"))
+                dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
                 delimiter, initial_space = dialect.delimiter, dialect.skipinitialspace
             except csv.Error:
                 delimiter, initial_space = ",", False

@@ -346,7 +346,7 @@ class SpmTokenizerFactory:
             raise StylegenError(f"{model_path}: file is missing") from None
         try:
             tokenizer = SpmTokenizer(proto, meta["options"])
-        except RuntimeError as e:
+        except (RuntimeError, UnicodeDecodeError, ValueError, IndexError) as e:  # damaged: pieces not UTF-8...
             raise StylegenError(f"{model_path}: not a SentencePiece model ({_sp_message(e)})") from None
         if tokenizer.vocab_size != meta.get("vocab_size"):
             raise StylegenError(
