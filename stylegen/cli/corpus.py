@@ -98,7 +98,7 @@ def build(
         raise click.UsageError(
             "corpus build needs NAME and SOURCES (files, folders, globs, - or source names), or --recipe FILE"
         )
-    name = name or settings["name"]
+    name = name if name is not None else settings.get("name")  # "" is a name, refused as one
     for key, value in opts.items():
         if value is None or value == ():
             continue

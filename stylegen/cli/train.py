@@ -126,7 +126,7 @@ def train_command(
     if resume and force:
         raise click.UsageError("--resume and --force cannot be used together")
     home.check_name(corpus, "corpus")
-    name = name or corpus
+    name = corpus if name is None else name  # --name "" is refused, not read as no name
     home.check_name(name, "style")
     model_config = parse_opts(model_opt, "--model-opt")
     tokenizer_config = parse_opts(tokenizer_opt, "--tokenizer-opt")
