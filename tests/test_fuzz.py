@@ -1,0 +1,386 @@
+"""Hostile and odd inputs (hypothesis): arbitrary bytes and Unicode (lone surrogates, RTL
+marks, NUL, very long lines) through the corpus extractors, the turn-format detector, both
+tokenizers, the chat REPL's commands, and corpus and style names everywhere they are taken.
+
+The rule each test checks: no crash and no hang; a failure is a `StylegenError` (or, for an
+extractor, `SkipFile`) with a message, which the command line prints as one line.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from test_cli import assert_error, invoke, ok, snapshot
+
+from stylegen import home, plugins, styles
+from stylegen.builtin.char import CharTokenizerFactory
+from stylegen.builtin.spm import SpmTokenizerFactory
+from stylegen.chat import ChatSession
+from stylegen.cli.chat import Repl
+from stylegen.corpus import build_corpus
+from stylegen.corpus.turns import KINDS, TurnFormat, count_speakers, detect
+from stylegen.errors import StylegenError
+from stylegen.protocols import SkipFile
+
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+#: Characters that break naive text code: lone surrogates, bidi controls, NUL and other
+#: controls, BOM, line and paragraph separators, combining marks, astral characters.
+ODD = "\ud800\udfff\u202e\u202d\u200f\u200e\u2066\u2069\x00\x1b\r\x0b\x0c\x85\u2028\u2029\ufeff\u0301😀漢▁:\n\t "
+odd_text = st.lists(st.characters() | st.characters(categories=["Cs"]) | st.sampled_from(list(ODD)), max_size=300).map(
+    "".join
+)
+odd_bytes = st.binary(max_size=600) | odd_text.map(lambda t: t.encode("utf-8", "surrogatepass"))
+
+#: Very long lines of the characters markup parsers and regular expressions trip on.
+LONG = [c * 200_000 for c in ("a", "<", "[", "*", "`", "|", '"', "{", "\\", "#", ">", "-", ":", " ", "\r", "\ud800")]
+LONG += ["<a " * 50_000, "[x](" * 50_000, "A: " * 50_000, "A:\n" * 50_000, "\n\n" * 100_000, "<!--" * 50_000]
+
+
+@contextmanager
+def within(seconds: float) -> Iterator[None]:
+    """Fail instead of hanging: SIGALRM after `seconds` raises in the test."""
+
+    def timeout(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"still running after {seconds} s: a hang")
+
+    previous = signal.signal(signal.SIGALRM, timeout)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def one_line(e: BaseException) -> None:
+    assert " ".join(str(e).split()), f"{type(e).__name__} without a message"
+
+
+# --------------------------------------------------------------------------- extractors
+
+
+def extractors() -> list[Any]:
+    return [e.obj for e in plugins.registry().of_kind("extractor")]
+
+
+def run_extractor(extractor: Any, data: bytes, errors: str, **options: Any) -> None:
+    try:
+        text = extractor.extract(data, "fuzz.input", errors, **options)
+    except (SkipFile, StylegenError) as e:
+        one_line(e)
+        return
+    assert isinstance(text, str)
+
+
+@FUZZ
+@given(data=odd_bytes, errors=st.sampled_from(["strict", "skip", "replace"]))
+@example(data=b"[" * 50_000 + b"]" * 50_000, errors="skip")  # nested JSON
+@example(data=b'{"text": ' * 10_000, errors="skip")
+@example(data="\ufeff\ud800x".encode("utf-8", "surrogatepass"), errors="strict")
+def test_every_extractor_takes_any_bytes(data: bytes, errors: str) -> None:
+    with within(20):
+        for extractor in extractors():
+            run_extractor(extractor, data, errors)
+
+
+@FEW
+@given(data=odd_bytes, field=odd_text, column=st.one_of(odd_text, st.integers(-5, 50)))
+def test_extractor_options_take_any_value(data: bytes, field: str, column: Any) -> None:
+    by_name = {getattr(e, "name", ""): e for e in extractors()}
+    with within(20):
+        run_extractor(by_name["jsonl"], data, "replace", field=field)
+        run_extractor(by_name["csv"], data, "replace", column=column)
+
+
+@pytest.mark.parametrize("text", LONG, ids=lambda t: f"{t[:6]!r}x{len(t)}")
+def test_very_long_lines_finish(text: str) -> None:
+    data = text.encode("utf-8", "surrogatepass")
+    with within(30):
+        for extractor in extractors():
+            run_extractor(extractor, data, "replace")
+        detect(text)
+
+
+@FEW
+@given(data=odd_bytes, suffix=st.sampled_from([".txt", ".md", ".html", ".jsonl", ".csv", ".srt", ".py", ""]))
+def test_a_corpus_builds_or_fails_in_one_line_from_any_file(
+    data: bytes, suffix: str, hermetic: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    src = tmp_path_factory.mktemp("fuzz") / f"input{suffix}"
+    src.write_bytes(data)
+    with within(30):
+        result = invoke("corpus", "build", "fuzz", str(src), "--errors", "replace", "--force")
+    if result.exit_code:
+        assert_error(result, 1)
+
+
+# --------------------------------------------------------------------------- turn formats
+
+
+@FUZZ
+@given(text=odd_text, kind=st.sampled_from(["auto", *KINDS]))
+@example(text="A:\nx\n\n" * 2000, kind="auto")
+def test_the_turn_detector_takes_any_text(text: str, kind: str) -> None:
+    with within(20):
+        fmt = detect(text, kind)
+        speakers = count_speakers(fmt.kind, [text[: len(text) // 2], text[len(text) // 2 :]])
+    assert fmt.kind in KINDS and all(isinstance(n, int) for n in speakers.values())
+    if fmt.has_turns:
+        turn = fmt.turn(fmt.resolve(text[:40] or "x"), text)
+        assert turn.endswith(fmt.end)
+        fmt.parse_header(text)
+
+
+@FUZZ
+@given(
+    data=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda c: st.lists(c) | st.dictionaries(st.text(), c),
+        max_leaves=20,
+    )
+)
+def test_a_turn_format_from_any_json_is_a_format_or_an_error(data: Any) -> None:
+    try:
+        fmt = TurnFormat.from_json(data)
+    except (StylegenError, TypeError, ValueError) as e:
+        one_line(e)  # style.json's schema refuses these before a style is loaded
+        return
+    assert fmt.kind in KINDS
+
+
+# --------------------------------------------------------------------------- tokenizers
+
+
+@pytest.fixture(scope="module")
+def spm() -> Any:
+    text = "It was the best of times, it was the worst of times.\n" * 200 + "café naïve Ångström 😀\n"
+    return SpmTokenizerFactory().train([text], vocab_size=300)
+
+
+@FUZZ
+@given(train=odd_text, text=odd_text, ids=st.lists(st.integers(-(2**40), 2**40), max_size=50))
+def test_the_char_tokenizer_takes_any_text_and_ids(train: str, text: str, ids: list[int]) -> None:
+    tok = CharTokenizerFactory().train([train])
+    encoded = tok.encode(text)
+    assert len(encoded) == len(text) and all(0 <= i < tok.vocab_size for i in encoded.tolist())
+    assert isinstance(tok.decode(ids), str)
+    if set(text) <= set(train):
+        assert tok.decode(encoded.tolist()) == text
+
+
+@FUZZ
+@given(text=odd_text, ids=st.lists(st.integers(-(2**40), 2**40), max_size=50))
+def test_the_spm_tokenizer_takes_any_text_and_ids(spm: Any, text: str, ids: list[int]) -> None:
+    with within(20):
+        encoded = spm.encode(text)
+        assert spm.decode(encoded.tolist()) == text  # byte fallback: every string round-trips
+        assert isinstance(spm.decode(ids), str)
+        stream = spm.decode_stream()
+        assert isinstance("".join(stream.push(i) for i in ids) + stream.flush(), str)
+
+
+@FUZZ
+@given(data=odd_bytes)
+@example(data=b"[" * 100_000)
+def test_a_damaged_char_vocabulary_is_named(data: bytes, tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder = tmp_path_factory.mktemp("vocab")
+    (folder / "vocab.json").write_bytes(data)
+    try:
+        CharTokenizerFactory().load(folder)
+    except StylegenError as e:
+        assert "vocab.json" in str(e)
+
+
+@FUZZ
+@given(seed=st.integers(0, 2**32 - 1), cuts=st.integers(1, 30), truncate=st.booleans())
+def test_a_damaged_spm_model_is_named(
+    spm: Any, seed: int, cuts: int, truncate: bool, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import random
+
+    folder = tmp_path_factory.mktemp("spm")
+    spm.save(folder)
+    rng = random.Random(seed)
+    data = bytearray(spm.proto)
+    for _ in range(cuts):
+        data[rng.randrange(len(data))] = rng.randrange(256)
+    if truncate:
+        data = data[: rng.randrange(len(data))]
+    (folder / "spm.model").write_bytes(bytes(data))
+    try:
+        tok = SpmTokenizerFactory().load(folder)
+    except StylegenError as e:
+        assert "spm.model" in str(e)
+        return
+    tok.decode(tok.encode("hello wörld\n").tolist())  # loaded: it works
+
+
+# --------------------------------------------------------------------------- the chat REPL
+
+COMMANDS = ["/temp", "/sampler", "/set", "/as", "/to", "/speakers", "/reset", "/help", "/quit", "/exit", "/x", "/"]
+
+
+def repl(style: Any) -> Repl:
+    session = ChatSession(style, seed=0, max_tokens=8)
+    return Repl(session, io.StringIO(), io.StringIO(), io.StringIO(), interactive=False)
+
+
+@pytest.fixture
+def chat_styles(trained: str, play: str) -> list[Any]:
+    return [styles.load_style(trained), styles.load_style(play)]
+
+
+@FUZZ
+@given(name=st.sampled_from(COMMANDS), arg=odd_text, value=odd_text)
+@example(name="/set", arg="temperature", value="nan")
+@example(name="/set", arg="top_k", value="-1")
+@example(name="/set", arg="repetition_penalty", value="inf")
+@example(name="/temp", arg="1e309", value="")
+@example(name="/as", arg="\u202eNNA", value="")
+def test_chat_commands_take_any_argument(chat_styles: list[Any], name: str, arg: str, value: str) -> None:
+    for style in chat_styles:
+        r = repl(style)
+        line = f"{name} {arg} {value}" if name == "/set" else f"{name} {arg}"
+        try:
+            assert r.command(line.strip()) in (None, "quit")
+        except StylegenError as e:
+            one_line(e)
+        with within(20):
+            r.answer("hello")  # the session still answers after any command
+
+
+@FEW
+@given(lines=st.lists(odd_text | st.sampled_from(COMMANDS), max_size=6))
+def test_the_repl_runs_any_input(chat_styles: list[Any], lines: list[str]) -> None:
+    for style in chat_styles:
+        r = repl(style)
+        r.stdin = io.StringIO("\n".join(line.replace("\n", " ") for line in lines) + "\n")
+        with within(30):
+            r.run()
+
+
+@FEW
+@given(data=odd_bytes, name=st.from_regex(r"[a-z]{1,8}", fullmatch=True))
+def test_load_state_takes_any_file(
+    chat_styles: list[Any], data: bytes, name: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.mktemp("state") / name
+    path.write_bytes(data)
+    r = repl(chat_styles[1])
+    with pytest.raises(StylegenError) as e:
+        r.command(f"/load-state {path}")
+    one_line(e.value)
+
+
+def test_chat_on_stdin_with_invalid_utf8(trained: str, hermetic: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "stylegen", "chat", trained, "--seed", "1"],
+        input=b"caf\xe9 \xff\xfe\x00 hello\n/temp \xff\n\xed\xa0\x80 surrogate\n",
+        capture_output=True,
+        env={"STYLEGEN_HOME": str(hermetic), "STYLEGEN_LOAD_PLUGINS": "", "OMP_NUM_THREADS": "1", "PATH": ""},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"Traceback" not in result.stderr
+
+
+# --------------------------------------------------------------------------- names
+
+BAD_NAMES = [
+    "", ".", "..", "-rf", "--help", ".hidden", "a/b", "a\\b", "/abs", "../up", "a\n", "a\x00b", "a.", "a ",
+    "con", "CON", "nul.txt", "Com1", "lpt9.log", "aux", "conin$", "é", "a" * 65, "\u202eevil", "a:b", "a*b",
+]  # fmt: skip
+
+
+@FUZZ
+@given(name=odd_text | st.text(alphabet="abc.-_/\\:\n ", max_size=8))
+@example(name="abc\n")
+@example(name="con.tar.gz")
+def test_a_name_is_safe_or_refused(name: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    try:
+        checked = home.check_name(name, "style")
+    except StylegenError as e:
+        assert str(e).startswith("invalid style name")
+        return
+    assert checked == name and 1 <= len(name) <= 64 and name.isascii() and name.isprintable()
+    assert not name.startswith((".", "-")) and not name.endswith(".") and "/" not in name and "\\" not in name
+    assert name.split(".")[0].lower() not in home.RESERVED
+    base = tmp_path_factory.getbasetemp().resolve()
+    assert (base / name).resolve().parent == base
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_every_entry_point_refuses_a_bad_name(trained: str, hermetic: Path, tmp_path: Path, name: str) -> None:
+    before = snapshot(hermetic)
+    archive = tmp_path / "a.zip"
+    if not archive.exists():
+        ok(invoke("styles", "export", trained, str(archive)))
+    commands = [
+        (["corpus", "build", name, str(tmp_path)], "corpus"),
+        (["corpus", "show", name], "corpus"),
+        (["corpus", "rm", name], "corpus"),
+        (["train", name], "corpus"),
+        (["train", trained, "--name", name], "style"),
+        (["generate", name], "style"),
+        (["chat", name], "style"),
+        (["inspect", name, "--topk", "3", "--", "x"], "style"),
+        (["styles", "show", name], "style"),
+        (["styles", "rm", name], "style"),
+        (["styles", "export", name, str(tmp_path / "b.zip")], "style"),
+        (["styles", "import", str(archive), "--name", name], "style"),
+        (["tui", name], "style"),
+    ]
+    for args, what in commands:
+        result = invoke(*args)
+        if name.startswith("-") and result.exit_code in (0, 2):  # click read it as an option
+            continue
+        assert_error(result, 1, f"invalid {what} name")
+    assert snapshot(hermetic) == before
+    assert not (tmp_path / "b.zip").exists()
+
+
+@pytest.mark.parametrize("name", ["../up", "con", "a\n", "-x"])
+def test_every_api_function_refuses_a_bad_name(trained: str, hermetic: Path, tmp_path: Path, name: str) -> None:
+    from stylegen import locks, transfer
+    from stylegen.corpus import load_corpus, remove_corpus
+    from stylegen.train import TrainConfig, train
+
+    ok(invoke("styles", "export", trained, str(tmp_path / "a.zip")))
+    before = snapshot(hermetic)
+    calls = [
+        lambda: build_corpus(name, [str(tmp_path)]),
+        lambda: load_corpus(name),
+        lambda: remove_corpus(name),
+        lambda: styles.load_style(name),
+        lambda: styles.read_meta(name),
+        lambda: styles.remove_style(name),
+        lambda: styles.user_style_path(name),
+        lambda: train(TrainConfig(corpus=trained, name=name)),
+        lambda: train(TrainConfig(corpus=name, name="ok")),
+        lambda: transfer.export_style(name, tmp_path / "b.zip"),
+        lambda: transfer.import_style(tmp_path / "a.zip", name=name),
+        lambda: locks.style_lock(name),
+        lambda: locks.corpus_lock(name),
+    ]
+    for call in calls:
+        with pytest.raises(StylegenError, match=r"invalid (corpus|style) name"):
+            call()
+    assert snapshot(hermetic) == before
+
+
+def test_names_in_json_outputs_round_trip(trained: str) -> None:
+    meta = json.loads(ok(invoke("styles", "show", trained, "--json")).stdout)
+    assert home.check_name(meta["name"], "style") == trained
