@@ -58,7 +58,6 @@ MAX_JSON_BYTES = 16 << 20
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".dill", ".npy", ".pyc")
 _PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _FIXED = {styles.STYLE_JSON, styles.WEIGHTS, METRICS, INDEX, CKPT_TENSORS, CKPT_JSON}
-_JSON_FILES = {MANIFEST, styles.STYLE_JSON, CKPT_JSON}
 
 MANIFEST_SPEC = schema.obj(
     {

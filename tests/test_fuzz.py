@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -33,8 +34,12 @@ from stylegen.corpus.turns import KINDS, TurnFormat, count_speakers, detect
 from stylegen.errors import StylegenError
 from stylegen.protocols import SkipFile
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+#: Examples per test; STYLEGEN_FUZZ_EXAMPLES=5000 for a deeper run (FEW: a tenth, for slow ones).
+EXAMPLES = int(os.environ.get("STYLEGEN_FUZZ_EXAMPLES", "150"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FEW = settings(
+    max_examples=max(10, EXAMPLES // 6), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 #: Characters that break naive text code: lone surrogates, bidi controls, NUL and other
 #: controls, BOM, line and paragraph separators, combining marks, astral characters.

@@ -442,3 +442,23 @@ def test_a_damaged_spm_tokenizer_is_named(tiny_corpus: str) -> None:
     (folder / "tokenizer.json").write_text(json.dumps({**meta, "vocab_size": 7}))
     with pytest.raises(StylegenError, match=r"spm\.model: \d+ pieces, but tokenizer\.json says 7"):
         styles.load_style("sub")
+
+
+class Payload:
+    """Unpickling this would create the file `path`: the test of whether anything unpickles it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> Any:
+        return (Path.write_text, (self.path, "code ran"))
+
+
+def test_a_malicious_checkpoint_or_weights_file_runs_nothing(trained: str, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    folder = styles.style_path(trained)
+    torch.save({"model": Payload(marker)}, folder / checkpoint.CHECKPOINT)  # a torch file whose pickle runs code
+    assert_error(invoke("train", trained, "--resume", "--max-steps", "130"), 1, "state.pt", "damaged checkpoint")
+    (folder / "model.safetensors").write_bytes(pickle.dumps(Payload(marker)))
+    assert_error(invoke("generate", trained), 1, "model.safetensors", "damaged weights")
+    assert not marker.exists()
