@@ -94,9 +94,14 @@ else:
 
 
 def holder(path: Path) -> dict[str, Any]:
-    """What the lock file at `path` says about its holder ({} if it says nothing readable)."""
+    """What the lock file at `path` says about its holder ({} if it says nothing readable).
+
+    The file is a space, then JSON: the first byte is the one Windows locks (and no other
+    process may read), so the JSON starts after it."""
     try:
-        info = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            f.seek(1)
+            info = json.loads(f.read().decode("utf-8"))
     except (OSError, ValueError):
         return {}
     return info if isinstance(info, dict) else {}
@@ -142,13 +147,9 @@ def acquire(path: Path, what: str, doing: str) -> Lock:
         "doing": doing,
         "since": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    data = json.dumps(info).encode("utf-8")
-    if sys.platform == "win32":  # pragma: no cover - the locked first byte cannot be written
-        data = b" " + data
-        os.lseek(fd, 1, os.SEEK_SET)
-    else:
-        os.ftruncate(fd, 0)
-    os.write(fd, data)
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, b" " + json.dumps(info).encode("utf-8"))  # see `holder`
     return Lock(path, fd, made_parent)
 
 
