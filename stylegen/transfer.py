@@ -130,6 +130,8 @@ def export_style(
         if with_checkpoint:
             from stylegen.train import checkpoint, portable
 
+            if not (src / checkpoint.CHECKPOINT).is_file():
+                raise StylegenError(f"style {name!r} has no checkpoint to export (--with-checkpoint)")
             tensors, structure = portable.pack(checkpoint.load(src))
             files[CKPT_TENSORS], files[CKPT_JSON] = tensors, structure
         listing = {rel: _describe(item) for rel, item in files.items()}

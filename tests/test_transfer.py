@@ -160,6 +160,9 @@ def test_export_refuses_to_overwrite_and_names_what_is_missing(trained: str, tmp
         invoke("styles", "export", trained, str(tmp_path / "y.zip"), "--with-index"), 1, "no originality index"
     )
     assert_error(invoke("styles", "export", "nope", str(tmp_path / "z.zip")), 1, "no style named 'nope'")
+    (styles.style_path(trained) / checkpoint.CHECKPOINT).unlink()
+    line = assert_error(invoke("styles", "export", trained, str(tmp_path / "y.zip"), "--with-checkpoint"), 1)
+    assert "has no checkpoint to export" in line
     assert not (tmp_path / "y.zip").exists() and not (tmp_path / "z.zip").exists()
 
 
