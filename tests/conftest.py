@@ -28,14 +28,34 @@ TINY = dict(
 
 @pytest.fixture(autouse=True)
 def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh STYLEGEN_HOME, built-in plugins only, and a fresh plugin registry."""
+    """A fresh STYLEGEN_HOME, built-in plugins only, a fresh plugin registry, and no shipped
+    styles (tests of the shipped ones ask for `real_shipped`)."""
+    from stylegen import styles
+
     home = tmp_path / "home"
+    no_shipped = tmp_path / "no-shipped-styles"
+    monkeypatch.setattr(styles, "shipped_dir", lambda: no_shipped)
+    # `--precision auto` is bf16 on CPUs with AMX/AVX512-BF16: tests train in float32 on every
+    # machine, so they see the same numbers everywhere (the bf16 path has its own tests).
+    from stylegen.train import loop
+
+    monkeypatch.setattr(loop, "cpu_has_bf16", lambda: False)
     monkeypatch.setenv("STYLEGEN_HOME", str(home))
     monkeypatch.setenv("STYLEGEN_LOAD_PLUGINS", "")
     monkeypatch.delenv("STYLEGEN_DEBUG", raising=False)
     plugins._REGISTRY = None
     yield home
     plugins._REGISTRY = None
+
+
+@pytest.fixture
+def real_shipped(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The styles that ship in the package, visible again."""
+    from stylegen import styles
+
+    folder = Path(styles.__file__).parent / "shipped"
+    monkeypatch.setattr(styles, "shipped_dir", lambda: folder)
+    return folder
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ def test_the_shakespeare_style_ships_small_and_documented() -> None:
     assert meta["val_bpc"] < 2.3 and meta["recipe"] == "recipe.toml" and "stylegen train" in meta["train_command"]
 
 
-def test_the_shakespeare_style_chats_in_turns(hermetic: Path) -> None:
+def test_the_shakespeare_style_chats_in_turns(hermetic: Path, real_shipped: Path) -> None:
     style = load_style("shakespeare")
     assert style.meta["shipped"] is True
     chat = ChatSession(style, user="ROMEO", to="JULIET", seed=3, max_tokens=300)
