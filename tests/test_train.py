@@ -199,7 +199,7 @@ def test_precision_auto_follows_the_hardware(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_bf16_autocast_trains_on_the_cpu(tiny_corpus: str) -> None:
-    cfg = TrainConfig(corpus=tiny_corpus, name="half", max_steps=40, precision="bf16", **TINY)  # type: ignore[arg-type]
+    cfg = TrainConfig(corpus=tiny_corpus, name="half", max_steps=40, **{**TINY, "precision": "bf16"})  # type: ignore[arg-type]
     meta = train(cfg)
     assert meta["precision"] == "bf16"
     assert meta["val_bpc"] is not None and meta["val_bpc"] < 4.0  # it learns the phrase under bf16 too

@@ -41,6 +41,8 @@ def _walk(folder: Path, seen: set[tuple[int, int]] | None = None) -> Iterator[Pa
             yield from _walk(path, seen)
         else:
             yield path  # files, and broken links or special files, which are reported as skipped
+
+
 def expand(args: Sequence[str], options: SourceOptions) -> list[Path | None]:
     """Resolve arguments to files in order; `None` stands for stdin. Errors name the argument."""
     out: list[Path | None] = []

@@ -61,6 +61,11 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def _float32(t: Any) -> Any:
+    """A floating-point state tensor in float32; other tensors (counters, positions) as they are."""
+    return t.float() if t.is_floating_point() else t
+
+
 def resolve_precision(precision: str, device: str) -> str:
     """`auto` is bf16 autocast where the hardware computes bf16 natively (a GPU that supports
     it; a CPU with AVX512-BF16/AMX), else fp32. On this project's 2-core AMX machine a 2x256
@@ -392,7 +397,8 @@ def _train(
             torch.set_rng_state(mine["rng"])
             if device.startswith("cuda") and mine.get("cuda_rng") is not None:
                 torch.cuda.set_rng_state(mine["cuda_rng"])
-            state = tree_map(lambda t: t.to(device), mine["state"])
+            # float32 whatever the saved run's precision (bf16 autocast returns bf16 states)
+            state = tree_map(lambda t: _float32(t.to(device)), mine["state"])
         elif world.main:
             plugins.warn(
                 f"resuming on {world.size} processes a run saved by {ckpt.get('world', 1)}: "
@@ -615,7 +621,7 @@ def _train(
             for group in optimizer.param_groups:
                 group["lr"] = lr
             x, y = data.window(window, device)  # (B, T) each
-            state = tree_map(lambda t: t.detach(), state)
+            state = tree_map(lambda t: _float32(t.detach()), state)  # carried in float32 (autocast gives bf16)
             with model_errors(cfg.model, f"at step {step + 1}", stopped_hint()):
                 with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
                     logits, state = step_model(x, state)  # (B, T, V)
