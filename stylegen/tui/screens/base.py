@@ -39,6 +39,28 @@ class AppScreen(Screen[None]):
     def compose_body(self) -> ComposeResult:
         yield from ()
 
+    #: the `Select` that picks this screen's style, for screens that have one
+    STYLE_SELECT: ClassVar[str] = ""
+    style_name: str | None = None
+
+    def _fill_styles(self) -> None:
+        """Offer every style in the style selector, keeping the current one chosen."""
+        from textual.widgets import Select
+
+        from stylegen.tui._data import scan_styles
+
+        names = [str(m.get("name")) for m in scan_styles()[0]]
+        select: Select[str] = self.query_one(self.STYLE_SELECT, Select)
+        with self.prevent(Select.Changed):
+            select.set_options([(n, n) for n in names])
+            if self.style_name in names:
+                select.value = self.style_name
+
+    def styles_changed(self) -> None:
+        """The app's styles changed (trained, imported, deleted): refresh the selector."""
+        if self.is_mounted and self.STYLE_SELECT:
+            self._fill_styles()
+
     def palette_commands(self) -> Iterable[PaletteCommand]:
         """Commands of this screen for the command palette (ctrl+p)."""
         return ()

@@ -23,7 +23,6 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, Select, Static
 
 from stylegen.tui import _copies, _streaming
-from stylegen.tui._data import scan_styles
 from stylegen.tui._format import style_summary
 from stylegen.tui.screens.base import AppScreen, PaletteCommand
 from stylegen.tui.screens.dialogs import PathDialog
@@ -36,6 +35,7 @@ NO_STYLE = "No style chosen. Pick one on the Styles screen (F1), or build a corp
 
 
 class ChatScreen(AppScreen):
+    STYLE_SELECT = "#style-select"
     MODE = "chat"
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -112,18 +112,6 @@ class ChatScreen(AppScreen):
         self.query_one("#message", Input).focus()
         if self.style_name is not None and self.style is None:
             self._start_loading(self.style_name)
-
-    def _fill_styles(self) -> None:
-        names = [str(m.get("name")) for m in scan_styles()[0]]
-        select: Select[str] = self.query_one("#style-select", Select)
-        with self.prevent(Select.Changed):
-            select.set_options([(n, n) for n in names])
-            if self.style_name in names:
-                select.value = self.style_name
-
-    def styles_changed(self) -> None:
-        if self.is_mounted:
-            self._fill_styles()
 
     # --- loading a style ---------------------------------------------------------------------------
     def open_style(self, name: str) -> None:

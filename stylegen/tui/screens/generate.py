@@ -15,7 +15,6 @@ from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
 from stylegen.tui import _copies, _streaming
-from stylegen.tui._data import scan_styles
 from stylegen.tui._format import style_summary
 from stylegen.tui.screens.base import AppScreen, PaletteCommand
 from stylegen.tui.screens.dialogs import PathDialog
@@ -27,6 +26,7 @@ NO_STYLE = "No style chosen. Pick one on the Styles screen (F1) and press g."
 
 
 class GenerateScreen(AppScreen):
+    STYLE_SELECT = "#gen-style"
     MODE = "generate"
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -95,18 +95,6 @@ class GenerateScreen(AppScreen):
         self.query_one("#prime", Input).focus()
         if self.style_name is not None and self.style is None:
             self._start_loading(self.style_name)
-
-    def _fill_styles(self) -> None:
-        names = [str(m.get("name")) for m in scan_styles()[0]]
-        select: Select[str] = self.query_one("#gen-style", Select)
-        with self.prevent(Select.Changed):
-            select.set_options([(n, n) for n in names])
-            if self.style_name in names:
-                select.value = self.style_name
-
-    def styles_changed(self) -> None:
-        if self.is_mounted:
-            self._fill_styles()
 
     def style_deleted(self, name: str) -> None:
         if name == self.style_name:

@@ -76,6 +76,7 @@ class Request:
 
 
 class InspectScreen(AppScreen):
+    STYLE_SELECT = "#insp-style"
     MODE = "inspect"
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -173,18 +174,6 @@ class InspectScreen(AppScreen):
                 return str(name)
         names = [str(m.get("name")) for m in scan_styles()[0]]
         return names[0] if names else None
-
-    def _fill_styles(self) -> None:
-        names = [str(m.get("name")) for m in scan_styles()[0]]
-        select: Select[str] = self.query_one("#insp-style", Select)
-        with self.prevent(Select.Changed):
-            select.set_options([(n, n) for n in names])
-            if self.style_name in names:
-                select.value = self.style_name
-
-    def styles_changed(self) -> None:
-        if self.is_mounted:
-            self._fill_styles()
 
     def style_deleted(self, name: str) -> None:
         if name == self.style_name:
