@@ -36,6 +36,7 @@ def make_style(hidden: int, layers: int) -> Style:
     torch.manual_seed(0)
     model = plugins.get("model", "lstm").build(tokenizer.vocab_size, **config).eval()
     meta = {
+        "format_version": styles.FORMAT_VERSION,
         "name": "bench",
         "model": {"name": "lstm", "config": config},
         "tokenizer": {"name": "char", "vocab_size": tokenizer.vocab_size},
