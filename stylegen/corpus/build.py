@@ -74,16 +74,6 @@ def extract_file(path: Path, errors: str, by_suffix: dict[str, Any], options: Ma
     return text
 
 
-def text_stats(text: str) -> dict[str, int]:
-    """Counts shown by `corpus show` and kept in the manifest."""
-    return {
-        "bytes": len(text.encode("utf-8", errors="surrogatepass")),
-        "chars": len(text),
-        "words": len(text.split()),
-        "lines": text.count("\n") + (0 if text.endswith("\n") or not text else 1),
-    }
-
-
 def split_text(text: str, val_fraction: float) -> tuple[str, str]:
     """The validation split is the last `val_fraction` of the text (as char-rnn and nanoGPT)."""
     n_val = math.ceil(len(text) * val_fraction)

@@ -234,7 +234,7 @@ def _prepare_tokens(
         tokenizer.save(style_dir / styles.TOKENIZER_DIR)
     cache = tokens.cache_dir(corpus, style_dir / styles.TOKENIZER_DIR)
     made += [p for p in (cache.parent, cache) if not p.exists()]
-    train_ids, val_ids = tokens.corpus_tokens(corpus, tokenizer, style_dir / styles.TOKENIZER_DIR)
+    train_ids, val_ids = tokens.corpus_tokens(corpus, tokenizer, style_dir / styles.TOKENIZER_DIR, cache)
     need = cfg.seq_len + 1
     if len(train_ids) < need:
         raise StylegenError(

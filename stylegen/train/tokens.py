@@ -76,10 +76,12 @@ def cache_dir(corpus: Any, tokenizer_dir: Path) -> Path:
     return Path(corpus.path) / CACHE_DIR / tokenizer_key(tokenizer_dir)
 
 
-def corpus_tokens(corpus: Any, tokenizer: Any, tokenizer_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+def corpus_tokens(
+    corpus: Any, tokenizer: Any, tokenizer_dir: Path, cache: Path | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(train, val) token arrays of `corpus` under `tokenizer` (saved in `tokenizer_dir`),
-    encoded once into the corpus's cache and memory-mapped."""
-    cache = cache_dir(corpus, tokenizer_dir)
+    encoded once into the corpus's cache (`cache_dir`, unless given) and memory-mapped."""
+    cache = cache or cache_dir(corpus, tokenizer_dir)
     if not (cache / "tokenizer").is_dir():  # what these ids mean, kept beside them
         with home.staged_dir(cache / "tokenizer", replace=True) as tmp:
             shutil.copytree(tokenizer_dir, tmp, dirs_exist_ok=True)
@@ -87,7 +89,3 @@ def corpus_tokens(corpus: Any, tokenizer: Any, tokenizer_dir: Path) -> tuple[np.
     train = encode_file(tokenizer, corpus.path / "train.txt", cache / f"train.{suffix}")
     val = encode_file(tokenizer, corpus.path / "val.txt", cache / f"val.{suffix}")
     return np.asarray(train), np.asarray(val)
-
-
-def clear_cache(corpus_path: Path) -> None:
-    shutil.rmtree(corpus_path / CACHE_DIR, ignore_errors=True)
