@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUD
 
 
 def test_cuda_training_uses_bf16_autocast_and_generates(tiny_corpus: str) -> None:
-    settings = {**TINY, "device": "cuda"}
+    settings = {**TINY, "device": "cuda", "precision": "auto"}  # TINY pins fp32 for the CPU tests
     meta = train(TrainConfig(corpus=tiny_corpus, name="gpu", max_steps=30, **settings))  # type: ignore[arg-type]
     assert meta["device"].startswith("cuda")
     assert meta["precision"] == ("bf16" if torch.cuda.is_bf16_supported() else "fp32")
