@@ -30,3 +30,17 @@ def test_cuda_resume_continues(tiny_corpus: str) -> None:
     train(TrainConfig(corpus=tiny_corpus, name="gpu2", max_steps=10, **settings))  # type: ignore[arg-type]
     meta = train(TrainConfig(corpus=tiny_corpus, name="gpu2", max_steps=20, **settings), resume=True)  # type: ignore[arg-type]
     assert meta["steps"] == 20
+
+
+def test_windows_reach_the_gpu_through_pinned_memory() -> None:
+    import numpy as np
+
+    from stylegen.train.data import StreamBatches
+
+    ids = np.arange(4 * 33, dtype=np.uint16) % 50
+    data = StreamBatches(ids, batch=4, seq_len=8)
+    x, y = data.window(1, "cuda")
+    torch.cuda.synchronize()
+    assert x.is_cuda and x.dtype == torch.int64 and x.shape == (4, 8)
+    assert torch.equal(x.cpu(), torch.from_numpy(data.data[:, 8:16].astype(np.int64)))
+    assert torch.equal(y.cpu(), torch.from_numpy(data.data[:, 9:17].astype(np.int64)))

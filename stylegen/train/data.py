@@ -24,12 +24,22 @@ class StreamBatches:
 
     def window(self, w: int, device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
         """Inputs and targets of window w, each (B, T) int64 on `device`."""
-        import torch
 
         start = w * self.seq_len
-        chunk = torch.from_numpy(self.data[:, start : start + self.seq_len + 1].astype(np.int64))
-        chunk = chunk.to(device, non_blocking=True)
+        chunk = to_device(self.data[:, start : start + self.seq_len + 1], device)
         return chunk[:, :-1], chunk[:, 1:]
+
+
+def to_device(ids: np.ndarray, device: torch.device | str) -> torch.Tensor:
+    """Token ids as an int64 tensor on `device`. For a GPU the copy goes through pinned (page-
+    locked) memory without waiting, so it overlaps the previous step's kernels; torch's caching
+    host allocator keeps the pinned block alive until the copy is done."""
+    import torch
+
+    chunk = torch.from_numpy(ids.astype(np.int64))
+    if torch.device(device).type == "cuda":
+        return chunk.pin_memory().to(device, non_blocking=True)
+    return chunk.to(device)
 
 
 def fit_batch(n_tokens: int, batch: int, seq_len: int) -> int:

@@ -30,7 +30,7 @@ from stylegen.protocols import Observer
 from stylegen.state import tree_map
 from stylegen.train import checkpoint, distributed, tokens
 from stylegen.train.config import TrainConfig
-from stylegen.train.data import StreamBatches, fit_batch
+from stylegen.train.data import StreamBatches, fit_batch, to_device
 
 LN2 = math.log(2.0)
 #: The settings a resumed run may change; everything else is kept from the checkpoint.
@@ -125,7 +125,7 @@ def evaluate(
         state = model.init_state(len(data), device)
         for start in range(0, (length - 1) * (len(data) > 0), seq_len):
             end = min(start + seq_len, length - 1)
-            chunk = torch.from_numpy(data[:, start : end + 1].astype(np.int64)).to(device)
+            chunk = to_device(data[:, start : end + 1], device)
             logits, state = model(chunk[:, :-1], state)  # (S, t, V)
             total += F.cross_entropy(logits.flatten(0, 1).float(), chunk[:, 1:].flatten(), reduction="sum").double()
     model.train(was_training)
