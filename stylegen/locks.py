@@ -200,23 +200,22 @@ def style_lock(name: str, doing: str = "training it") -> Lock:
     """The lock on style `name` (training, importing over or removing it), its folder repaired."""
     from stylegen.styles import styles_dir
 
-    home.check_name(name, "style")
-    lock = acquire(styles_dir() / f".{name}{LOCK_SUFFIX}", f"style {name!r}", doing)
-    try:
-        recover(styles_dir(), name)
-    except OSError:
-        pass  # a repair that fails changes nothing the run relies on
-    return lock
+    return _folder_lock(styles_dir(), "style", name, doing)
 
 
 def corpus_lock(name: str, doing: str = "building it") -> Lock:
     """The lock on corpus `name` (building or replacing it), its folder repaired."""
     from stylegen.corpus.build import corpora_dir
 
-    home.check_name(name, "corpus")
-    lock = acquire(corpora_dir() / f".{name}{LOCK_SUFFIX}", f"corpus {name!r}", doing)
+    return _folder_lock(corpora_dir(), "corpus", name, doing)
+
+
+def _folder_lock(parent: Path, kind: str, name: str, doing: str) -> Lock:
+    """The lock on folder `parent/name` (a `kind`), then what a crash left there repaired."""
+    home.check_name(name, kind)
+    lock = acquire(parent / f".{name}{LOCK_SUFFIX}", f"{kind} {name!r}", doing)
     try:
-        recover(corpora_dir(), name)
+        recover(parent, name)
     except OSError:
-        pass
+        pass  # a repair that fails changes nothing the run relies on
     return lock

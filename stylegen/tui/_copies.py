@@ -84,7 +84,3 @@ def summary(spans: Sequence[Any], min_len: int, shown: int = 3) -> str:
     parts = [f"{len(s)} chars at offset {s.corpus_offset:,}" for s in spans[:shown]]
     more = f", and {n - shown} more" if n > shown else ""
     return f"{n} copied span{'s' if n != 1 else ''} ({min_len}+ chars) from the corpus: {', '.join(parts)}{more}"
-
-
-def one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__

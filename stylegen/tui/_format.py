@@ -109,3 +109,8 @@ def style_details(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("updated", date(meta.get("updated"))),
     ]
     return rows
+
+
+def one_line(error: BaseException) -> str:
+    """An error as one line for the app's status lines and notices."""
+    return " ".join(str(error).split()) or type(error).__name__

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.screen import Screen
@@ -42,6 +42,21 @@ class AppScreen(Screen[None]):
     #: the `Select` that picks this screen's style, for screens that have one
     STYLE_SELECT: ClassVar[str] = ""
     style_name: str | None = None
+    style: Any = None  # the chosen style once loaded
+    load_error: str | None = None  # why the chosen style could not be loaded
+
+    def open_style(self, name: str) -> None:
+        """Show style `name`, loaded in the background (`_start_loading`, once mounted); the
+        style already shown, or still loading, stays as it is."""
+        if name == self.style_name and (self.style is not None or self.load_error is None):
+            return
+        self.style_name, self.style, self.load_error = name, None, None
+        if self.is_mounted:
+            self._start_loading(name)
+
+    def _start_loading(self, name: str) -> None:
+        """Load style `name` in the background (the screens that show a style give this)."""
+        raise NotImplementedError
 
     def _fill_styles(self) -> None:
         """Offer every style in the style selector, keeping the current one chosen."""

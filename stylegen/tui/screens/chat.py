@@ -23,7 +23,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, Select, Static
 
 from stylegen.tui import _copies, _streaming
-from stylegen.tui._format import style_summary
+from stylegen.tui._format import one_line, style_summary
 from stylegen.tui.screens.base import AppScreen, PaletteCommand
 from stylegen.tui.screens.dialogs import PathDialog
 from stylegen.tui.widgets import CopyCheckPanel, PenaltiesPanel, SamplerPanel, Transcript, TurnView
@@ -116,11 +116,9 @@ class ChatScreen(AppScreen):
     # --- loading a style ---------------------------------------------------------------------------
     def open_style(self, name: str) -> None:
         """Chat with style `name` (loaded in the background); the same style keeps its conversation."""
-        if name == self.style_name and (self.style is not None or self.load_error is None):
-            return
-        self.style_name, self.style, self.session, self.load_error = name, None, None, None
-        if self.is_mounted:
-            self._start_loading(name)
+        super().open_style(name)
+        if self.style is None:
+            self.session = None
 
     def _start_loading(self, name: str) -> None:
         self.action_stop()
@@ -135,7 +133,7 @@ class ChatScreen(AppScreen):
         try:
             style = self.stylegen.loader.load(name)
         except Exception as e:  # any failure to load is shown, and the app goes on
-            self.post_message(self.Loaded(name, None, " ".join(str(e).split()) or type(e).__name__))
+            self.post_message(self.Loaded(name, None, one_line(e)))
             return
         self.post_message(self.Loaded(name, style, None))
 
@@ -266,7 +264,7 @@ class ChatScreen(AppScreen):
                 for text in _streaming.batched(session.send(message, cancel), stop):
                     self.post_message(self.Chunk(turn, text, session.speaker))
             except Exception as e:  # shown in the conversation; the app goes on
-                error = " ".join(str(e).split()) or type(e).__name__
+                error = one_line(e)
         self.post_message(self.Done(turn, session.speaker, error))
 
     def on_chat_screen_chunk(self, message: Chunk) -> None:
@@ -310,7 +308,7 @@ class ChatScreen(AppScreen):
             try:
                 spans = _copies.find(self.stylegen.copy_indexes, style, text, min_len)
             except Exception as e:  # a damaged index: said under the answer, the chat goes on
-                self.post_message(self.Copies(view, text, min_len, None, _copies.one_line(e)))
+                self.post_message(self.Copies(view, text, min_len, None, one_line(e)))
                 continue
             self.post_message(self.Copies(view, text, min_len, spans, None))
 

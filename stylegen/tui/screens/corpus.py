@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
 from stylegen.tui._data import CorpusInfo, corpus_info, scan_corpora, source_names
-from stylegen.tui._format import date, human
+from stylegen.tui._format import date, human, one_line
 from stylegen.tui.screens.base import AppScreen, PaletteCommand
 from stylegen.tui.screens.dialogs import ConfirmDialog
 
@@ -249,7 +249,7 @@ class CorpusScreen(AppScreen):
         try:
             corpus = build_corpus(name, form.pop("sources"), **form)
         except Exception as e:
-            self.post_message(self.Built(name, " ".join(str(e).split()) or type(e).__name__))
+            self.post_message(self.Built(name, one_line(e)))
             return
         self.post_message(self.Built(name, None, len(corpus.manifest.get("skipped", []))))
 

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
 from stylegen.tui import _copies, _streaming
-from stylegen.tui._format import style_summary
+from stylegen.tui._format import one_line, style_summary
 from stylegen.tui.screens.base import AppScreen, PaletteCommand
 from stylegen.tui.screens.dialogs import PathDialog
 from stylegen.tui.widgets import CopyCheckPanel, MarkedTextArea, PenaltiesPanel, SamplerPanel
@@ -106,13 +106,6 @@ class GenerateScreen(AppScreen):
                 self._fill_styles()
 
     # --- loading ------------------------------------------------------------------------------
-    def open_style(self, name: str) -> None:
-        if name == self.style_name and (self.style is not None or self.load_error is None):
-            return
-        self.style_name, self.style, self.load_error = name, None, None
-        if self.is_mounted:
-            self._start_loading(name)
-
     def _start_loading(self, name: str) -> None:
         self.action_stop()
         self._title(f"{name} · loading…")
@@ -124,7 +117,7 @@ class GenerateScreen(AppScreen):
         try:
             style = self.stylegen.loader.load(name)
         except Exception as e:
-            self.post_message(self.Loaded(name, None, " ".join(str(e).split()) or type(e).__name__))
+            self.post_message(self.Loaded(name, None, one_line(e)))
             return
         self.post_message(self.Loaded(name, style, None))
 
@@ -217,7 +210,7 @@ class GenerateScreen(AppScreen):
             for text in _streaming.batched(chunks, _streaming.stopper(cancel)):
                 self.post_message(self.Chunk(run, text))
         except Exception as e:
-            error = " ".join(str(e).split()) or type(e).__name__
+            error = one_line(e)
         self.post_message(self.Done(run, error))
 
     def on_generate_screen_chunk(self, message: Chunk) -> None:
@@ -257,7 +250,7 @@ class GenerateScreen(AppScreen):
         try:
             spans = _copies.find(self.stylegen.copy_indexes, style, text, min_len)
         except Exception as e:
-            self.post_message(self.Copies(run, min_len, None, _copies.one_line(e)))
+            self.post_message(self.Copies(run, min_len, None, one_line(e)))
             return
         self.post_message(self.Copies(run, min_len, spans, None))
 

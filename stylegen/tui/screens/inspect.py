@@ -23,9 +23,8 @@ from textual.message import Message
 from textual.widgets import Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
-from stylegen.tui._copies import one_line
 from stylegen.tui._data import scan_styles
-from stylegen.tui._format import style_summary
+from stylegen.tui._format import one_line, style_summary
 from stylegen.tui.screens.base import AppScreen, PaletteCommand
 
 NO_STYLE = "No style chosen. Pick one in the panel, or train one (F5)."
@@ -185,14 +184,6 @@ class InspectScreen(AppScreen):
                 self._fill_styles()
 
     # --- loading a style -----------------------------------------------------------------------
-    def open_style(self, name: str) -> None:
-        """Inspect style `name` (loaded in the background)."""
-        if name == self.style_name and (self.style is not None or self.load_error is None):
-            return
-        self.style_name, self.style, self.load_error = name, None, None
-        if self.is_mounted:
-            self._start_loading(name)
-
     def _start_loading(self, name: str) -> None:
         self._title(f"{name} · loading…")
         self._status(f"loading {name}…")

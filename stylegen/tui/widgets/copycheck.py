@@ -12,7 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Static
 
-from stylegen.tui._copies import DEFAULT_LEN, MIN_LEN, one_line
+from stylegen.tui._copies import DEFAULT_LEN, MIN_LEN
+from stylegen.tui._format import one_line
 
 OFF = "off: nothing is checked"
 
