@@ -65,7 +65,7 @@ import json, resource, sys, tempfile, time
 from pathlib import Path
 from stylegen import plugins
 from stylegen.corpus import load_corpus
-from stylegen.train import tokens
+from stylegen.training import tokens
 corpus = load_corpus(sys.argv[1])
 t = time.perf_counter()
 factory = plugins.get("tokenizer", "char")
@@ -75,7 +75,7 @@ with tempfile.TemporaryDirectory() as d:
     train, val = tokens.corpus_tokens(corpus, tok, Path(d))
     # read 200 training windows (64 streams x 129 tokens) the way training does; memory-mapped
     # pages are file-backed and reclaimable, so they are not read all at once here
-    from stylegen.train.data import StreamBatches
+    from stylegen.training.data import StreamBatches
     batches = StreamBatches(train, 64, 128)
     for w in range(0, batches.windows, max(1, batches.windows // 200)):
         batches.data[:, w * 128 : w * 128 + 129].sum()

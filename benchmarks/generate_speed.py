@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from stylegen import generate, home, plugins, styles
-from stylegen.generate import Decoder
+from stylegen._generate import Decoder
 from stylegen.styles import Style
 
 VOCAB = string.printable

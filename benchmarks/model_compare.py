@@ -70,7 +70,7 @@ def load_plugins() -> dict[str, Any]:
 
 
 def train_one(name: str, cpu_seconds: float) -> dict[str, Any]:
-    from stylegen.train import TrainConfig, train
+    from stylegen.training import TrainConfig, train
 
     settings = MODELS[name]
     stop = threading.Event()
@@ -96,7 +96,7 @@ def train_one(name: str, cpu_seconds: float) -> dict[str, Any]:
 
 def generation_rate(name: str, chars: int) -> tuple[float, str]:
     """Characters per second at batch 1 (temperature 0.8, after a 20-step warm-up), and the text."""
-    from stylegen.generate import Decoder
+    from stylegen._generate import Decoder
     from stylegen.styles import load_style
 
     style = load_style(f"bard-{name}")

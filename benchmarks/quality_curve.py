@@ -70,7 +70,7 @@ class Curve:
 def run(
     corpus: str, name: str, minutes: float, settings: dict[str, Any], precision: str
 ) -> tuple[Curve, dict[str, Any]]:
-    from stylegen.train import TrainConfig, train
+    from stylegen.training import TrainConfig, train
 
     curve = Curve()
     cfg = TrainConfig(corpus=corpus, name=name, max_minutes=minutes, device="cpu", precision=precision, **settings)
@@ -96,7 +96,7 @@ def main() -> None:
         os.environ["STYLEGEN_HOME"] = tmp
         os.environ.setdefault("STYLEGEN_LOAD_PLUGINS", "")
         from stylegen.corpus import build_corpus
-        from stylegen.train.presets import preset
+        from stylegen.training.presets import preset
 
         corpus = build_corpus("bard", ["shakespeare"], max_chars=args.chars, val_fraction=0.1)
         if args.split == "interleaved":

@@ -1,7 +1,7 @@
 """Training speed: this machine's matmul rate, and the trainer's tokens/s and model FLOP/s.
 
 In one run: (1) the float32 (and bfloat16) matmul rate of a 2048x2048 product, the ceiling
-any model can reach here; (2) for a few models, `stylegen.train.train` itself (data, forward,
+any model can reach here; (2) for a few models, `stylegen.training.train` itself (data, forward,
 loss, backward, clipping, AdamW) on a synthetic corpus, timed over its step events after a
 warm-up; (3) the model's FLOP/s as a fraction of the matmul rate of its precision.
 
@@ -90,7 +90,7 @@ class Rates:
 
 
 def trainer_rate(corpus: str, case: tuple[Any, ...], steps: int, device: str = "cpu", compile_: bool = False) -> float:
-    from stylegen.train import TrainConfig, train
+    from stylegen.training import TrainConfig, train
 
     cell, layers, hidden, embed, batch, seq, precision = case
     rates = Rates()

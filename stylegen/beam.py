@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from stylegen._generate import EMPTY_PRIME, banned_ids
 from stylegen.errors import StylegenError
-from stylegen.generate import EMPTY_PRIME, banned_ids
 from stylegen.processors import Penalties
 
 

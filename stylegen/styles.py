@@ -121,14 +121,14 @@ class Style:
     device: str = "cpu"
 
     def generate(self, prime: str = "", **options: Any) -> Any:
-        """Stream text in this style; see `stylegen.generate.generate` for the options."""
-        from stylegen.generate import generate
+        """Stream text in this style; see `stylegen._generate.generate` for the options."""
+        from stylegen._generate import generate
 
         return generate(self, prime, **options)
 
     def chat(self, **options: Any) -> Any:
-        """A `stylegen.chat.ChatSession` with this style (options: user, to, sampler, params, seed...)."""
-        from stylegen.chat import ChatSession
+        """A `stylegen._chat.ChatSession` with this style (options: user, to, sampler, params, seed...)."""
+        from stylegen._chat import ChatSession
 
         return ChatSession(self, **options)
 

@@ -43,7 +43,7 @@ from typing import IO, Any
 
 from stylegen import home, locks, schema, styles
 from stylegen.errors import StylegenError
-from stylegen.train.portable import CKPT_JSON, CKPT_TENSORS
+from stylegen.training.portable import CKPT_JSON, CKPT_TENSORS
 
 ARCHIVE_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -128,7 +128,7 @@ def export_style(
     with locks.style_lock(name, "exporting it"):
         files: dict[str, Path | bytes] = dict(_style_files(src, with_index))
         if with_checkpoint:
-            from stylegen.train import checkpoint, portable
+            from stylegen.training import checkpoint, portable
 
             if not (src / checkpoint.CHECKPOINT).is_file():
                 raise StylegenError(f"style {name!r} has no checkpoint to export (--with-checkpoint)")
@@ -352,7 +352,7 @@ def import_style(archive: Path, *, name: str | None = None, force: bool = False)
     the name it was exported under); returns what was installed. `force` replaces an
     existing style of that name (only once the new one is complete)."""
     from stylegen import plugins
-    from stylegen.train import portable
+    from stylegen.training import portable
 
     archive = Path(archive)
     with _open(archive) as zf:

@@ -38,7 +38,7 @@ def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setattr(styles, "shipped_dir", lambda: no_shipped)
     # `--precision auto` is bf16 on CPUs with AMX/AVX512-BF16: tests train in float32 on every
     # machine, so they see the same numbers everywhere (the bf16 path has its own tests).
-    from stylegen.train import loop
+    from stylegen.training import loop
 
     monkeypatch.setattr(loop, "cpu_has_bf16", lambda: False)
     monkeypatch.setenv("STYLEGEN_HOME", str(home))
@@ -88,7 +88,7 @@ def _train_home(factory: pytest.TempPathFactory, name: str, text: str, steps: in
     import os
 
     from stylegen.corpus import build_corpus
-    from stylegen.train import TrainConfig, train
+    from stylegen.training import TrainConfig, train
 
     home = factory.mktemp(name) / "home"
     old = {k: os.environ.get(k) for k in ("STYLEGEN_HOME", "STYLEGEN_LOAD_PLUGINS")}

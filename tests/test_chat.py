@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from stylegen import load_style
-from stylegen.chat import HoldBack
+from stylegen._chat import HoldBack
 from stylegen.corpus.turns import TurnFormat, detect
 from stylegen.errors import StylegenError
 from stylegen.processors import Penalties

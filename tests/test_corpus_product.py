@@ -18,7 +18,7 @@ from stylegen.corpus.clean import REPLACEMENT, CleanOptions
 from stylegen.errors import StylegenError
 from stylegen.hookspecs import hookimpl
 from stylegen.protocols import Document, Skipped, SourceOptions
-from stylegen.train import tokens
+from stylegen.training import tokens
 from tests.test_cli import assert_error, invoke, ok, snapshot
 
 PLAY = """# The Test

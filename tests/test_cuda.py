@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from stylegen import load_style
-from stylegen.train import TrainConfig, train
+from stylegen.training import TrainConfig, train
 from tests.conftest import TINY
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -35,7 +35,7 @@ def test_cuda_resume_continues(tiny_corpus: str) -> None:
 def test_windows_reach_the_gpu_through_pinned_memory() -> None:
     import numpy as np
 
-    from stylegen.train.data import StreamBatches
+    from stylegen.training.data import StreamBatches
 
     ids = np.arange(4 * 33, dtype=np.uint16) % 50
     data = StreamBatches(ids, batch=4, seq_len=8)

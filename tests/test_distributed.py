@@ -24,7 +24,7 @@ import pytest
 import torch
 
 from stylegen import styles
-from stylegen.train import checkpoint
+from stylegen.training import checkpoint
 
 ARGS = ["--max-steps", "20", "--batch-size", "4", "--seq-len", "16", "--layers", "1", "--hidden", "32"]
 ARGS += ["--embed", "8", "--eval-every", "10", "--device", "cpu", "--seed", "5", "--events", "jsonl", "--quiet"]

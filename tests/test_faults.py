@@ -26,7 +26,7 @@ from test_cli import assert_error, invoke, ok, snapshot
 from stylegen import home, locks, styles
 from stylegen.corpus import build_corpus
 from stylegen.errors import StylegenError
-from stylegen.train import TrainConfig, checkpoint, train
+from stylegen.training import TrainConfig, checkpoint, train
 
 #: A model small enough to start in a second; a validation and checkpoint every 3 steps, so
 #: a random kill often lands in or near a checkpoint write.

@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from test_cli import assert_error, invoke, ok, snapshot
 
 from stylegen import home, plugins, styles
+from stylegen._chat import ChatSession
 from stylegen.builtin.char import CharTokenizerFactory
 from stylegen.builtin.spm import SpmTokenizerFactory
-from stylegen.chat import ChatSession
 from stylegen.cli.chat import Repl
 from stylegen.corpus import build_corpus
 from stylegen.corpus.turns import KINDS, TurnFormat, count_speakers, detect
@@ -361,7 +361,7 @@ def test_every_entry_point_refuses_a_bad_name(trained: str, hermetic: Path, tmp_
 def test_every_api_function_refuses_a_bad_name(trained: str, hermetic: Path, tmp_path: Path, name: str) -> None:
     from stylegen import locks, transfer
     from stylegen.corpus import load_corpus, remove_corpus
-    from stylegen.train import TrainConfig, train
+    from stylegen.training import TrainConfig, train
 
     ok(invoke("styles", "export", trained, str(tmp_path / "a.zip")))
     before = snapshot(hermetic)

@@ -11,8 +11,8 @@ import torch
 from conftest import PHRASE
 
 from stylegen import load_style, plugins
+from stylegen._generate import choose_sampler, generate, sample_stream, samples
 from stylegen.builtin.samplers import filter_logits
-from stylegen.generate import choose_sampler, generate, sample_stream, samples
 
 
 def test_same_seed_same_text(trained: str) -> None:

@@ -73,7 +73,7 @@ def _quote_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
     import os
 
     from stylegen.corpus import build_corpus
-    from stylegen.train import TrainConfig, train
+    from stylegen.training import TrainConfig, train
 
     home = tmp_path_factory.mktemp("quotes") / "home"
     old = {k: os.environ.get(k) for k in ("STYLEGEN_HOME", "STYLEGEN_LOAD_PLUGINS")}

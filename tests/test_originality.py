@@ -212,7 +212,7 @@ def test_damaged_or_missing_index_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_training_writes_the_index(tiny_corpus: str) -> None:
     from stylegen.corpus import load_corpus
-    from stylegen.train import TrainConfig, train
+    from stylegen.training import TrainConfig, train
 
     train(TrainConfig(corpus=tiny_corpus, name="fresh", max_steps=5, **TINY))  # type: ignore[arg-type]
     style_dir = styles.style_path("fresh")
@@ -224,7 +224,7 @@ def test_training_writes_the_index(tiny_corpus: str) -> None:
 
 
 def test_greedy_text_of_a_trained_style_is_reported_as_copied(trained: str) -> None:
-    from stylegen.generate import generate
+    from stylegen._generate import generate
 
     style = load_style(trained)
     index = load_for_style(style.path)

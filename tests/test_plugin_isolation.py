@@ -20,7 +20,7 @@ from stylegen import plugins
 from stylegen.cli import cli
 from stylegen.errors import PluginError
 from stylegen.hookspecs import hookimpl
-from stylegen.train import TrainConfig, checkpoint, train
+from stylegen.training import TrainConfig, checkpoint, train
 
 
 def invoke(*args: str, input: str | None = None) -> Result:

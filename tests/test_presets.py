@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from stylegen.errors import StylegenError
-from stylegen.train.presets import PRESETS, preset
+from stylegen.training.presets import PRESETS, preset
 from tests.test_cli import invoke, ok
 
 
 def test_every_preset_is_complete_and_valid() -> None:
-    from stylegen.train.config import TrainConfig
+    from stylegen.training.config import TrainConfig
 
     for name in PRESETS:
         train, model = preset(name)

@@ -17,11 +17,11 @@ from click.testing import CliRunner, Result
 from conftest import PHRASE
 
 from stylegen import load_style, plugins
+from stylegen._generate import Decoder, choose_sampler, generate
 from stylegen.beam import beam_search, beams
 from stylegen.builtin.samplers import min_p_filter, typical_filter
 from stylegen.cli import cli
 from stylegen.errors import StylegenError
-from stylegen.generate import Decoder, choose_sampler, generate
 from stylegen.processors import Penalties, frequency_penalty, presence_penalty, repetition_penalty
 
 ALL_SAMPLERS = ["greedy", "temperature", "top-k", "top-p", "min-p", "typical"]

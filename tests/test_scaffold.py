@@ -249,7 +249,7 @@ def test_a_style_trains_and_writes_with_the_guides_byte_tokenizer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from stylegen import build_corpus, load_style
-    from stylegen.train import TrainConfig, train
+    from stylegen.training import TrainConfig, train
 
     package = tmp_path / "stylegen_bytes"
     package.mkdir()

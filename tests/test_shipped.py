@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from stylegen import load_style, styles
-from stylegen.chat import ChatSession
+from stylegen._chat import ChatSession
 from tests.test_cli import TINY_ARGS, assert_error, invoke, ok, snapshot
 
 

@@ -17,6 +17,7 @@ import pytest
 import torch
 from click.testing import CliRunner, Result
 
+from stylegen._generate import Decoder, banned_ids, stream
 from stylegen.builtin.spm import (
     MAX_LINE_CHARS,
     META_FILE,
@@ -27,7 +28,6 @@ from stylegen.builtin.spm import (
 )
 from stylegen.cli import cli
 from stylegen.errors import StylegenError
-from stylegen.generate import Decoder, banned_ids, stream
 
 WORDS = (
     "the of and to in a is that for it as was with be by on not he this are or his from at which but have "

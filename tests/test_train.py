@@ -14,9 +14,9 @@ from conftest import TINY
 
 from stylegen import load_style, styles
 from stylegen.errors import StylegenError
-from stylegen.train import TrainConfig, train
-from stylegen.train.data import StreamBatches, fit_batch
-from stylegen.train.loop import lr_at, progress_of
+from stylegen.training import TrainConfig, train
+from stylegen.training.data import StreamBatches, fit_batch
+from stylegen.training.loop import lr_at, progress_of
 
 
 def step_losses(style: str) -> dict[int, float]:
@@ -189,7 +189,7 @@ def test_resume_refuses_another_corpus(tiny_corpus: str, texts_dir: Path) -> Non
 
 
 def test_precision_auto_follows_the_hardware(monkeypatch: pytest.MonkeyPatch) -> None:
-    from stylegen.train import loop
+    from stylegen.training import loop
 
     monkeypatch.setattr(loop, "cpu_has_bf16", lambda: True)
     assert loop.resolve_precision("auto", "cpu") == "bf16"

@@ -23,7 +23,7 @@ from stylegen.builtin.observers import ProgressLine
 from stylegen.cli import cli
 from stylegen.errors import StylegenError
 from stylegen.hookspecs import hookimpl
-from stylegen.train import TrainConfig, checkpoint, loop, train
+from stylegen.training import TrainConfig, checkpoint, loop, train
 
 
 def metrics(style: str) -> list[dict[str, Any]]:

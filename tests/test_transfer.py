@@ -24,7 +24,7 @@ from test_cli import assert_error, invoke, ok, snapshot
 
 from stylegen import locks, styles, transfer
 from stylegen.errors import StylegenError
-from stylegen.train import TrainConfig, checkpoint, portable, train
+from stylegen.training import TrainConfig, checkpoint, portable, train
 
 
 def members(archive: Path) -> dict[str, bytes]:

@@ -202,8 +202,8 @@ def chat_command(
     With a play, the answer is a turn by a character: `stylegen chat bard --as ROMEO --to JULIET`.
     Works in pipes: `echo "Good morrow" | stylegen chat bard`.
     """
-    from stylegen.chat import ChatSession
-    from stylegen.generate import choose_sampler
+    from stylegen._chat import ChatSession
+    from stylegen._generate import choose_sampler
     from stylegen.processors import Penalties
 
     loaded, copies = load_for_writing(style, device, int8, check_copy)

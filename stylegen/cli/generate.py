@@ -157,7 +157,7 @@ def generate_command(
         _beam(loaded, prime, length, beam, penalties, as_json, stop, copies)
         return
 
-    from stylegen.generate import Decoder, HoldBack, cut_at_stops, random_seed, stream
+    from stylegen._generate import Decoder, HoldBack, cut_at_stops, random_seed, stream
 
     name, values = _sampler_choice(temperature, top_k, top_p, min_p, typical_p, sampler, given)
     values.update(params)
@@ -222,7 +222,7 @@ def _sampler_choice(
 ) -> tuple[str, dict[str, Any]]:
     """The sampler name and the parameters the options give it (checked later, by the decoder)."""
     from stylegen import plugins
-    from stylegen.generate import choose_sampler
+    from stylegen._generate import choose_sampler
 
     options: list[tuple[str, str, float | None]] = [
         ("--top-k", "top_k", top_k),
@@ -260,8 +260,8 @@ def _beam(
     stop: tuple[str, ...],
     copies: Any,
 ) -> None:
+    from stylegen._generate import cut_at_stops
     from stylegen.beam import beam_search
-    from stylegen.generate import cut_at_stops
 
     text = cut_at_stops(beam_search(loaded, prime, length=length, width=width, penalties=penalties), stop)
     if as_json:

@@ -119,9 +119,9 @@ def train_command(
 ) -> None:
     """Train a style on CORPUS. Ctrl-C stops cleanly with a checkpoint; --resume continues."""
     from stylegen import home
-    from stylegen.train import TrainConfig, train
-    from stylegen.train.distributed import is_main_process
-    from stylegen.train.loop import observers_from
+    from stylegen.training import TrainConfig, train
+    from stylegen.training.distributed import is_main_process
+    from stylegen.training.loop import observers_from
 
     if resume and force:
         raise click.UsageError("--resume and --force cannot be used together")
@@ -140,7 +140,7 @@ def train_command(
         if resume and given:
             raise click.UsageError(f"{kind} options are fixed when a style is created; leave them out with --resume")
     if resume:
-        from stylegen.train.loop import RESUME_OVERRIDES
+        from stylegen.training.loop import RESUME_OVERRIDES
 
         ctx = click.get_current_context()
         keep = {*RESUME_OVERRIDES, "corpus", "name", "resume", "events", "quiet", "tensorboard"}
@@ -158,7 +158,7 @@ def train_command(
             )
     settings: dict[str, Any] = {}
     if preset is not None and not resume:
-        from stylegen.train.presets import preset as preset_settings
+        from stylegen.training.presets import preset as preset_settings
 
         settings, preset_model = preset_settings(preset)
         if model in RNN_MODELS:

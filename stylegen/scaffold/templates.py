@@ -275,7 +275,7 @@ def test_unknown_option_is_a_one_line_error(registry: Registry) -> None:
 
 def test_stylegen_trains_it_and_writes_with_it(registry: Registry, tmp_path: Path) -> None:
     from stylegen import build_corpus, load_style
-    from stylegen.train import TrainConfig, train
+    from stylegen.training import TrainConfig, train
 
     text = tmp_path / "text.txt"
     text.write_text("the quick brown fox jumps over the lazy dog.\\n" * 100, encoding="utf-8")
@@ -387,7 +387,7 @@ def test_unknown_option_is_a_one_line_error(registry: Registry) -> None:
 
 def test_stylegen_trains_a_style_with_it(registry: Registry, tmp_path: Path) -> None:
     from stylegen import build_corpus
-    from stylegen.train import TrainConfig, train
+    from stylegen.training import TrainConfig, train
 
     text = tmp_path / "text.txt"
     text.write_text("the quick brown fox jumps over the lazy dog.\\n" * 100, encoding="utf-8")
@@ -607,7 +607,7 @@ def test_writes_a_row_per_validation(registry: Registry, tmp_path: Path) -> None
 
 def test_follows_a_real_training_run(registry: Registry, tmp_path: Path) -> None:
     from stylegen import build_corpus
-    from stylegen.train import TrainConfig, train
+    from stylegen.training import TrainConfig, train
 
     text = tmp_path / "text.txt"
     text.write_text("the quick brown fox jumps over the lazy dog.\\n" * 100, encoding="utf-8")
@@ -658,7 +658,7 @@ KINDS: dict[str, dict[str, str]] = {
     "observer": {
         "module": OBSERVER,
         "test": OBSERVER_TEST,
-        "usage": "# from Python: stylegen.train.train(cfg, observers=[factory.create(path='v.csv')])",
+        "usage": "# from Python: stylegen.training.train(cfg, observers=[factory.create(path='v.csv')])",
         "description": "each validation as a CSV row",
     },
 }

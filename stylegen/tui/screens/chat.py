@@ -155,7 +155,7 @@ class ChatScreen(AppScreen):
             self._answer(pending)
 
     def _new_session(self, style: Any) -> None:
-        from stylegen.chat import ChatSession
+        from stylegen._chat import ChatSession
 
         self.style = style
         self.session = ChatSession(

@@ -150,7 +150,7 @@ class GenerateScreen(AppScreen):
     # --- writing --------------------------------------------------------------------------------------
     def _options(self) -> dict[str, Any] | None:
         """Length and seed from the panel, or None (and a message) when one is not a number."""
-        from stylegen.generate import random_seed
+        from stylegen._generate import random_seed
 
         try:
             length = int(self.query_one("#gen-length", Input).value)

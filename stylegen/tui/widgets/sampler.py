@@ -67,7 +67,7 @@ class SamplerPanel(Vertical):
     ) -> None:
         super().__init__(id=id, classes="sampler-panel")
         from stylegen import plugins
-        from stylegen.generate import sampler_params
+        from stylegen._generate import sampler_params
 
         self._registry = plugins.registry()
         self.sampler = sampler
@@ -110,7 +110,7 @@ class SamplerPanel(Vertical):
         name = str(event.value)
         if name == self.sampler:
             return
-        from stylegen.generate import sampler_params
+        from stylegen._generate import sampler_params
 
         # Keep the values the new sampler shares with the old one (temperature, say).
         obj = self._registry.get("sampler", name)
@@ -125,8 +125,8 @@ class SamplerPanel(Vertical):
     @on(Input.Changed, ".param-input")
     def _param_changed(self, event: Input.Changed) -> None:
         event.stop()
+        from stylegen._generate import sampler_params
         from stylegen.errors import StylegenError
-        from stylegen.generate import sampler_params
 
         field = event.input
         assert isinstance(field, ParamInput)

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stylegen import home
+from stylegen._generate import Decoder, HoldBack, random_seed
 from stylegen.corpus.turns import TurnFormat
 from stylegen.errors import StylegenError
-from stylegen.generate import Decoder, HoldBack, random_seed
 from stylegen.processors import Penalties
 from stylegen.state import flatten_state, tree_map, unflatten_state
 
@@ -291,3 +291,9 @@ class ChatSession:
         self.set_sampler(session["sampler"], session["params"])
         self.seed = session["seed"]
         self.turns = [Turn(s, t) for s, t in session["turns"]]
+
+
+def chat(style: Style, **options: Any) -> ChatSession:
+    """A conversation with `style`: `send(message)` streams each answer, the state kept across
+    turns. Options are `ChatSession`'s fields (user, to, sampler, params, seed, max_tokens, ...)."""
+    return ChatSession(style, **options)

@@ -28,9 +28,9 @@ from stylegen.corpus import load_corpus
 from stylegen.errors import PluginError, StylegenError
 from stylegen.protocols import Observer
 from stylegen.state import tree_map
-from stylegen.train import checkpoint, distributed, tokens
-from stylegen.train.config import TrainConfig
-from stylegen.train.data import StreamBatches, fit_batch, to_device
+from stylegen.training import checkpoint, distributed, tokens
+from stylegen.training.config import TrainConfig
+from stylegen.training.data import StreamBatches, fit_batch, to_device
 
 LN2 = math.log(2.0)
 #: The settings a resumed run may change; everything else is kept from the checkpoint.
@@ -142,7 +142,7 @@ def sample_text(model: Any, tokenizer: Any, device: str, seed: int, length: int 
     the training's random state is not touched, so a run with samples trains exactly as one
     without. At most `length` tokens, cut to `length` characters.
     """
-    from stylegen.generate import Decoder, stream
+    from stylegen._generate import Decoder, stream
 
     was_training = model.training
     model.eval()
@@ -263,7 +263,7 @@ def train(
     kept. Setting `stop` ends the run cleanly after the current step, with a checkpoint. A NaN
     or infinite loss ends it with status "diverged", the style and checkpoint left as the last
     validation saved them. Under torchrun every process runs this on its share of the streams
-    (see `stylegen.train.distributed`); rank 0 alone writes.
+    (see `stylegen.training.distributed`); rank 0 alone writes.
     """
     world, device = distributed.setup(styles.resolve_device(cfg.device))
     try:

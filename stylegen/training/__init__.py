@@ -1,6 +1,6 @@
 """Training: stateful truncated BPTT over contiguous streams, checkpointed and resumable."""
 
-from stylegen.train.config import TrainConfig
-from stylegen.train.loop import train
+from stylegen.training.config import TrainConfig
+from stylegen.training.loop import train
 
 __all__ = ["TrainConfig", "train"]

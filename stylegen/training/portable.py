@@ -95,8 +95,8 @@ def install(folder: Path, name: str, meta: dict[str, Any]) -> None:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from stylegen.train import checkpoint
-    from stylegen.train.config import TrainConfig
+    from stylegen.training import checkpoint
+    from stylegen.training.config import TrainConfig
 
     try:
         tensors = load_file(str(folder / CKPT_TENSORS), device="cpu")
