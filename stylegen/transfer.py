@@ -116,7 +116,7 @@ def export_style(
     The checkpoint is left out unless `with_checkpoint` (then as safetensors + JSON), the
     originality index unless `with_index`. The style's lock is held while its files are read.
     """
-    from stylegen import __version__
+    from stylegen._version import __version__
 
     file = Path(file)
     if file.is_dir():

@@ -56,7 +56,7 @@ def render(name: str, kind: str, description: str | None = None) -> dict[str, st
     """The package's files, relative path -> text."""
     if kind not in KINDS:
         raise StylegenError(f"unknown plugin kind {kind!r} (kinds: {', '.join(KINDS)})")
-    from stylegen import __version__
+    from stylegen._version import __version__
 
     names = Names.of(name)
     spec = KINDS[kind]
