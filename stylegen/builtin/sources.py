@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import fnmatch
 import glob
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from stylegen.builtin._globs import matches, selected
 from stylegen.errors import StylegenError
 from stylegen.hookspecs import Register, hookimpl
 from stylegen.protocols import Document, SkipFile, Skipped, SourceOptions
 
 _GLOB_CHARS = set("*?[")
-
-
-def _matches(rel: str, patterns: Sequence[str]) -> bool:
-    name = rel.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
 
 
 def _walk(folder: Path, seen: set[tuple[int, int]] | None = None) -> Iterator[Path]:
@@ -53,17 +48,14 @@ def expand(args: Sequence[str], options: SourceOptions) -> list[Path | None]:
         path = Path(arg).expanduser()
         if path.is_dir():
             files = [
-                p
-                for p in _walk(path)
-                if (not options.include or _matches(p.relative_to(path).as_posix(), options.include))
-                and not _matches(p.relative_to(path).as_posix(), options.exclude)
+                p for p in _walk(path) if selected(p.relative_to(path).as_posix(), options.include, options.exclude)
             ]
             out.extend(files)
         elif path.is_file():
             out.append(path)
         elif _GLOB_CHARS & set(arg):
             hits = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
-            files = [p for p in hits if p.is_file() and not _matches(p.as_posix(), options.exclude)]
+            files = [p for p in hits if p.is_file() and not matches(p.as_posix(), options.exclude)]
             if not files:
                 raise StylegenError(f"{arg}: no files match this pattern")
             out.extend(files)

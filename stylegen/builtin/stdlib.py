@@ -12,8 +12,8 @@ import sysconfig
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from stylegen.builtin._globs import selected
 from stylegen.builtin.shakespeare import flag
-from stylegen.builtin.sources import _matches
 from stylegen.errors import StylegenError
 from stylegen.protocols import Document, SkipFile, Skipped, SourceOptions
 
@@ -53,9 +53,7 @@ class PythonSource:
         tests = flag(options.extra, "tests", False)
         for path in stdlib_files(root, tests):
             rel = path.relative_to(root).as_posix()
-            if options.include and not _matches(rel, options.include):
-                continue
-            if _matches(rel, options.exclude):
+            if not selected(rel, options.include, options.exclude):
                 continue
             try:
                 # The interpreter's own files are not the user's to fix: undecodable ones are skipped.
