@@ -38,9 +38,9 @@ def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setattr(styles, "shipped_dir", lambda: no_shipped)
     # `--precision auto` is bf16 on CPUs with AMX/AVX512-BF16: tests train in float32 on every
     # machine, so they see the same numbers everywhere (the bf16 path has its own tests).
-    from stylegen.training import loop
+    from stylegen.training import precision
 
-    monkeypatch.setattr(loop, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
     monkeypatch.setenv("STYLEGEN_HOME", str(home))
     monkeypatch.setenv("STYLEGEN_LOAD_PLUGINS", "")
     monkeypatch.delenv("STYLEGEN_DEBUG", raising=False)

@@ -16,7 +16,7 @@ from stylegen import load_style, styles
 from stylegen.errors import StylegenError
 from stylegen.training import TrainConfig, train
 from stylegen.training.data import StreamBatches, fit_batch
-from stylegen.training.loop import lr_at, progress_of
+from stylegen.training.schedule import lr_at, progress_of
 
 
 def step_losses(style: str) -> dict[int, float]:
@@ -189,13 +189,13 @@ def test_resume_refuses_another_corpus(tiny_corpus: str, texts_dir: Path) -> Non
 
 
 def test_precision_auto_follows_the_hardware(monkeypatch: pytest.MonkeyPatch) -> None:
-    from stylegen.training import loop
+    from stylegen.training import precision
 
-    monkeypatch.setattr(loop, "cpu_has_bf16", lambda: True)
-    assert loop.resolve_precision("auto", "cpu") == "bf16"
-    monkeypatch.setattr(loop, "cpu_has_bf16", lambda: False)
-    assert loop.resolve_precision("auto", "cpu") == "fp32"
-    assert loop.resolve_precision("bf16", "cpu") == "bf16" and loop.resolve_precision("fp32", "cpu") == "fp32"
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
+    assert precision.resolve_precision("auto", "cpu") == "bf16"
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
+    assert precision.resolve_precision("auto", "cpu") == "fp32"
+    assert precision.resolve_precision("bf16", "cpu") == "bf16" and precision.resolve_precision("fp32", "cpu") == "fp32"
 
 
 def test_bf16_autocast_trains_on_the_cpu(tiny_corpus: str) -> None:

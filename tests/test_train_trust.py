@@ -23,7 +23,7 @@ from stylegen.builtin.observers import ProgressLine
 from stylegen.cli import cli
 from stylegen.errors import StylegenError
 from stylegen.hookspecs import hookimpl
-from stylegen.training import TrainConfig, checkpoint, loop, train
+from stylegen.training import TrainConfig, checkpoint, evaluate, loop, train
 
 
 def metrics(style: str) -> list[dict[str, Any]]:
@@ -210,7 +210,7 @@ def test_metrics_hold_tokens_seen_and_each_validation_a_sample(tiny_corpus: str)
         assert {"loss", "lr", "tokens_per_s", "elapsed"} <= e.keys()
     for e in evals:
         assert {"val_loss", "val_bpc", "elapsed"} <= e.keys()
-        assert 0 < len(e["sample"]) <= loop.SAMPLE_CHARS
+        assert 0 < len(e["sample"]) <= evaluate.SAMPLE_CHARS
     assert "  | " + evals[-1]["sample"].split("\n")[0][:100] in out.getvalue()
 
 
@@ -219,8 +219,8 @@ def test_sample_text_is_seeded_and_leaves_the_model_training() -> None:
     model = plugins.get("model", "lstm").build(tokenizer.vocab_size, layers=1, hidden=16, embed=8)
     model.train()
     rng = torch.get_rng_state()
-    a = loop.sample_text(model, tokenizer, "cpu", seed=1, length=50)
-    assert a == loop.sample_text(model, tokenizer, "cpu", seed=1, length=50)
+    a = evaluate.sample_text(model, tokenizer, "cpu", seed=1, length=50)
+    assert a == evaluate.sample_text(model, tokenizer, "cpu", seed=1, length=50)
     assert len(a) == 50 and model.training
     assert torch.equal(rng, torch.get_rng_state())  # the training's random state is untouched
 

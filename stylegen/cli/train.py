@@ -140,7 +140,7 @@ def train_command(
         if resume and given:
             raise click.UsageError(f"{kind} options are fixed when a style is created; leave them out with --resume")
     if resume:
-        from stylegen.training.loop import RESUME_OVERRIDES
+        from stylegen.training.prepare import RESUME_OVERRIDES
 
         ctx = click.get_current_context()
         keep = {*RESUME_OVERRIDES, "corpus", "name", "resume", "events", "quiet", "tensorboard"}
