@@ -24,7 +24,7 @@ from stylegen.processors import Penalties
 from stylegen.state import flatten_state, tree_map, unflatten_state
 
 if TYPE_CHECKING:
-    from stylegen.styles import Style
+    from stylegen._style import LoadedStyle
 
 STATE_FORMAT = "stylegen-chat-state/1"
 HEADER_LIMIT = 48  # tokens the model may spend naming the next speaker
@@ -40,7 +40,7 @@ class Turn:
 class ChatSession:
     """A conversation with a style. `send()` streams the answer; `speaker` names who answers."""
 
-    style: Style
+    style: LoadedStyle
     user: str | None = None  # who the user speaks as (turn formats only)
     to: str | None = None  # who answers; None: whoever the model writes next
     sampler: str = "temperature"
@@ -293,7 +293,7 @@ class ChatSession:
         self.turns = [Turn(s, t) for s, t in session["turns"]]
 
 
-def chat(style: Style, **options: Any) -> ChatSession:
+def chat(style: LoadedStyle, **options: Any) -> ChatSession:
     """A conversation with `style`: `send(message)` streams each answer, the state kept across
     turns. Options are `ChatSession`'s fields (user, to, sampler, params, seed, max_tokens, ...)."""
     return ChatSession(style, **options)

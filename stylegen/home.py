@@ -1,4 +1,16 @@
-"""The data home (corpora and styles live here), name rules and atomic file writes."""
+"""The data home's layout (where corpora, styles, caches and locks live), name rules and
+atomic file writes. The one module that knows the layout; it imports nothing of stylegen's
+but its errors, so every other module may use it.
+
+    $STYLEGEN_HOME/                         default: the platform's user data folder
+      corpora/<name>/                       a corpus: manifest.json, train.txt, val.txt
+      corpora/<name>/tokens/<key>/          its token arrays, per tokenizer (`token_cache`)
+      corpora/.<name>.lock                  held by the corpus's one writer (`lock_path`)
+      styles/<name>/                        a style: style.json, model.safetensors, tokenizer/ ...
+      styles/.<name>.lock                   held by the style's one writer
+      cache/                                built on demand: originality indexes of shipped styles
+    stylegen/shipped/<name>/                styles that ship inside the package (read-only)
+"""
 
 from __future__ import annotations
 
@@ -22,6 +34,11 @@ RESERVED = frozenset(
     {"con", "prn", "aux", "nul", "conin$", "conout$", "clock$"}
     | {f"{dev}{n}" for dev in ("com", "lpt") for n in "0123456789"}
 )
+#: A style's description, in its folder.
+STYLE_JSON = "style.json"
+#: A corpus's token arrays, in its folder.
+TOKENS_DIR = "tokens"
+LOCK_SUFFIX = ".lock"
 #: errno values that mean "the disk cannot take this write" rather than a bug.
 _WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
 
@@ -34,6 +51,39 @@ def data_home() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("stylegen", appauthor=False))
+
+
+def corpora_dir() -> Path:
+    return data_home() / "corpora"
+
+
+def styles_dir() -> Path:
+    return data_home() / "styles"
+
+
+def cache_dir() -> Path:
+    """What stylegen rebuilds on demand (the originality indexes of shipped styles)."""
+    return data_home() / "cache"
+
+
+def shipped_dir() -> Path:
+    """Styles that ship inside the package (read-only), e.g. `shakespeare`."""
+    return Path(__file__).parent / "shipped"
+
+
+def user_style_path(name: str) -> Path:
+    """Where the user's own style `name` lives (or would live)."""
+    return styles_dir() / check_name(name, "style")
+
+
+def token_cache(corpus_dir: Path, key: str) -> Path:
+    """The folder of a corpus's token arrays for the tokenizer whose files hash to `key`."""
+    return Path(corpus_dir) / TOKENS_DIR / key
+
+
+def lock_path(folder: Path) -> Path:
+    """The lock file guarding `folder` (a corpus or a style): beside it, hidden."""
+    return folder.parent / f".{folder.name}{LOCK_SUFFIX}"
 
 
 def check_name(name: str, what: str) -> str:

@@ -30,8 +30,6 @@ from typing import Any
 from stylegen import home
 from stylegen.errors import StylegenError
 
-LOCK_SUFFIX = ".lock"
-
 
 class Lock:
     """A held lock; `release()` (or leaving the `with` block) lets the next writer in."""
@@ -198,22 +196,18 @@ def recover(parent: Path, name: str) -> list[str]:
 
 def style_lock(name: str, doing: str = "training it") -> Lock:
     """The lock on style `name` (training, importing over or removing it), its folder repaired."""
-    from stylegen.styles import styles_dir
-
-    return _folder_lock(styles_dir(), "style", name, doing)
+    return _folder_lock(home.styles_dir(), "style", name, doing)
 
 
 def corpus_lock(name: str, doing: str = "building it") -> Lock:
     """The lock on corpus `name` (building or replacing it), its folder repaired."""
-    from stylegen.corpus.build import corpora_dir
-
-    return _folder_lock(corpora_dir(), "corpus", name, doing)
+    return _folder_lock(home.corpora_dir(), "corpus", name, doing)
 
 
 def _folder_lock(parent: Path, kind: str, name: str, doing: str) -> Lock:
     """The lock on folder `parent/name` (a `kind`), then what a crash left there repaired."""
     home.check_name(name, kind)
-    lock = acquire(parent / f".{name}{LOCK_SUFFIX}", f"{kind} {name!r}", doing)
+    lock = acquire(home.lock_path(parent / name), f"{kind} {name!r}", doing)
     try:
         recover(parent, name)
     except OSError:

@@ -294,7 +294,7 @@ def load_for_style(style_dir: Path, meta: dict[str, Any] | None = None) -> Origi
         return OriginalityIndex.load(path)
     if not meta or not meta.get("shipped") or not meta.get("recipe"):
         return None
-    cache = home.data_home() / "cache" / f"originality-{meta['name']}-{str(meta['corpus']['sha256'])[:16]}.npz"
+    cache = home.cache_dir() / f"originality-{meta['name']}-{str(meta['corpus']['sha256'])[:16]}.npz"
     if cache.exists():
         return OriginalityIndex.load(cache)
     index = build_index(_recipe_text(Path(style_dir) / str(meta["recipe"])))

@@ -23,8 +23,6 @@ import numpy as np
 from stylegen import home
 from stylegen.corpus.build import read_chunks
 
-CACHE_DIR = "tokens"
-
 
 def token_dtype(vocab_size: int) -> np.dtype[Any]:
     """The smallest unsigned integer type that holds every id of the vocabulary."""
@@ -73,7 +71,7 @@ def encode_file(tokenizer: Any, src: Path, dest: Path) -> np.ndarray:
 
 def cache_dir(corpus: Any, tokenizer_dir: Path) -> Path:
     """Where the corpus keeps its token arrays for the tokenizer saved in `tokenizer_dir`."""
-    return Path(corpus.path) / CACHE_DIR / tokenizer_key(tokenizer_dir)
+    return home.token_cache(Path(corpus.path), tokenizer_key(tokenizer_dir))
 
 
 def corpus_tokens(
