@@ -241,7 +241,7 @@ def _versions() -> dict[str, str]:
 
     import torch
 
-    from stylegen import __version__
+    from stylegen._version import __version__
 
     return {"stylegen": __version__, "torch": torch.__version__, "python": platform.python_version()}
 
