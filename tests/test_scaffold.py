@@ -4,6 +4,7 @@ installed; `tox -e plugins` installs them and runs their own tests)."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 import json
@@ -15,10 +16,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from stylegen import plugins, scaffold
+import stylegen
+from stylegen import hookspecs, plugins, scaffold
 from stylegen.cli import cli
-from stylegen.scaffold.templates import KINDS
+from stylegen.scaffold import KINDS
 from stylegen.testing import check_model, plugin_registry
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,13 +77,11 @@ def test_skeleton_test_passes_as_written(kind: str, tmp_path: Path, monkeypatch:
             if name.split(".")[0] == "tests" or str(getattr(loaded, "__file__", None) or "").startswith(str(package)):
                 del sys.modules[name]
         sys.modules.update(ours)
-    expected = KINDS[kind]["test"].count("\ndef test_")
+    expected = scaffold.templates(kind)["tests/test_plugin_module.py"].count("\ndef test_")
     assert (code, outcomes.counts) == (pytest.ExitCode.OK, {"passed": expected})
 
 
 def test_skeleton_declares_its_entry_point_and_contract_version(tmp_path: Path) -> None:
-    import tomllib
-
     package = scaffold.write("shout", "sampler", tmp_path)
     project = tomllib.loads((package / "pyproject.toml").read_text())
     assert project["project"]["name"] == "stylegen-shout"
@@ -84,6 +89,27 @@ def test_skeleton_declares_its_entry_point_and_contract_version(tmp_path: Path) 
     source = (package / "stylegen_shout" / "__init__.py").read_text()
     header = source.split("class ")[0]
     assert "STYLEGEN_HOOKSPEC_VERSION = 1\n" in header and "\nimport torch\n" not in header  # cheap to import
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_templates_are_valid_files_and_rendering_fills_every_placeholder(kind: str) -> None:
+    """The templates are Python and TOML as they stand (ruff and mypy check them: tox -e lint,
+    tox -e type); a rendered package has no placeholder left and the contract version stamped."""
+    sources = scaffold.templates(kind)
+    assert {"pyproject.toml", "README.md", "tests/conftest.py", "plugin_module/__init__.py"} <= set(sources)
+    for path, text in sources.items():
+        if path.endswith(".py"):
+            ast.parse(text, path)
+        elif path.endswith(".toml"):
+            tomllib.loads(text)
+    rendered = scaffold.render("my-thing", kind)
+    assert set(rendered) == {path.replace("plugin_module", "stylegen_my_thing") for path in sources}
+    for path, text in rendered.items():
+        for placeholder in ("PLUGIN_", "plugin_module", "PluginClass"):
+            assert placeholder not in text, f"{path}: {placeholder}"
+    version = f"STYLEGEN_HOOKSPEC_VERSION = {hookspecs.HOOKSPEC_VERSION}\n"
+    assert version in rendered["stylegen_my_thing/__init__.py"]
+    assert f'"stylegen>={stylegen.__version__}"' in rendered["pyproject.toml"]
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from stylegen.scaffold.templates import KINDS
+from stylegen.scaffold import KINDS
 
 
 @click.group("plugin")

@@ -14,12 +14,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from stylegen.errors import StylegenError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # tomllib is Python 3.11's; tomli is the same parser for 3.10 (a dependency there)
+    import tomli as tomllib
 
 TOP_KEYS = {
     "name": str,
