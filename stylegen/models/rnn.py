@@ -12,7 +12,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.func import functional_call
+
+#: options that change training only (a loaded model in eval mode ignores them)
+TRAINING_ONLY = ("locked_dropout", "weight_drop", "embed_dropout")
 
 CELLS: dict[str, Callable[..., nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
@@ -22,7 +27,11 @@ class RNNConfig:
     hidden: int = 256  # units per recurrent layer
     layers: int = 2  # stacked recurrent layers
     embed: int = 64  # embedding width
-    dropout: float = 0.0  # on the embedding, between layers, and before the head
+    dropout: float = 0.0  # on the embedding, between layers, and before the head (a mask per element)
+    # Regularisation that costs (almost) no steps, from AWD-LSTM (Merity et al. 2017):
+    locked_dropout: float = 0.0  # one mask per sequence on the embeddings and the last layer's output
+    weight_drop: float = 0.0  # DropConnect on the hidden-to-hidden matrices, one mask per batch
+    embed_dropout: float = 0.0  # drops whole tokens' embeddings (the same token everywhere in a batch)
 
 
 class RNNLanguageModel(nn.Module):
@@ -58,9 +67,32 @@ class RNNLanguageModel(nn.Module):
         return h
 
     def forward(self, ids: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        x = self.drop(self.embedding(ids))  # (B, T, E)
-        out, state = self.rnn(x, state)  # (B, T, H); state (L, B, H) or a pair of them
-        return self.head(self.drop(out)), state  # (B, T, V)
+        cfg = self.cfg
+        x = self._embed(ids)  # (B, T, E)
+        x = self.drop(_locked(x, cfg.locked_dropout, self.training))
+        if self.training and cfg.weight_drop > 0:
+            # The same dropped recurrent matrices at every step of the window; the fused kernel
+            # runs with them in place of the parameters (gradients flow back through the mask).
+            dropped = {
+                name: F.dropout(getattr(self.rnn, name), cfg.weight_drop, training=True)
+                for name in self.rnn._flat_weights_names
+                if name.startswith("weight_hh")
+            }
+            out, state = functional_call(self.rnn, dropped, (x, state))
+        else:
+            out, state = self.rnn(x, state)  # (B, T, H); state (L, B, H) or a pair of them
+        out = self.drop(_locked(out, cfg.locked_dropout, self.training))
+        return self.head(out), state  # (B, T, V)
+
+    def _embed(self, ids: torch.Tensor) -> torch.Tensor:
+        """The embeddings of `ids`; in training, each token type's row dropped with p = embed_dropout
+        (and the rest scaled by 1 / (1 - p)), one draw per batch (Gal & Ghahramani 2016)."""
+        p = self.cfg.embed_dropout
+        if not (self.training and p > 0):
+            return self.embedding(ids)
+        weight = self.embedding.weight
+        keep = weight.new_empty((weight.shape[0], 1)).bernoulli_(1 - p) / (1 - p)  # (V, 1)
+        return F.embedding(ids, weight * keep)
 
     def select_state(self, state: Any, index: torch.Tensor) -> Any:
         """Rows `index` (K,) of a batch's state, in that order (beam search duplicates and
@@ -71,7 +103,13 @@ class RNNLanguageModel(nn.Module):
         return state.index_select(1, index)
 
     def config(self) -> dict[str, Any]:
-        return asdict(self.cfg)
+        """The options that rebuild this model. The training-only regularisers are left out
+        while off, so a style.json written before they existed reads the same."""
+        config = asdict(self.cfg)
+        for name in TRAINING_ONLY:
+            if not config[name]:
+                del config[name]
+        return config
 
     def step_states(self, ids: torch.Tensor, state: Any) -> tuple[dict[str, torch.Tensor], Any]:
         """Every layer's activations at every step, for `stylegen inspect`.
@@ -106,6 +144,15 @@ class RNNLanguageModel(nn.Module):
         if self.cell == "lstm":
             return states, (h_n, torch.stack(new_c)[:, None])
         return states, h_n
+
+
+def _locked(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Variational ("locked") dropout: one mask per sequence, the same at every step.
+    x (B, T, C) -> (B, T, C), each stream's dropped channels zero for the whole window."""
+    if not (training and p > 0):
+        return x
+    mask = x.new_empty((x.shape[0], 1, x.shape[2])).bernoulli_(1 - p) / (1 - p)  # (B, 1, C)
+    return x * mask
 
 
 # One recurrent layer over a sequence, written out: x (T, In), h0 (H,) -> ({kind: (T, H)}, h_T, c_T).

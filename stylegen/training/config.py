@@ -24,6 +24,7 @@ class TrainConfig:
     warmup_steps: int = 100  # linear warm-up (capped at a tenth of a step-limited run)
     weight_decay: float = 0.01  # AdamW, on matrices only
     grad_clip: float = 1.0  # max global gradient norm
+    ema: float = 0.0  # validate and save an exponential moving average of the weights with this decay (0: off)
     eval_every: int = 200  # steps between validations (and checkpoints)
     log_every: int = 10  # steps between progress events / metrics lines
     max_steps: int | None = None
@@ -42,6 +43,8 @@ class TrainConfig:
                 raise StylegenError(f"{name.replace('_', '-')} must be >= 1 (got {getattr(self, name)})")
         if self.patience is not None and int(self.patience) < 1:
             raise StylegenError(f"patience must be >= 1 (got {self.patience})")
+        if not 0.0 <= self.ema < 1.0:
+            raise StylegenError(f"ema must be in [0, 1) (got {self.ema})")
         if self.lr <= 0:
             raise StylegenError(f"lr must be > 0 (got {self.lr})")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):

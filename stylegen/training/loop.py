@@ -20,6 +20,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,8 @@ def train_step(run: Run, st: RunState, meter: Meter) -> float:
         loss.backward()
     norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
     run.optimizer.step()
+    if run.averager is not None:
+        run.averager.update()
     st.step, st.window = st.step + 1, st.window + 1
     meter.loss_sum += loss.detach()
     meter.count += 1
@@ -199,28 +202,29 @@ def validate_and_save(
     """Validate; save the best weights, a checkpoint and style.json (with `ending`, how the run
     ended, at the last one). False, and nothing saved, when the validation loss is not finite."""
     cfg, world = run.cfg, run.world
-    with model_errors(cfg.model, f"in validation at step {st.step}", stopped_hint(run, st)):
-        val_loss, val_bpc = evaluate(
-            run.model, run.val_ids, run.lengths, cfg.batch_size, cfg.seq_len, run.device, world
+    with averaged(run):  # the weights the style would have: the average under --ema
+        with model_errors(cfg.model, f"in validation at step {st.step}", stopped_hint(run, st)):
+            val_loss, val_bpc = evaluate(
+                run.model, run.val_ids, run.lengths, cfg.batch_size, cfg.seq_len, run.device, world
+            )
+        if not math.isfinite(val_loss):
+            return False
+        improved = val_bpc < st.best_bpc
+        st.stale = 0 if improved else st.stale + 1
+        if improved:
+            st.best_bpc, st.best_loss, st.best_step = val_bpc, val_loss, st.step
+            if world.main:
+                styles.save_weights(st.style_dir, run.model)
+        st.last_eval_step = st.step
+        event = EvalEvent(
+            step=st.step,
+            tokens_seen=st.step * run.tokens_per_step,
+            val_loss=val_loss,
+            val_bpc=val_bpc,
+            best=improved,
+            elapsed=st.seconds(),
+            sample=sample(run, st),
         )
-    if not math.isfinite(val_loss):
-        return False
-    improved = val_bpc < st.best_bpc
-    st.stale = 0 if improved else st.stale + 1
-    if improved:
-        st.best_bpc, st.best_loss, st.best_step = val_bpc, val_loss, st.step
-        if world.main:
-            styles.save_weights(st.style_dir, run.model)
-    st.last_eval_step = st.step
-    event = EvalEvent(
-        step=st.step,
-        tokens_seen=st.step * run.tokens_per_step,
-        val_loss=val_loss,
-        val_bpc=val_bpc,
-        best=improved,
-        elapsed=st.seconds(),
-        sample=sample(run, st),
-    )
     sink.emit(event, log=True)
     ranks = world.gather(rank_payload(run, st))
     if world.main:
@@ -232,6 +236,11 @@ def validate_and_save(
             promote(st.style_dir, run.final_dir)
     st.style_dir = run.final_dir
     return True
+
+
+def averaged(run: Run) -> AbstractContextManager[None]:
+    """The averaged weights swapped into the model (--ema), or the model as it is."""
+    return run.averager.swapped_in() if run.averager is not None else nullcontext()
 
 
 def sample(run: Run, st: RunState) -> str | None:

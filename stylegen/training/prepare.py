@@ -24,6 +24,7 @@ from stylegen.corpus import Corpus, load_corpus
 from stylegen.errors import PluginError, StylegenError
 from stylegen.state import tree_map
 from stylegen.training import checkpoint, distributed, tokens
+from stylegen.training.averaging import Averager
 from stylegen.training.config import TrainConfig
 from stylegen.training.data import StreamBatches, fit_batch
 from stylegen.training.precision import float32, resolve_precision
@@ -53,6 +54,7 @@ class Run:
     params: int
     manifest_sha: str
     versions: dict[str, str]
+    averager: Averager | None = None  # --ema: the averaged weights that validation and the style use
 
     @property
     def tokens_per_step(self) -> int:
@@ -169,6 +171,7 @@ def prepare(
             params=sum(p.numel() for p in model.parameters()),
             manifest_sha=home.sha256_file(corpus.path / "manifest.json"),
             versions=_versions(),
+            averager=Averager(model, cfg.ema) if cfg.ema else None,
         )
     except BaseException:
         for path in reversed(made):
@@ -203,6 +206,8 @@ def _restore(run: Run, state: RunState, ckpt: dict[str, Any]) -> None:
     world = run.world
     run.model.load_state_dict(ckpt["model"])
     run.optimizer.load_state_dict(ckpt["optimizer"])
+    if run.averager is not None and ckpt.get("ema") is not None:
+        run.averager.load_state_dict(ckpt["ema"])
     mine = checkpoint.rank_state(ckpt, world.rank, world.size)
     if mine is not None:
         torch.set_rng_state(mine["rng"])

@@ -59,6 +59,7 @@ def checkpoint_payload(run: Run, st: RunState, ranks: list[dict[str, Any]]) -> d
         "config": run.cfg.to_dict(),
         "model": run.model.state_dict(),
         "optimizer": run.optimizer.state_dict(),
+        "ema": run.averager.state_dict() if run.averager is not None else None,
         **ranks[0],  # rng, cuda_rng, state: rank 0's (the only ones of a single process)
         "world": run.world.size,
         "ranks": ranks if run.world.active else None,
