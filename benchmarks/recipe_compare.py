@@ -1,0 +1,133 @@
+"""Training recipes side by side at equal steps: which levers lower validation bits/char.
+
+Builds the quality_curve corpus (1,115,394 characters of the `shakespeare` source, the last
+10% held out: most of a play never trained on), then trains each variant for the same number
+of steps and prints its validation curve and best figure. Equal steps, not equal wall time:
+the figure a variant reaches in N steps does not depend on what else the machine is doing,
+so variants can be compared on a busy machine (or several at once, `--threads 1` each); what
+N steps cost in time is measured apart (benchmarks/train_speed.py, or the tokens/s column
+here on an idle machine). With 8,192 tokens a step (64 x 128), 1,800 steps is about what
+the 2x256 LSTM trains in 5 minutes on 2 cores.
+
+    python benchmarks/recipe_compare.py --steps 1800 --variants cpu,cpu+ema,cpu+awd
+    python benchmarks/recipe_compare.py --list
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+TEXTBOOK: dict[str, Any] = {
+    "model_config": {"layers": 2, "hidden": 256, "embed": 64, "dropout": 0.0},
+    "batch_size": 64,
+    "seq_len": 128,
+    "lr": 3e-3,
+    "weight_decay": 0.01,
+}
+
+
+def variants() -> dict[str, dict[str, Any]]:
+    from stylegen.training.presets import preset
+
+    train, model = preset("cpu")
+    cpu = {**train, "model_config": model}
+
+    def with_model(base: dict[str, Any], **options: Any) -> dict[str, Any]:
+        return {**base, "model_config": {**base["model_config"], **options}}
+
+    awd = {"locked_dropout": 0.2, "weight_drop": 0.2, "embed_dropout": 0.05}
+    return {
+        "textbook": TEXTBOOK,
+        "cpu": cpu,
+        "cpu+ema": {**cpu, "ema": 0.998},
+        "cpu+locked": with_model(cpu, locked_dropout=0.2),
+        "cpu+wdrop": with_model(cpu, weight_drop=0.25),
+        "cpu+awd": with_model(cpu, **awd),
+        "cpu+awd+ema": {**with_model(cpu, **awd), "ema": 0.998},
+        "cpu+awd-strong+ema": {
+            **with_model(cpu, locked_dropout=0.3, weight_drop=0.35, embed_dropout=0.1),
+            "ema": 0.998,
+        },
+        "wide+awd+ema": {
+            **with_model(cpu, hidden=384, locked_dropout=0.25, weight_drop=0.3, embed_dropout=0.05),
+            "ema": 0.998,
+        },
+    }
+
+
+class Curve:
+    def __init__(self) -> None:
+        self.points: list[tuple[int, float, float]] = []  # (step, seconds, val bpc)
+        self.train_loss: float | None = None
+        self.rates: list[float] = []
+
+    def on_event(self, event: Any) -> None:
+        if event["event"] == "eval":
+            self.points.append((int(event["step"]), float(event["elapsed"]), float(event["val_bpc"])))
+        elif event["event"] == "step":
+            self.train_loss = float(event["loss"])
+            self.rates.append(float(event["tokens_per_s"]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=1800)
+    parser.add_argument("--variants", default="textbook,cpu,cpu+ema,cpu+awd+ema")
+    parser.add_argument("--chars", type=int, default=1_115_394)
+    parser.add_argument("--eval-every", type=int, default=200)
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    parser.add_argument("--precision", default="auto")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--list", action="store_true", help="list the variants and exit")
+    args = parser.parse_args()
+    if args.list:
+        for name, settings in variants().items():
+            print(f"{name}: {settings}")
+        return
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["STYLEGEN_HOME"] = tmp
+        os.environ.setdefault("STYLEGEN_LOAD_PLUGINS", "")
+        from stylegen.corpus import build_corpus
+        from stylegen.training import TrainConfig, train
+
+        build_corpus("bard", ["shakespeare"], max_chars=args.chars, val_fraction=0.1)
+        table = variants()
+        print(f"# recipe_compare: {args.steps} steps each, {args.chars:,} characters of Shakespeare (tail split), "
+              f"torch {torch.__version__}, {torch.get_num_threads()} threads, seed {args.seed}", flush=True)  # fmt: skip
+        results = []
+        for name in args.variants.split(","):
+            settings = {**table[name], "eval_every": args.eval_every}
+            curve = Curve()
+            cfg = TrainConfig(
+                corpus="bard", name="v", max_steps=args.steps, device="cpu", precision=args.precision,
+                seed=args.seed, **settings,
+            )  # fmt: skip
+            start = time.monotonic()
+            meta = train(cfg, observers=[curve], replace=True)
+            wall = time.monotonic() - start
+            points = " ".join(f"{step}:{bpc:.3f}" for step, _, bpc in curve.points)
+            print(f"\n## {name}: {settings}\nstep:val bits/char  {points}", flush=True)
+            rate = sorted(curve.rates)[len(curve.rates) // 2] if curve.rates else 0.0
+            results.append((name, meta, curve, wall, rate))
+        print(
+            "\nvariant | params | steps | best val bits/char (step) | last train loss (nats) | median tokens/s | wall s"
+        )
+        print("--- | --- | --- | --- | --- | --- | ---")
+        for name, meta, curve, wall, rate in results:
+            print(f"{name} | {meta['params']:,} | {meta['steps']} | {meta['val_bpc']:.3f} ({meta['best_step']}) | "
+                  f"{curve.train_loss:.3f} | {rate:,.0f} | {wall:.0f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
