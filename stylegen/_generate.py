@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from stylegen import plugins
 from stylegen.errors import PluginError, StylegenError
 from stylegen.processors import Penalties
+from stylegen.protocols import BansIds, DecodesStream, StreamDecoder
 
 if TYPE_CHECKING:
     import torch
@@ -144,7 +145,7 @@ def fast_kernels(device: str, tokens: int = 1) -> Iterator[None]:
 
 def banned_ids(tokenizer: Any) -> list[int]:
     """The ids generation never produces: the unknown id and the tokenizer's `never_ids`."""
-    banned = {int(i) for i in getattr(tokenizer, "never_ids", ())}
+    banned = {int(i) for i in tokenizer.never_ids} if isinstance(tokenizer, BansIds) else set()
     if tokenizer.unk_id is not None:
         banned.add(int(tokenizer.unk_id))
     return sorted(banned)
@@ -205,12 +206,14 @@ class Decoder:
         self.last: torch.Tensor | None = None  # (n, V) float32 on the CPU
         self.counts: torch.Tensor | None = None  # (n, V) float32 on the CPU: ids fed so far, per row
         self.banned = torch.tensor(banned_ids(self.tokenizer), dtype=torch.long)  # (k,) never sampled
-        self.streams: list[Any] | None = None  # one incremental decoder per row, if the tokenizer has them
+        self.streams: list[StreamDecoder] | None = None  # one incremental decoder per row, if the tokenizer has them
         self._new_streams()
 
     def _new_streams(self) -> None:
-        make = getattr(self.tokenizer, "decode_stream", None)
-        self.streams = [make() for _ in range(self.n)] if callable(make) else None
+        tokenizer = self.tokenizer
+        self.streams = (
+            [tokenizer.decode_stream() for _ in range(self.n)] if isinstance(tokenizer, DecodesStream) else None
+        )
 
     def set_sampler(self, sampler: str, params: Mapping[str, Any]) -> None:
         pick = plugins.get("sampler", sampler)
@@ -258,15 +261,8 @@ class Decoder:
             logits = self.penalties.apply(logits, self.counts)
         if len(self.banned):
             logits.index_fill_(1, self.banned, float("-inf"))  # never emit the unknown (or control) ids
-        try:
+        with plugins.blame("sampler", self.sampler.name):  # a sampler plugin's bug: one line naming it
             ids = self.sampler(logits, self.params, self.generator)
-        except StylegenError:
-            raise
-        except Exception as e:  # a sampler plugin's bug: one line naming it, not a traceback
-            message = " ".join(str(e).split())
-            raise PluginError(
-                f"{plugins.describe('sampler', self.sampler.name)} failed: {type(e).__name__}: {message}"
-            ) from e
         return checked_ids(ids, self.n, logits.size(-1), self.sampler.name)
 
     def step(self) -> list[str]:

@@ -20,6 +20,7 @@ from typing import Any
 from stylegen._generate import EMPTY_PRIME, banned_ids
 from stylegen.errors import StylegenError
 from stylegen.processors import Penalties
+from stylegen.protocols import SelectsState
 
 
 def _model_name(source: Any) -> str:
@@ -50,8 +51,8 @@ def beams(
     if width < 1:
         raise StylegenError(f"--beam must be >= 1 (got {width})")
     tokenizer, model, device = source.tokenizer, source.model, source.device
-    select = getattr(model, "select_state", None)
-    if not callable(select):
+    selects: Any = model  # narrowed on its own: `model` keeps the whole model protocol
+    if not isinstance(selects, SelectsState):
         raise StylegenError(f"model {_model_name(source)!r} does not support beam search (no select_state)")
     if penalties is None:
         penalties = getattr(source, "penalties", None)
@@ -84,7 +85,7 @@ def beams(
             counts = counts[parent].scatter_add_(1, nxt[:, None], torch.ones(k, 1))  # (K', V)
             if step == length - 1:
                 break  # the last tokens need no forward pass
-            state = select(state, parent.to(device))  # each survivor continues from its parent's state
+            state = selects.select_state(state, parent.to(device))  # each survivor continues from its parent's state
             logits, state = model(nxt.view(k, 1).to(device), state)  # (K', 1, V)
             last = logits[:, -1, :].float().cpu()  # (K', V)
     return [(tokenizer.decode(row.tolist()), float(score)) for row, score in zip(tokens, scores, strict=True)]

@@ -1,4 +1,4 @@
-"""Errors that reach the user as one line, and the exit codes behind them."""
+"""Errors that reach the user as one line, the exit codes behind them, and `one_line` to word them."""
 
 from __future__ import annotations
 
@@ -15,3 +15,18 @@ class NotFoundError(StylegenError):
 
 class PluginError(StylegenError):
     """A plugin is missing, broken, or clashes with another plugin."""
+
+
+def one_line(error: BaseException | str, *, typed: bool = False) -> str:
+    """An error's message on one line: every run of whitespace, newlines included, becomes one space.
+
+    An exception without a message gives its type's name; with `typed`, the type's name comes
+    first (`ValueError: bad value`), for errors from code that is not stylegen's own.
+    """
+    if isinstance(error, str):
+        return " ".join(error.split())
+    text = " ".join(str(error).split())
+    name = type(error).__name__
+    if not text:
+        return name
+    return f"{name}: {text}" if typed else text

@@ -12,6 +12,8 @@ from typing import Any
 
 import pluggy
 
+from stylegen.protocols import Extractor, ModelFactory, ObserverFactory, Sampler, Source, TokenizerFactory
+
 PROJECT = "stylegen"
 #: Version of this contract, raised when a hook or protocol changes incompatibly. A plugin
 #: module declares the version it was written for as `STYLEGEN_HOOKSPEC_VERSION = 1`; one
@@ -21,34 +23,42 @@ HOOKSPEC_VERSION = 1
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
+#: What each hook's `register` takes: one object of the hook's kind (a `stylegen.protocols` shape).
+RegisterSource = Callable[[Source], None]
+RegisterExtractor = Callable[[Extractor], None]
+RegisterTokenizer = Callable[[TokenizerFactory], None]
+RegisterModel = Callable[[ModelFactory], None]
+RegisterSampler = Callable[[Sampler], None]
+RegisterObserver = Callable[[ObserverFactory], None]
+#: Any hook's `register` (kept for plugins written before the typed ones; prefer those).
 Register = Callable[[Any], None]
 
 
 @hookspec
-def register_sources(register: Register) -> None:
+def register_sources(register: RegisterSource) -> None:
     """Register corpus sources (`protocols.Source`)."""
 
 
 @hookspec
-def register_extractors(register: Register) -> None:
+def register_extractors(register: RegisterExtractor) -> None:
     """Register file extractors (`protocols.Extractor`), chosen by file suffix."""
 
 
 @hookspec
-def register_tokenizers(register: Register) -> None:
+def register_tokenizers(register: RegisterTokenizer) -> None:
     """Register tokenizer factories (`protocols.TokenizerFactory`)."""
 
 
 @hookspec
-def register_models(register: Register) -> None:
+def register_models(register: RegisterModel) -> None:
     """Register model factories (`protocols.ModelFactory`) following the stateful-step protocol."""
 
 
 @hookspec
-def register_samplers(register: Register) -> None:
+def register_samplers(register: RegisterSampler) -> None:
     """Register samplers (`protocols.Sampler`) with declared parameters."""
 
 
 @hookspec
-def register_observers(register: Register) -> None:
+def register_observers(register: RegisterObserver) -> None:
     """Register training observer factories (`protocols.ObserverFactory`)."""

@@ -15,13 +15,25 @@ import importlib
 import importlib.metadata as md
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pluggy
 
 from stylegen import hookspecs
-from stylegen.errors import NotFoundError, PluginError, StylegenError
+from stylegen.errors import NotFoundError, PluginError, StylegenError, one_line
+from stylegen.protocols import (
+    Extractor,
+    ModelFactory,
+    ObserverFactory,
+    Sampler,
+    Source,
+    TokenizerFactory,
+    members,
+    missing,
+)
 
 ENTRY_POINT_GROUP = "stylegen"
 DISTRIBUTION = "stylegen"
@@ -50,14 +62,24 @@ KINDS: dict[str, str] = {
 }
 
 
-#: kind -> what a registered object must have: attributes, and (after the colon) methods
+#: kind -> the Protocol (`stylegen.protocols`) an object registered as that kind follows
+PROTOCOLS: dict[str, type] = {
+    "source": Source,
+    "extractor": Extractor,
+    "tokenizer": TokenizerFactory,
+    "model": ModelFactory,
+    "sampler": Sampler,
+    "observer": ObserverFactory,
+}
+
+
+#: Protocol members not required at registration: `name` is checked first, with its own message;
+#: `description` is optional at run time (listed as empty).
+NOT_REQUIRED = ("name", "description")
+#: kind -> what a registered object must have (attributes, and methods after a colon), read from
+#: its Protocol: `{"sampler": ("params", ":__call__"), ...}`
 REQUIRED: dict[str, tuple[str, ...]] = {
-    "source": (":documents",),
-    "extractor": ("suffixes", ":extract"),
-    "tokenizer": (":train", ":load"),
-    "model": (":build",),
-    "sampler": ("params", ":__call__"),
-    "observer": (":create",),
+    kind: tuple(m for m in members(protocol) if m not in NOT_REQUIRED) for kind, protocol in PROTOCOLS.items()
 }
 
 
@@ -66,13 +88,30 @@ def check_object(kind: str, obj: Any) -> str:
     name = getattr(obj, "name", None)
     if not isinstance(name, str) or not name:
         raise PluginError(f"a {kind} without a `name` was registered ({type(obj).__name__} object)")
-    for need in REQUIRED[kind]:
-        attr = need.lstrip(":")
-        value = getattr(obj, attr, None)
-        if value is None or (need.startswith(":") and not callable(value)):
-            what = "method" if need.startswith(":") else "attribute"
-            raise PluginError(f"{kind} {name!r} has no `{attr}` {what} (see stylegen.protocols)")
+    need = missing(obj, PROTOCOLS[kind], skip=NOT_REQUIRED)
+    if need is not None:
+        what = "method" if need.startswith(":") else "attribute"
+        protocol = PROTOCOLS[kind].__name__
+        raise PluginError(f"{kind} {name!r} has no `{need.lstrip(':')}` {what} (see stylegen.protocols.{protocol})")
     return name
+
+
+def failure(kind: str, name: str, error: BaseException, when: str = "") -> str:
+    """One line saying that plugin code raised, naming the plugin behind `kind` `name`:
+    `sampler 'x' (plugin 'p' from pkg 1.0) failed at step 3: RuntimeError: boom`."""
+    return f"{describe(kind, name)} failed{' ' + when if when else ''}: {one_line(error, typed=True)}"
+
+
+@contextmanager
+def blame(kind: str, name: str, when: str = "", after: str = "") -> Iterator[None]:
+    """Run code of the plugin behind `kind` `name`: an exception other than a `StylegenError`
+    (already one line for the user) becomes a `PluginError` worded by `failure`, `after` appended."""
+    try:
+        yield
+    except StylegenError:
+        raise
+    except Exception as e:
+        raise PluginError(failure(kind, name, e, when) + after) from e
 
 
 def warn(message: str) -> None:
@@ -182,7 +221,7 @@ def make_plugin_manager(
     pm.add_hookspecs(hookspecs)
     loaded: dict[str, _Loaded] = {}
     problems: list[str] = []
-    from stylegen import __version__
+    from stylegen._version import __version__
 
     eps = list(md.entry_points(group=ENTRY_POINT_GROUP))
     builtin_eps = [ep for ep in eps if _is_builtin(ep)]
@@ -207,7 +246,7 @@ def make_plugin_manager(
             _register(pm, ep.name, ep.load())
             loaded[ep.name] = _Loaded(ep.name, package, version)
         except Exception as e:  # any failure in a third-party plugin is reported, not raised
-            problems.append(f"plugin {ep.name!r} from {package} {version} was skipped: {_one_line(e)}")
+            problems.append(f"plugin {ep.name!r} from {package} {version} was skipped: {one_line(e, typed=True)}")
     for name, obj in (extra or {}).items():
         try:
             _register(pm, name, obj)
@@ -215,13 +254,8 @@ def make_plugin_manager(
                 name, getattr(obj, "__package__", None) or name, str(getattr(obj, "__version__", "?"))
             )
         except Exception as e:
-            problems.append(f"plugin {name!r} was skipped: {_one_line(e)}")
+            problems.append(f"plugin {name!r} was skipped: {one_line(e, typed=True)}")
     return pm, loaded, problems
-
-
-def _one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split())
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 def collect(pm: pluggy.PluginManager, loaded: dict[str, _Loaded], problems: list[str]) -> Registry:
@@ -240,7 +274,9 @@ def collect(pm: pluggy.PluginManager, loaded: dict[str, _Loaded], problems: list
             try:
                 returned = impl.function(register)
             except Exception as e:
-                problems.append(f"plugin {info.name!r} from {info.package} failed in {hook_name}: {_one_line(e)}")
+                problems.append(
+                    f"plugin {info.name!r} from {info.package} failed in {hook_name}: {one_line(e, typed=True)}"
+                )
                 continue
             if returned is not None:  # e.g. a list of objects returned instead of registered
                 problems.append(

@@ -1,19 +1,71 @@
 """The shapes plugins provide. Each hook in `hookspecs` registers objects of one of these kinds.
 
+A kind's required members are those of its Protocol (`Source`, `Extractor`, `TokenizerFactory`,
+`ModelFactory`, `Sampler`, `ObserverFactory`): `stylegen.plugins` checks each registered object
+against them, and refuses one that lacks a member with a line naming it. Optional capabilities
+are Protocols of their own, checked with `isinstance` where stylegen uses them:
+
+    ReadsOptions   an extractor's `options`: the `corpus build` options it reads
+    BansIds        a tokenizer's `never_ids`: ids generation never produces
+    DecodesStream  a tokenizer's `decode_stream()`: decodes one id at a time (a `StreamDecoder`)
+    SelectsState   a model's `select_state(state, index)`: beam search
+    StepsStates    a model's `step_states(ids, state)`: `stylegen inspect`
+
 Nothing here imports torch: a plugin module must stay cheap to import, so that
 `stylegen --help` and `stylegen plugins` stay instant. Import torch inside methods.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, _ProtocolMeta, runtime_checkable
 
 if TYPE_CHECKING:
     import numpy as np
     import torch
+
+
+def members(protocol: type) -> tuple[str, ...]:
+    """What a Protocol declares, its Protocol bases' included, in the order written: attributes
+    (annotated) and, after a colon, methods: `members(Sampler)` is
+    `("name", "description", "params", ":__call__")`."""
+    found: list[str] = []
+    for cls in reversed(protocol.__mro__):
+        if cls is Protocol or not getattr(cls, "_is_protocol", False):
+            continue
+        found.extend(name for name in inspect.get_annotations(cls) if name not in found)
+        found.extend(
+            f":{name}"
+            for name, value in vars(cls).items()
+            if callable(value) and (not name.startswith("_") or name == "__call__") and f":{name}" not in found
+        )
+    return tuple(found)
+
+
+def missing(obj: object, protocol: type, skip: Iterable[str] = ()) -> str | None:
+    """The first member of `protocol` (as `members` spells it) that `obj` lacks, or None: an
+    attribute that is absent or None, a method that is absent or not callable."""
+    for member in members(protocol):
+        name = member.lstrip(":")
+        if name in skip:
+            continue
+        value = getattr(obj, name, None)
+        if value is None or (member.startswith(":") and not callable(value)):
+            return member
+    return None
+
+
+class _Capability(_ProtocolMeta):
+    """The metaclass of the optional capabilities: `isinstance(obj, BansIds)` asks `missing`
+    whether `obj` has the members now. (A plain runtime-checkable Protocol answers a method-only
+    check through the ABC cache, by class: a class that loses the method later, as under a
+    test's monkeypatch, would still pass.)"""
+
+    def __instancecheck__(cls, instance: object) -> bool:
+        return missing(instance, cls) is None
 
 
 @dataclass(frozen=True)
@@ -59,9 +111,7 @@ class Source(Protocol):
 class Extractor(Protocol):
     """Turns one file's bytes into text; chosen by file suffix (`*` is the fallback).
 
-    Optional: `options: tuple[str, ...]` names the `corpus build` options the extractor reads
-    (e.g. `("field",)` for JSON Lines' `--field`); those given are passed to `extract` as
-    keyword arguments, the others are not passed at all.
+    Optional: `options` (see `ReadsOptions`).
     """
 
     name: str
@@ -73,19 +123,26 @@ class Extractor(Protocol):
         ...
 
 
+@runtime_checkable
+class ReadsOptions(Protocol, metaclass=_Capability):
+    """The optional `Extractor` attribute naming the `corpus build` options it reads.
+
+    E.g. `("field",)` for JSON Lines' `--field`; those given are passed to `extract` as keyword
+    arguments, the others are not passed at all. An extractor without it is passed none.
+    """
+
+    options: tuple[str, ...]
+
+
 class SkipFile(Exception):
     """Raised by an extractor for a file that is not text (the message is the reason)."""
 
 
 @runtime_checkable
 class Tokenizer(Protocol):
-    """A trained tokenizer instance. Its class is what a plugin registers.
+    """A trained tokenizer (what a `TokenizerFactory` trains and loads).
 
-    Optional: `never_ids: Sequence[int]`, ids generation must never produce besides `unk_id`
-    (control tokens); and `decode_stream()`, returning an object with `push(id) -> str` and
-    `flush() -> str` that decodes one id at a time and yields only complete characters (for a
-    tokenizer whose ids may stand for part of a character, such as byte pieces); without it,
-    generation decodes each id alone with `decode([id])`.
+    Optional: `never_ids` (see `BansIds`) and `decode_stream()` (see `DecodesStream`).
     """
 
     name: str
@@ -103,6 +160,37 @@ class Tokenizer(Protocol):
     def save(self, directory: Path) -> None: ...
 
 
+@runtime_checkable
+class BansIds(Protocol, metaclass=_Capability):
+    """The optional `Tokenizer` attribute: ids generation must never produce besides `unk_id`
+    (control tokens such as `<s>`). A tokenizer without it bans only `unk_id`."""
+
+    never_ids: Sequence[int]
+
+
+@runtime_checkable
+class StreamDecoder(Protocol, metaclass=_Capability):
+    """Decodes one id at a time, giving only complete characters (what `decode_stream()` returns)."""
+
+    def push(self, token: int) -> str:
+        """The characters `token` completes (often none, for a piece of a character)."""
+        ...
+
+    def flush(self) -> str:
+        """Whatever is held back, at the end of the text."""
+        ...
+
+
+@runtime_checkable
+class DecodesStream(Protocol, metaclass=_Capability):
+    """The optional `Tokenizer` method for a tokenizer whose ids may stand for part of a
+    character (byte pieces): generation and `inspect` then show only complete characters.
+    Without it, each id is decoded alone with `decode([id])`."""
+
+    def decode_stream(self) -> StreamDecoder: ...
+
+
+@runtime_checkable
 class TokenizerFactory(Protocol):
     """What a tokenizer plugin registers: trains new tokenizers and loads saved ones."""
 
@@ -125,17 +213,8 @@ class LanguageModel(Protocol):
     a convolution buffer): a tensor or a tuple/list/dict of tensors. The trainer detaches it
     between windows; the generator feeds it back one step at a time.
 
-    Optional: `select_state(state, index) -> state` (see `SelectsState`). Beam search needs it
-    to duplicate and reorder the rows of a batch's state; a model without it can do everything
-    else, and `--beam` says so in one line.
-
-    Optional: `step_states(ids, state) -> (states, new_state)`, for `stylegen inspect`: ids
-    (1, T) int64 -> `states`, a dict from an activation's name to a (layers, T, units) tensor
-    holding every layer's value after each step, and the state after the last step. Names
-    `inspect --what` knows: `hidden` (every model should give it), `cell` (tanh of an LSTM's
-    cell state), `gate-i`, `gate-f`, `gate-o` (LSTM gates), `gate-r`, `gate-z` (GRU gates);
-    others are shown under their own name. Values in [-1, 1] (or [0, 1] for `gate-*`) colour
-    best. A model without it cannot be inspected, and `inspect` says so in one line.
+    Optional: `select_state(state, index)` (see `SelectsState`), for beam search, and
+    `step_states(ids, state)` (see `StepsStates`), for `stylegen inspect`.
     """
 
     def init_state(self, batch: int, device: torch.device | str) -> Any: ...
@@ -150,8 +229,10 @@ class LanguageModel(Protocol):
 
 
 @runtime_checkable
-class SelectsState(Protocol):
-    """The optional `LanguageModel` method that beam search uses."""
+class SelectsState(Protocol, metaclass=_Capability):
+    """The optional `LanguageModel` method that beam search uses to duplicate and reorder the
+    rows of a batch's state. A model without it can do everything else, and `--beam` says so
+    in one line."""
 
     def select_state(self, state: Any, index: torch.Tensor) -> Any:
         """The state of the rows `index` (K,) int64 of a batch, in that order (rows may repeat).
@@ -162,6 +243,24 @@ class SelectsState(Protocol):
         ...
 
 
+@runtime_checkable
+class StepsStates(Protocol, metaclass=_Capability):
+    """The optional `LanguageModel` method behind `stylegen inspect`. A model without it cannot
+    be inspected, and `inspect` says so in one line."""
+
+    def step_states(self, ids: torch.Tensor, state: Any) -> tuple[dict[str, torch.Tensor], Any]:
+        """ids (1, T) int64 -> (states, the state after the last step).
+
+        `states` maps an activation's name to a (layers, T, units) tensor holding every layer's
+        value after each step. Names `inspect --what` knows: `hidden` (every model should give
+        it), `cell` (tanh of an LSTM's cell state), `gate-i`, `gate-f`, `gate-o` (LSTM gates),
+        `gate-r`, `gate-z` (GRU gates); others are shown under their own name. Values in [-1, 1]
+        (or [0, 1] for `gate-*`) colour best.
+        """
+        ...
+
+
+@runtime_checkable
 class ModelFactory(Protocol):
     """What a model plugin registers: builds a `LanguageModel` from a JSON config."""
 
@@ -183,6 +282,7 @@ class Param:
     help: str = ""
 
 
+@runtime_checkable
 class Sampler(Protocol):
     """Chooses the next token ids from the last logits."""
 
@@ -201,6 +301,7 @@ class Observer(Protocol):
     def on_event(self, event: Mapping[str, Any]) -> None: ...
 
 
+@runtime_checkable
 class ObserverFactory(Protocol):
     """What a train-observer plugin registers."""
 

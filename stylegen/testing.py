@@ -31,7 +31,7 @@ from typing import Any
 
 from stylegen import plugins
 from stylegen.plugins import Registry
-from stylegen.protocols import Document, Param, Skipped, SourceOptions
+from stylegen.protocols import Document, Param, SelectsState, Skipped, SourceOptions
 
 _ENV = ("STYLEGEN_HOME", "STYLEGEN_LOAD_PLUGINS")
 
@@ -136,10 +136,10 @@ def check_model(
         again, _ = rebuilt.eval()(ids, rebuilt.init_state(batch, "cpu"))
         assert torch.allclose(again, logits, atol=atol), "saved and loaded weights give other logits"
 
-        select = getattr(model, "select_state", None)
-        if select is not None:
+        selects: Any = model
+        if isinstance(selects, SelectsState):
             index = torch.tensor([2, 0, 0])
-            picked = select(mid, index)
+            picked = selects.select_state(mid, index)
             out, _ = model(ids[index, cut:], picked)
             assert torch.allclose(out, rest[index], atol=atol), "select_state does not pick the rows asked for"
 

@@ -176,3 +176,68 @@ def test_extra_plugin_objects_register_through_the_same_hooks() -> None:
 
     reg = plugins.reset({"memory-plugin": Plugin()})
     assert "memory" in reg.names("observer")
+
+
+def test_what_a_registered_object_needs_is_read_from_its_protocol() -> None:
+    from stylegen import protocols
+
+    assert plugins.REQUIRED["sampler"] == ("params", ":__call__")
+    assert plugins.REQUIRED["extractor"] == ("suffixes", ":extract")
+    for kind, protocol in plugins.PROTOCOLS.items():
+        assert protocols.members(protocol)[:2] == ("name", "description"), kind
+        assert plugins.REQUIRED[kind] == protocols.members(protocol)[2:], kind
+
+    class Half:
+        name = "half"
+        description = "suffixes but no extract"
+        suffixes = (".x",)
+
+    with pytest.raises(
+        PluginError, match=r"extractor 'half' has no `extract` method \(see stylegen.protocols.Extractor\)"
+    ):
+        plugins.check_object("extractor", Half())
+
+
+def test_optional_capabilities_are_checked_against_their_protocols_as_objects_are_now() -> None:
+    from stylegen.protocols import BansIds, DecodesStream, ReadsOptions, SelectsState, StepsStates
+
+    class Tokenizer:
+        never_ids = (3,)
+
+        def decode_stream(self) -> object:
+            return object()
+
+    tok = Tokenizer()
+    assert isinstance(tok, BansIds) and isinstance(tok, DecodesStream)
+    assert not isinstance(tok, (ReadsOptions, SelectsState, StepsStates))
+    del Tokenizer.decode_stream  # a class changed after a first check (a monkeypatch) is seen as it is now
+    assert not isinstance(tok, DecodesStream)
+    tok.never_ids = None  # type: ignore[assignment]
+    assert not isinstance(tok, BansIds)
+
+
+def test_the_config_helper_gives_the_one_line_errors_plugins_share() -> None:
+    from dataclasses import dataclass, field
+
+    from stylegen.config import config_from
+    from stylegen.errors import StylegenError
+
+    @dataclass
+    class Config:
+        hidden: int = 8
+        dropout: float = 0.0
+        norm: str = field(default="weight", metadata={"choices": ("weight", "none")})
+        bias: bool = True
+
+    cfg = config_from(Config, {"hidden": 4, "dropout": 0, "norm": "none"}, owner="model 'x'")
+    assert cfg == Config(hidden=4, dropout=0.0, norm="none") and isinstance(cfg.dropout, float)
+    for options, message in [
+        ({"heads": 2}, r"model 'x': unknown option 'heads' \(a hint\) \(known: bias, dropout, hidden, norm\)"),
+        ({"hidden": 0}, r"model 'x': hidden must be a whole number >= 1 \(got 0\)"),
+        ({"hidden": True}, r"hidden must be a whole number >= 1 \(got True\)"),
+        ({"dropout": 1.0}, r"model 'x': dropout must be in \[0, 1\) \(got 1.0\)"),
+        ({"norm": "batch"}, r"model 'x': norm must be weight or none \(got 'batch'\)"),
+        ({"bias": 1}, r"model 'x': bias must be true or false \(got 1\)"),
+    ]:
+        with pytest.raises(StylegenError, match=message):
+            config_from(Config, options, owner="model 'x'", hints={"heads": "a hint"})

@@ -25,7 +25,7 @@ from stylegen.corpus.clean import Cleaner, CleanOptions, rare_table
 from stylegen.corpus.turns import TurnFormat, count_speakers
 from stylegen.corpus.turns import detect as detect_turns
 from stylegen.errors import NotFoundError, StylegenError
-from stylegen.protocols import Document, SkipFile, Skipped, SourceOptions
+from stylegen.protocols import Document, ReadsOptions, SkipFile, Skipped, SourceOptions
 
 MANIFEST = "manifest.json"
 CHUNK_CHARS = 4_000_000  # characters per chunk when text is read back (about 16 MB as UTF-32)
@@ -69,7 +69,8 @@ def extract_file(path: Path, errors: str, by_suffix: dict[str, Any], options: Ma
         data = path.read_bytes()
     except OSError as e:
         raise SkipFile(f"cannot read ({e.strerror or e})") from None
-    wanted = {k: v for k, v in (options or {}).items() if v is not None and k in getattr(extractor, "options", ())}
+    known = extractor.options if isinstance(extractor, ReadsOptions) else ()
+    wanted = {k: v for k, v in (options or {}).items() if v is not None and k in known}
     text: str = extractor.extract(data, str(path), errors, **wanted)
     return text
 

@@ -8,6 +8,7 @@ numpy arrays; torch is imported only inside the functions that run the model.
     target = feature_values(text, "in-quotes")       # or pattern_mask(text, r'"[^"]*"')
     r = correlations(acts.kind("cell"), target)      # (L, H) Pearson r of every neuron
     best = rank(r, 10)                               # the ten largest |r|, best first
+    best = search(acts, "cell", pattern=r'"[^"]*"')  # the same three steps in one call
 
 A model exposes its states through the optional `step_states` method (see
 `stylegen.protocols.LanguageModel`); the built-in `lstm`, `gru` and `rnn` models have it.
@@ -23,10 +24,14 @@ import numpy as np
 from stylegen.errors import StylegenError
 from stylegen.inspect._features import FEATURES, feature_values, pattern_mask
 from stylegen.inspect._render import Row, colour, html_page, rich_text
+from stylegen.protocols import DecodesStream, StepsStates
+from stylegen.records.inspection import Guess, InspectResult, NeuronTrace, NextAt, Score, Search
+from stylegen.records.style import StyleRecord
 
 __all__ = [
     "FEATURES",
     "Activations",
+    "InspectResult",
     "Row",
     "Score",
     "activations",
@@ -35,9 +40,11 @@ __all__ = [
     "default_kind",
     "feature_values",
     "html_page",
+    "inspect_result",
     "pattern_mask",
     "rank",
     "rich_text",
+    "search",
 ]
 
 #: Characters inspected when the caller does not say (the state loop runs in Python).
@@ -115,7 +122,7 @@ def default_kind(kinds: tuple[str, ...]) -> str:
 
 def _align(tokenizer: Any, ids: np.ndarray) -> tuple[str, np.ndarray]:
     """The text the ids decode to, and for each of its characters the id that completed it."""
-    stream = tokenizer.decode_stream() if hasattr(tokenizer, "decode_stream") else None
+    stream = tokenizer.decode_stream() if isinstance(tokenizer, DecodesStream) else None
     pieces: list[str] = []
     owners: list[int] = []
     for t, i in enumerate(ids.tolist()):
@@ -138,8 +145,10 @@ def activations(style: Any, text: str, *, topk: int = 0, limit: int | None = DEF
     import torch
 
     model, tokenizer = style.model, style.tokenizer
-    if not callable(getattr(model, "step_states", None)):
-        name = style.meta.get("model", {}).get("name", "?") if hasattr(style, "meta") else type(model).__name__
+    stepper: Any = model  # narrowed on its own: `model` keeps the whole model protocol
+    if not isinstance(stepper, StepsStates):
+        meta = getattr(style, "meta", None)  # a stand-in style may have none
+        name = meta.model.name if isinstance(meta, StyleRecord) else type(model).__name__
         raise StylegenError(
             f"model {name!r} does not expose its per-step states (it has no step_states method), so it cannot be inspected"
         )
@@ -153,7 +162,7 @@ def activations(style: Any, text: str, *, topk: int = 0, limit: int | None = DEF
         shown = text  # the same characters (unknown ones stay readable instead of U+FFFD)
     x = torch.as_tensor(ids, device=style.device)[None]  # (1, N)
     with torch.no_grad():
-        states, _ = model.step_states(x, model.init_state(1, style.device))
+        states, _ = stepper.step_states(x, model.init_state(1, style.device))
         per_token = {k: v.float().cpu().numpy() for k, v in states.items()}  # (L, N, H)
         top_ids = top_probs = None
         if topk > 0:
@@ -184,16 +193,70 @@ def correlations(values: np.ndarray, target: np.ndarray) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
-class Score:
-    layer: int
-    neuron: int
-    r: float
-
-
 def rank(r: np.ndarray, n: int = 10) -> list[Score]:
     """The `n` neurons with the largest |r| from `correlations`' (L, H), best first."""
     flat = np.abs(r).ravel()
     order = np.argsort(-flat, kind="stable")[:n]
     layers, neurons = np.unravel_index(order, r.shape)
     return [Score(int(la), int(ne), float(r[la, ne])) for la, ne in zip(layers, neurons, strict=True)]
+
+
+def search(
+    acts: Activations, kind: str, *, pattern: str | None = None, feature: str | None = None, top: int = 10
+) -> list[Score]:
+    """The `top` neurons of `kind` that follow the search target best (largest |r|), best first.
+
+    The target is where the regular expression `pattern` matches `acts.text`, or the values of
+    `feature` (one of `FEATURES`) along it. Errors (one line): neither or both given, a bad
+    pattern, an unknown feature, a target that is the same at every character.
+    """
+    if (pattern is None) == (feature is None):
+        raise StylegenError("search for a pattern or a feature: one of the two")
+    target = pattern_mask(acts.text, pattern) if pattern is not None else feature_values(acts.text, str(feature))
+    if not float(target.min()) < float(target.max()):
+        if pattern is not None:
+            where = "no character" if float(target.max()) == 0.0 else "every character"
+            raise StylegenError(f"pattern {pattern!r} matches {where} of the text: nothing to correlate with")
+        raise StylegenError(f"feature {feature} is the same at every character of the text: nothing to correlate with")
+    return rank(correlations(acts.kind(kind), target), top)
+
+
+def inspect_result(
+    style: str,
+    acts: Activations,
+    kind: str,
+    picks: list[tuple[int, int]],
+    *,
+    search: tuple[str, str] | None = None,
+    scores: list[Score] | None = None,
+    nexts: list[list[tuple[str, float]]] | None = None,
+    positions: tuple[int, ...] = (),
+) -> InspectResult:
+    """What `stylegen inspect --json` prints: the neurons `picks` (layer, neuron) of `kind` at
+    each character, a search's `scores` (`search` is ("pattern", REGEX) or ("feature", NAME)),
+    and with `nexts` (`Activations.top_next`) the guesses at `positions` (all when empty).
+    Numbers are rounded to 4 decimals."""
+    found = None
+    if search is not None:
+        top = [Score(s.layer, s.neuron, round(s.r, 4)) for s in scores or []]
+        found = Search(by=search[0], query=search[1], top=top)
+    neurons = [
+        NeuronTrace(layer=la, neuron=ne, values=[round(v, 4) for v in acts.neuron(kind, la, ne).tolist()])
+        for la, ne in picks
+    ]
+    topk = None
+    if nexts is not None:
+        topk = [
+            NextAt(position=i, char=acts.text[i], next=[Guess(text=t, p=round(p, 4)) for t, p in nexts[i]])
+            for i in (positions or range(len(acts.text)))
+        ]
+    return InspectResult(
+        style=style,
+        what=kind,
+        layers=acts.layers,
+        neurons_per_layer=acts.width(kind),
+        text=acts.text,
+        search=found,
+        neurons=neurons,
+        topk=topk,
+    )

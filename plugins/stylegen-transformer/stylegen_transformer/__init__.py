@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stylegen.hookspecs import Register, hookimpl
+from stylegen.hookspecs import RegisterModel, hookimpl
 
 __version__ = "0.1.0"
 #: The plugin contract this package was written for (`stylegen.hookspecs.HOOKSPEC_VERSION`).
@@ -31,5 +31,5 @@ class TransformerFactory:
 
 
 @hookimpl
-def register_models(register: Register) -> None:
+def register_models(register: RegisterModel) -> None:
     register(TransformerFactory())
