@@ -77,14 +77,14 @@ def penalty_options(func: F) -> F:
 
 def load_for_writing(name: str, device: str, int8: bool, check_copy: int | None) -> tuple[Any, Any]:
     """The loaded style, and a function text -> copied spans (None without --check-copy)."""
-    from stylegen.styles import load_style
+    from stylegen import load_style
 
     style = load_style(name, device=device, int8=int8)
     if check_copy is None:
         return style, None
-    from stylegen.originality import find_copies, load_for_style
+    from stylegen import find_copies, load_originality_index
 
-    index = load_for_style(style.path, style.meta)
+    index = load_originality_index(style.path, style.meta)
     if index is None:
         raise StylegenError(f"style {style.name!r} has no originality index (train it again to use --check-copy)")
     return style, lambda text: find_copies(index, text, check_copy)

@@ -9,6 +9,11 @@ from typing import Any
 import click
 
 
+def warn(message: str) -> None:
+    """A warning line on stderr."""
+    click.echo(f"warning: {message}", err=True)
+
+
 def echo_json(obj: Any) -> None:
     click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
 

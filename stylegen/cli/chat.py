@@ -202,9 +202,7 @@ def chat_command(
     With a play, the answer is a turn by a character: `stylegen chat bard --as ROMEO --to JULIET`.
     Works in pipes: `echo "Good morrow" | stylegen chat bard`.
     """
-    from stylegen._chat import ChatSession
-    from stylegen._generate import choose_sampler
-    from stylegen.processors import Penalties
+    from stylegen import ChatSession, Penalties, choose_sampler
 
     loaded, copies = load_for_writing(style, device, int8, check_copy)
     name, params = choose_sampler(temperature, top_k, top_p)

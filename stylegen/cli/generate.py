@@ -139,7 +139,7 @@ def generate_command(
     --sampler NAME picks any sampler plugin, and --param NAME=VALUE sets any of its parameters.
     The penalties apply to every sampler and to --beam.
     """
-    from stylegen.processors import Penalties
+    from stylegen import Penalties
 
     def given(name: str) -> bool:
         return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
@@ -157,7 +157,7 @@ def generate_command(
         _beam(loaded, prime, length, beam, penalties, as_json, stop, copies)
         return
 
-    from stylegen._generate import Decoder, HoldBack, cut_at_stops, random_seed, stream
+    from stylegen import Decoder, HoldBack, cut_at_stops, random_seed, stream
 
     name, values = _sampler_choice(temperature, top_k, top_p, min_p, typical_p, sampler, given)
     values.update(params)
@@ -202,9 +202,9 @@ def generate_command(
         texts = [t + c for t, c in zip(texts, chunks, strict=True)]
     texts = [cut_at_stops(t, stop) for t in texts]
     if copies is not None:
-        from stylegen.originality import mark
+        from stylegen import mark_copies
 
-        texts = [mark(t, copies(t)) for t in texts]
+        texts = [mark_copies(t, copies(t)) for t in texts]
     texts = [prime + t for t in texts]
     for i, text in enumerate(texts, 1):
         out.write(f"--- sample {i} of {n} ---\n{text}\n")
@@ -221,8 +221,8 @@ def _sampler_choice(
     given: Any,
 ) -> tuple[str, dict[str, Any]]:
     """The sampler name and the parameters the options give it (checked later, by the decoder)."""
-    from stylegen import plugins
-    from stylegen._generate import choose_sampler
+    from stylegen import choose_sampler, get_plugin
+    from stylegen.cli._output import warn
 
     options: list[tuple[str, str, float | None]] = [
         ("--top-k", "top_k", top_k),
@@ -235,12 +235,12 @@ def _sampler_choice(
         for option, key, value in options:
             if value is not None and key not in values:
                 why = "--temperature 0 means greedy" if name == "greedy" else f"the {name!r} sampler was chosen"
-                plugins.warn(f"{option} is ignored: {why} (see --help for the precedence)")
+                warn(f"{option} is ignored: {why} (see --help for the precedence)")
         return name, values
     # An explicit sampler: the options set its parameters of the same name. The default
     # temperature goes only to a sampler that has one; an explicit option always goes, so that
     # a sampler without that parameter says so.
-    declared = {p.name for p in plugins.get("sampler", sampler).params}
+    declared = {p.name for p in get_plugin("sampler", sampler).params}
     values = {}
     if "temperature" in declared or given("temperature"):
         values["temperature"] = temperature
@@ -260,8 +260,7 @@ def _beam(
     stop: tuple[str, ...],
     copies: Any,
 ) -> None:
-    from stylegen._generate import cut_at_stops
-    from stylegen.beam import beam_search
+    from stylegen import beam_search, cut_at_stops
 
     text = cut_at_stops(beam_search(loaded, prime, length=length, width=width, penalties=penalties), stop)
     if as_json:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from stylegen.scaffold import KINDS
+from stylegen import PLUGIN_TEMPLATES
 
 
 @click.group("plugin")
@@ -16,7 +16,7 @@ def plugin_group() -> None:
 
 @plugin_group.command("new")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(list(KINDS)), required=True, help="What the plugin provides.")
+@click.option("--kind", type=click.Choice(list(PLUGIN_TEMPLATES)), required=True, help="What the plugin provides.")
 @click.option(
     "--dir",
     "directory",
@@ -32,11 +32,11 @@ def new_command(name: str, kind: str, directory: Path, description: str | None) 
     The package: a pyproject.toml with the entry point in the `stylegen` group, a module
     with a working KIND plugin called NAME, and its tests (`pip install -e '.[test]' &&
     pytest`). Prints the files written."""
-    from stylegen import scaffold
+    from stylegen import PluginNames, check_plugin_name, new_plugin
 
-    names = scaffold.Names.of(name)
-    scaffold.check_free(names, kind)
-    target = scaffold.write(name, kind, directory, description)
+    names = PluginNames.of(name)
+    check_plugin_name(names, kind)
+    target = new_plugin(name, kind, directory, description)
     for path in sorted(p for p in target.rglob("*") if p.is_file()):
         click.echo(str(path))
     click.echo(

@@ -11,10 +11,9 @@ from stylegen.cli._output import echo_json, table
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def plugins_command(as_json: bool) -> None:
     """List plugins: name, kind, package, version."""
-    from stylegen import plugins
+    from stylegen import PLUGIN_KINDS, plugin_registry
 
-    reg = plugins.registry()
-    rows = sorted(reg.entries, key=lambda e: (list(plugins.KINDS).index(e.kind), e.name))
+    rows = sorted(plugin_registry().entries, key=lambda e: (list(PLUGIN_KINDS).index(e.kind), e.name))
     if as_json:
         echo_json(
             [

@@ -118,16 +118,13 @@ def train_command(
     tensorboard: str | None,
 ) -> None:
     """Train a style on CORPUS. Ctrl-C stops cleanly with a checkpoint; --resume continues."""
-    from stylegen import home
-    from stylegen.training import TrainConfig, train
-    from stylegen.training.distributed import is_main_process
-    from stylegen.training.loop import observers_from
+    from stylegen import TrainConfig, check_name, is_main_process, observers_from, train
 
     if resume and force:
         raise click.UsageError("--resume and --force cannot be used together")
-    home.check_name(corpus, "corpus")
+    check_name(corpus, "corpus")
     name = corpus if name is None else name  # --name "" is refused, not read as no name
-    home.check_name(name, "style")
+    check_name(name, "style")
     model_config = parse_opts(model_opt, "--model-opt")
     tokenizer_config = parse_opts(tokenizer_opt, "--tokenizer-opt")
     for key, value in (("type", spm_type), ("vocab_size", vocab_size), ("character_coverage", character_coverage)):
@@ -140,7 +137,7 @@ def train_command(
         if resume and given:
             raise click.UsageError(f"{kind} options are fixed when a style is created; leave them out with --resume")
     if resume:
-        from stylegen.training.prepare import RESUME_OVERRIDES
+        from stylegen import RESUME_OVERRIDES
 
         ctx = click.get_current_context()
         keep = {*RESUME_OVERRIDES, "corpus", "name", "resume", "events", "quiet", "tensorboard"}
@@ -158,7 +155,7 @@ def train_command(
             )
     settings: dict[str, Any] = {}
     if preset is not None and not resume:
-        from stylegen.training.presets import preset as preset_settings
+        from stylegen import preset as preset_settings
 
         settings, preset_model = preset_settings(preset)
         if model in RNN_MODELS:
@@ -181,9 +178,9 @@ def train_command(
     main = is_main_process()  # under torchrun, rank 0 alone reports
     observers = observers_from(names if main else [])
     if tensorboard is not None and main:
-        from stylegen import plugins
+        from stylegen import get_plugin
 
-        observers.append(plugins.get("observer", "tensorboard").create(log_dir=tensorboard))
+        observers.append(get_plugin("observer", "tensorboard").create(log_dir=tensorboard))
     stop = threading.Event()
 
     def on_sigint(signum: int, frame: Any) -> None:

@@ -15,7 +15,7 @@ def tui_command(style: str | None) -> None:
     from stylegen.tui import run
 
     if style is not None:
-        from stylegen.styles import read_meta
+        from stylegen import read_meta
 
         read_meta(style)  # an unknown style is a one-line error here, not an empty chat
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
