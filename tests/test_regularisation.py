@@ -75,7 +75,7 @@ def test_ema_validates_and_saves_the_average_and_resumes_bit_for_bit(tiny_corpus
 
 
 def test_without_ema_the_checkpoint_has_none(tiny_corpus: str) -> None:
-    train(TrainConfig(corpus=tiny_corpus, name="plain", max_steps=5, **TINY))  # type: ignore[arg-type]
+    train(TrainConfig(corpus=tiny_corpus, name="plain", max_steps=5, **TINY))
     assert checkpoint.load(styles.style_path("plain"))["ema"] is None
 
 

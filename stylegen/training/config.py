@@ -36,6 +36,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile the model
     preset: str | None = None  # the preset the settings came from (a record; the values are above)
     seed: int = 0
+    init_from: str | None = None  # --from: the style whose weights a new run starts from
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "seq_len", "eval_every", "log_every"):

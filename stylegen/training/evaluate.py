@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,18 @@ def evaluate(
     return nats / n_targets, nats / max(1, n_chars) / LN2
 
 
+@dataclass
+class InTraining:
+    """The model of a run as a style the generator can write with (`stylegen._style.LoadedStyle`)."""
+
+    tokenizer: Any
+    model: Any
+    device: str
+    name: str = ""
+    path: Path = field(default_factory=Path)
+    meta: Any = None  # no style.json yet
+
+
 def sample_text(model: Any, tokenizer: Any, device: str, seed: int, length: int = SAMPLE_CHARS) -> str:
     """A short sample from the model in training, as char-rnn printed at each validation.
 
@@ -66,13 +79,12 @@ def sample_text(model: Any, tokenizer: Any, device: str, seed: int, length: int 
     the training's random state is not touched, so a run with samples trains exactly as one
     without. At most `length` tokens, cut to `length` characters.
     """
-    from stylegen import styles
     from stylegen._generate import Decoder, stream
 
     was_training = model.training
     model.eval()
     try:
-        style = styles.Style(name="", path=Path(), meta={}, tokenizer=tokenizer, model=model, device=device)
+        style = InTraining(tokenizer=tokenizer, model=model, device=device)
         decoder = Decoder(style, sampler="temperature", params={"temperature": 0.8}, seed=seed)
         text = "".join(chunks[0] for chunks in stream(decoder, "", length))
     finally:

@@ -28,6 +28,7 @@ from stylegen.training.averaging import Averager
 from stylegen.training.config import TrainConfig
 from stylegen.training.data import StreamBatches, fit_batch
 from stylegen.training.precision import float32, resolve_precision
+from stylegen.training.warm_start import WarmStart, copy_weights, source_model, vocab_keys
 
 #: The settings a resumed run may change; everything else is kept from the checkpoint.
 RESUME_OVERRIDES = ("max_steps", "max_minutes", "max_epochs", "patience", "device", "precision")
@@ -55,6 +56,7 @@ class Run:
     manifest_sha: str
     versions: dict[str, str]
     averager: Averager | None = None  # --ema: the averaged weights that validation and the style use
+    warm_start: WarmStart | None = None  # --from: what the run took from another style
 
     @property
     def tokens_per_step(self) -> int:
@@ -130,6 +132,10 @@ def prepare(
         world.on_main(lambda: _refuse_existing(cfg.name, final_dir, replace))
 
     corpus = load_corpus(cfg.corpus)
+    source = None
+    if cfg.init_from and not resume:
+        source = styles.load_style(cfg.init_from)
+        cfg.model, cfg.model_config = source_model(source, cfg.tokenizer, cfg.model_config)
     reg = plugins.registry()
     tok_factory = reg.get("tokenizer", cfg.tokenizer)
     model_factory = reg.get("model", cfg.model)
@@ -147,6 +153,10 @@ def prepare(
         torch.manual_seed(cfg.seed)
         with model_errors(cfg.model, "to build"):
             model = model_factory.build(tokenizer.vocab_size, **cfg.model_config).to(device)
+        warm = None
+        if source is not None:
+            by_token = vocab_keys(model_factory, tokenizer.vocab_size, cfg.model_config)
+            warm = copy_weights(model, tokenizer, source, by_token)
         # The compiled module shares the model's parameters: it trains them, validation and the
         # saved weights use the model itself.
         net = world.wrap(model)  # DistributedDataParallel under torchrun, else the model itself
@@ -172,6 +182,7 @@ def prepare(
             manifest_sha=home.sha256_file(corpus.path / "manifest.json"),
             versions=_versions(),
             averager=Averager(model, cfg.ema) if cfg.ema else None,
+            warm_start=warm,
         )
     except BaseException:
         for path in reversed(made):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -37,6 +38,7 @@ def style_record(run: Run, st: RunState, status: str, ending: dict[str, Any] | N
         "device": run.device,
         "precision": run.precision,
         "versions": run.versions,
+        **({"from": dataclasses.asdict(run.warm_start)} if run.warm_start is not None else {}),
         **(ending or {}),
     }
 
