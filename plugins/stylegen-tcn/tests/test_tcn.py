@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import tomllib
 import torch
 import torch.nn.functional as F
 from click.testing import CliRunner
@@ -19,6 +18,11 @@ from click.testing import CliRunner
 from stylegen.errors import StylegenError
 from stylegen.plugins import Registry
 from stylegen.testing import check_model
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"layers": 3, "hidden": 16, "embed": 8, "kernel": 3}
@@ -104,13 +108,31 @@ def test_cached_weights_follow_changes_to_the_parameters(registry: Registry) -> 
 
 
 def test_bf16_autocast_trains(registry: Registry) -> None:
+    """Under bf16 autocast (`--precision bf16`), on both paths: finite (B, T, V) logits, a finite
+    gradient for every parameter, and a loss that falls as AdamW fits one fixed batch."""
+    torch.manual_seed(0)
     model = registry.get("model", "tcn").build(11, **SMALL)
-    state = model.init_state(2, "cpu")
-    for length in (40, 3):  # conv1d and the short (matmul) path
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            logits, state = model(torch.randint(0, 11, (2, length)), state)
-        logits.float().sum().backward()
-        state = tuple(t.detach() for t in state)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    ids = torch.randint(0, 11, (2, 44))
+    losses = []
+    for _ in range(10):
+        state = model.init_state(2, "cpu")
+        total = 0.0
+        for start, length in ((0, 40), (40, 3)):  # conv1d, then the short (matmul) path on the carried buffers
+            inputs, targets = ids[:, start : start + length], ids[:, start + 1 : start + length + 1]
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                logits, state = model(inputs, state)
+            assert logits.shape == (2, length, 11) and bool(torch.isfinite(logits).all())
+            loss = F.cross_entropy(logits.float().reshape(-1, 11), targets.reshape(-1))
+            optimizer.zero_grad()
+            loss.backward()
+            for name, parameter in model.named_parameters():
+                assert parameter.grad is not None and bool(torch.isfinite(parameter.grad).all()), name
+            optimizer.step()
+            state = tuple(t.detach() for t in state)
+            total += loss.item()
+        losses.append(total)
+    assert losses[-1] < 0.9 * losses[0], losses
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,17 @@ import sys
 from pathlib import Path
 
 import pytest
-import tomllib
 import torch
 from click.testing import CliRunner
 
 from stylegen.errors import StylegenError
 from stylegen.plugins import Registry
 from stylegen.testing import check_model
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"layers": 2, "hidden": 16, "heads": 2, "context": 4}
@@ -80,13 +84,32 @@ def test_select_state_picks_rows_for_beam_search(registry: Registry) -> None:
 
 
 def test_bf16_autocast_trains(registry: Registry) -> None:
+    """Under bf16 autocast (`--precision bf16`), over two windows (the second reads the first's
+    cache): finite (B, T, V) logits, a finite gradient for every parameter, and a loss that falls
+    as AdamW fits one fixed batch."""
+    torch.manual_seed(0)
     model = registry.get("model", "transformer").build(11, **SMALL)
-    state = model.init_state(2, "cpu")
-    for _ in range(2):  # the second window reads the first one's bf16 cache
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            logits, state = model(torch.randint(0, 11, (2, 6)), state)
-        logits.float().sum().backward()
-        state = {k: v.detach() for k, v in state.items()}
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    ids = torch.randint(0, 11, (2, 13))
+    losses = []
+    for _ in range(10):
+        state = model.init_state(2, "cpu")
+        total = 0.0
+        for start in (0, 6):
+            inputs, targets = ids[:, start : start + 6], ids[:, start + 1 : start + 7]
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                logits, state = model(inputs, state)
+            assert logits.shape == (2, 6, 11) and bool(torch.isfinite(logits).all())
+            loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, 11), targets.reshape(-1))
+            optimizer.zero_grad()
+            loss.backward()
+            for name, parameter in model.named_parameters():
+                assert parameter.grad is not None and bool(torch.isfinite(parameter.grad).all()), name
+            optimizer.step()
+            state = {k: v.detach() for k, v in state.items()}
+            total += loss.item()
+        losses.append(total)
+    assert losses[-1] < 0.9 * losses[0], losses
 
 
 @pytest.mark.parametrize(
