@@ -7,11 +7,10 @@ Once installed (`pip install -e .` here):
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from stylegen.errors import StylegenError
-from stylegen.hookspecs import Register, hookimpl
+from stylegen.config import config_from
+from stylegen.hookspecs import RegisterModel, hookimpl
 
 __version__ = "0.1.0"
 #: The plugin contract this package was written for (stylegen.hookspecs.HOOKSPEC_VERSION).
@@ -27,17 +26,11 @@ class PluginClass:
     def build(self, vocab_size: int, **config: Any) -> Any:
         from plugin_module.model import Config, Model  # torch is imported there, only when a model is built
 
-        known = {f.name for f in dataclasses.fields(Config)}
-        unknown = sorted(set(config) - known)
-        if unknown:
-            known_list = ", ".join(sorted(known))
-            raise StylegenError(f"model {self.name!r}: unknown option {unknown[0]!r} (known: {known_list})")
-        cfg = Config(**config)
-        if min(cfg.hidden, cfg.layers, cfg.embed) < 1 or not 0.0 <= cfg.dropout < 1.0:
-            raise StylegenError(f"model {self.name!r}: sizes must be >= 1 and dropout in [0, 1) (got {config})")
-        return Model(vocab_size, cfg)
+        # each option checked against Config's fields: a one-line error for an unknown option, a size
+        # below 1 or a dropout outside [0, 1)
+        return Model(vocab_size, config_from(Config, config, owner=f"model {self.name!r}"))
 
 
 @hookimpl
-def register_models(register: Register) -> None:
+def register_models(register: RegisterModel) -> None:
     register(PluginClass())
