@@ -41,12 +41,12 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from stylegen import home
 from stylegen.errors import StylegenError
+from stylegen.records.style import StyleRecord
 
 #: Window length in characters; the shortest copy the check can see.
 K = 16
@@ -283,7 +283,7 @@ def index_path(style_dir: Path) -> Path:
     return Path(style_dir) / INDEX_FILE
 
 
-def load_for_style(style_dir: Path, meta: dict[str, Any] | None = None) -> OriginalityIndex | None:
+def load_for_style(style_dir: Path, meta: StyleRecord | None = None) -> OriginalityIndex | None:
     """The style's index, or None if it has none (a style trained before the check existed).
 
     A shipped style carries no index (tens of MB): when its `meta` names the corpus recipe it
@@ -292,12 +292,12 @@ def load_for_style(style_dir: Path, meta: dict[str, Any] | None = None) -> Origi
     path = index_path(style_dir)
     if path.exists():
         return OriginalityIndex.load(path)
-    if not meta or not meta.get("shipped") or not meta.get("recipe"):
+    if meta is None or not meta.shipped or not meta.recipe:
         return None
-    cache = home.cache_dir() / f"originality-{meta['name']}-{str(meta['corpus']['sha256'])[:16]}.npz"
+    cache = home.cache_dir() / f"originality-{meta.name}-{str(meta.corpus.sha256)[:16]}.npz"
     if cache.exists():
         return OriginalityIndex.load(cache)
-    index = build_index(_recipe_text(Path(style_dir) / str(meta["recipe"])))
+    index = build_index(_recipe_text(Path(style_dir) / meta.recipe))
     cache.parent.mkdir(parents=True, exist_ok=True)
     index.save(cache)
     return index

@@ -9,6 +9,7 @@ checkpoint/         resume state (torch.load with weights_only=True)
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,28 +17,21 @@ from typing import TYPE_CHECKING, Any
 
 from stylegen import home, plugins
 from stylegen.errors import NotFoundError, StylegenError
+from stylegen.home import STYLE_JSON as STYLE_JSON
+from stylegen.home import shipped_dir as shipped_dir  # tests swap it here: this module reads it from here
+from stylegen.home import styles_dir as styles_dir
+from stylegen.home import user_style_path as user_style_path
+from stylegen.records.style import FORMAT_VERSION, StyleRecord
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import torch
 
-STYLE_JSON = "style.json"
+    from stylegen._chat import ChatSession
+
 WEIGHTS = "model.safetensors"
 TOKENIZER_DIR = "tokenizer"
-FORMAT_VERSION = 1
-
-
-def styles_dir() -> Path:
-    return home.data_home() / "styles"
-
-
-def shipped_dir() -> Path:
-    """Styles that ship inside the package (read-only), e.g. `shakespeare`."""
-    return Path(__file__).parent / "shipped"
-
-
-def user_style_path(name: str) -> Path:
-    """Where the user's own style `name` lives (or would live)."""
-    return styles_dir() / home.check_name(name, "style")
 
 
 def style_path(name: str) -> Path:
@@ -53,29 +47,22 @@ def is_shipped(path: Path) -> bool:
     return path.parent == shipped_dir()
 
 
-def read_meta(name: str) -> dict[str, Any]:
-    """The style's style.json (with `"shipped": true` for a shipped style); a one-line error
-    if the style is unknown or the file damaged."""
+def read_meta(name: str) -> StyleRecord:
+    """The style's style.json (`shipped` set for a shipped style); a one-line error if the
+    style is unknown or the file damaged."""
     path = style_path(name)
     if not (path / STYLE_JSON).is_file():
         raise NotFoundError(f"no style named {name!r} (see `stylegen styles`)")
-    meta = read_meta_at(path)
-    meta["shipped"] = is_shipped(path)
-    return meta
+    return dataclasses.replace(read_meta_at(path), shipped=is_shipped(path))
 
 
-def read_meta_at(path: Path) -> dict[str, Any]:
-    """The style.json in folder `path`, checked against `schema.STYLE`: a damaged or altered
-    file is a one-line error naming it and the first bad field."""
-    from stylegen import schema
-
-    meta = home.read_json(path / STYLE_JSON)
-    schema.check_style(meta, path / STYLE_JSON, FORMAT_VERSION)
-    assert isinstance(meta, dict)
-    return meta
+def read_meta_at(path: Path) -> StyleRecord:
+    """The style.json in folder `path`, checked by `StyleRecord.from_json`: a damaged or
+    altered file is a one-line error naming it and the first bad field."""
+    return StyleRecord.from_json(home.read_json(path / STYLE_JSON), path / STYLE_JSON)
 
 
-def list_styles() -> list[dict[str, Any]]:
+def list_styles() -> list[StyleRecord]:
     """Every style, the user's and the shipped ones (a user's style hides a shipped one of
     the same name), sorted by name."""
     names: set[str] = set()
@@ -115,27 +102,27 @@ class Style:
 
     name: str
     path: Path
-    meta: dict[str, Any]
+    meta: StyleRecord
     tokenizer: Any
     model: Any = field(repr=False)
     device: str = "cpu"
 
-    def generate(self, prime: str = "", **options: Any) -> Any:
-        """Stream text in this style; see `stylegen._generate.generate` for the options."""
+    def generate(self, prime: str = "", **options: Any) -> Iterator[str]:
+        """Stream text in this style; see `stylegen.generate` for the options."""
         from stylegen._generate import generate
 
         return generate(self, prime, **options)
 
-    def chat(self, **options: Any) -> Any:
-        """A `stylegen._chat.ChatSession` with this style (options: user, to, sampler, params, seed...)."""
+    def chat(self, **options: Any) -> ChatSession:
+        """A `stylegen.ChatSession` with this style (options: user, to, sampler, params, seed...)."""
         from stylegen._chat import ChatSession
 
         return ChatSession(self, **options)
 
 
-def build_model(meta: dict[str, Any], vocab_size: int) -> Any:
-    factory = plugins.get("model", meta["model"]["name"])
-    return factory.build(vocab_size, **meta["model"].get("config", {}))
+def build_model(meta: StyleRecord, vocab_size: int) -> Any:
+    factory = plugins.get("model", meta.model.name)
+    return factory.build(vocab_size, **meta.model.config)
 
 
 def resolve_device(requested: str) -> str:
@@ -178,7 +165,7 @@ def load_style(name: str, device: str = "cpu", int8: bool = False) -> Style:
 
 
 def load_style_at(
-    path: Path, name: str, device: str = "cpu", int8: bool = False, meta: dict[str, Any] | None = None
+    path: Path, name: str, device: str = "cpu", int8: bool = False, meta: StyleRecord | None = None
 ) -> Style:
     """Load the style in folder `path` (see `load_style`); `stylegen styles import` loads its
     staged copy this way before moving it into place."""
@@ -188,11 +175,11 @@ def load_style_at(
     weights = path / WEIGHTS
     if not weights.is_file():
         raise StylegenError(f"{weights}: missing (the style has no validated weights yet)")
-    tokenizer = plugins.get("tokenizer", meta["tokenizer"]["name"]).load(path / TOKENIZER_DIR)
-    if tokenizer.vocab_size != meta["tokenizer"]["vocab_size"]:
+    tokenizer = plugins.get("tokenizer", meta.tokenizer.name).load(path / TOKENIZER_DIR)
+    if tokenizer.vocab_size != meta.tokenizer.vocab_size:
         raise StylegenError(
             f"{path / TOKENIZER_DIR}: {tokenizer.vocab_size} tokens, but {STYLE_JSON} says "
-            f"{meta['tokenizer']['vocab_size']} (the tokenizer files were changed)"
+            f"{meta.tokenizer.vocab_size} (the tokenizer files were changed)"
         )
     try:
         model = build_model(meta, tokenizer.vocab_size)

@@ -17,7 +17,7 @@ inflate a member past the limits checked against the central directory.
 Import writes nothing until the whole archive has been read and checked: member names (no
 `..`, absolute paths, backslashes, hidden or unknown files, duplicates), types (regular
 files only), sizes (per file, in total, the number of files, declared against the manifest
-and against what is read), every sha256, style.json against `schema.STYLE`, no pickle
+and against what is read), every sha256, style.json as a `StyleRecord`, no pickle
 (refused by name and by its magic bytes; stylegen never unpickles anything from an archive).
 Then the style is assembled in a hidden folder beside its place and loaded from there like
 any style (safetensors only, every tensor's shape checked against the model style.json
@@ -27,6 +27,7 @@ and index checked, and only then renamed into place, holding the style's lock.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -41,42 +42,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from stylegen import home, locks, schema, styles
+from stylegen import home, locks, styles
 from stylegen.errors import StylegenError
+from stylegen.records.archive import MAX_FILE_BYTES, MAX_FILES, ArchiveFile, ArchiveManifest
+from stylegen.records.style import StyleRecord
 from stylegen.training.portable import CKPT_JSON, CKPT_TENSORS
 
-ARCHIVE_FORMAT = 1
 MANIFEST = "manifest.json"
 METRICS = "metrics.jsonl"
 INDEX = "originality.npz"
-#: Limits on what an archive may hold (a gpu-large LSTM's weights are about 230 MB).
-MAX_FILES = 1_000
-MAX_FILE_BYTES = 2 << 30
+#: Limits on what an archive may hold besides MAX_FILES and MAX_FILE_BYTES (records/archive.py).
 MAX_TOTAL_BYTES = 4 << 30
 MAX_JSON_BYTES = 16 << 20
 #: Suffixes of pickle-based files (torch, joblib, numpy object arrays): refused by name.
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".dill", ".npy", ".pyc")
 _PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _FIXED = {styles.STYLE_JSON, styles.WEIGHTS, METRICS, INDEX, CKPT_TENSORS, CKPT_JSON}
-
-MANIFEST_SPEC = schema.obj(
-    {
-        "stylegen_archive": schema.integer(1),
-        "kind": schema.one_of("style"),
-        "name": schema.string(200),
-        "files": schema.mapping(
-            schema.obj(
-                {
-                    "sha256": schema.string(64, "[0-9a-f]{64}", "a sha256 in hex"),
-                    "bytes": schema.integer(0, MAX_FILE_BYTES),
-                }
-            ),
-            max_items=MAX_FILES,
-            key_len=300,
-        ),
-    },
-    {"created": schema.string(100), "stylegen": schema.string(100)},
-)
 
 
 # ----------------------------------------------------------------------------- export
@@ -135,19 +116,13 @@ def export_style(
             tensors, structure = portable.pack(checkpoint.load(src))
             files[CKPT_TENSORS], files[CKPT_JSON] = tensors, structure
         listing = {rel: _describe(item) for rel, item in files.items()}
-        total = sum(d["bytes"] for d in listing.values())
-        if total > MAX_TOTAL_BYTES or any(d["bytes"] > MAX_FILE_BYTES for d in listing.values()):
+        total = sum(d.bytes for d in listing.values())
+        if total > MAX_TOTAL_BYTES or any(d.bytes > MAX_FILE_BYTES for d in listing.values()):
             raise StylegenError(f"style {name!r} is larger than an archive may be ({total:,} bytes)")
-        manifest = {
-            "stylegen_archive": ARCHIVE_FORMAT,
-            "kind": "style",
-            "name": name,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "stylegen": __version__,
-            "files": listing,
-        }
+        created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        manifest = ArchiveManifest(name=name, created=created, stylegen=__version__, files=listing)
         with home.atomic_path(file) as tmp, zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
-            zf.writestr(_info(MANIFEST), json.dumps(manifest, indent=2).encode("utf-8"))
+            zf.writestr(_info(MANIFEST), json.dumps(manifest.to_json(), indent=2).encode("utf-8"))
             for rel, item in files.items():
                 info = _info(rel)
                 with zf.open(info, "w", force_zip64=True) as out:
@@ -159,10 +134,10 @@ def export_style(
     return {"style": name, "file": str(file), "files": len(files), "bytes": total, "sha256": home.sha256_file(file)}
 
 
-def _describe(item: Path | bytes) -> dict[str, Any]:
+def _describe(item: Path | bytes) -> ArchiveFile:
     if isinstance(item, bytes):
-        return {"sha256": hashlib.sha256(item).hexdigest(), "bytes": len(item)}
-    return {"sha256": home.sha256_file(item), "bytes": item.stat().st_size}
+        return ArchiveFile(sha256=hashlib.sha256(item).hexdigest(), bytes=len(item))
+    return ArchiveFile(sha256=home.sha256_file(item), bytes=item.stat().st_size)
 
 
 def _info(rel: str) -> zipfile.ZipInfo:
@@ -282,7 +257,7 @@ def _stream(archive: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, rel: str,
 
 
 def _read_json(
-    archive: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, rel: str, manifest: dict[str, Any] | None = None
+    archive: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, rel: str, manifest: ArchiveManifest | None = None
 ) -> Any:
     """A small JSON member, its hash checked against `manifest` (when given) before it is parsed."""
     if info.file_size > MAX_JSON_BYTES:
@@ -297,18 +272,12 @@ def _read_json(
         raise StylegenError(f"{archive}: {rel}: not valid JSON ({' '.join(str(e).split())[:200]})") from None
 
 
-def _check_manifest(archive: Path, zf: zipfile.ZipFile, files: dict[str, zipfile.ZipInfo]) -> dict[str, Any]:
+def _check_manifest(archive: Path, zf: zipfile.ZipFile, files: dict[str, zipfile.ZipInfo]) -> ArchiveManifest:
     if MANIFEST not in files:
         raise StylegenError(f"{archive}: not a stylegen style archive (it has no {MANIFEST})")
-    manifest = _read_json(archive, zf, files[MANIFEST], MANIFEST)
-    if isinstance(manifest, dict) and isinstance(manifest.get("stylegen_archive"), int):
-        if manifest["stylegen_archive"] > ARCHIVE_FORMAT:
-            raise StylegenError(
-                f"{archive}: archive format {manifest['stylegen_archive']} was written by a newer stylegen "
-                f"(this one reads {ARCHIVE_FORMAT})"
-            )
-    schema.validate(MANIFEST_SPEC, manifest, f"{archive}: {MANIFEST}")
-    listed: dict[str, dict[str, Any]] = manifest["files"]
+    data = _read_json(archive, zf, files[MANIFEST], MANIFEST)
+    manifest = ArchiveManifest.from_json(data, f"{archive}: {MANIFEST}", archive)
+    listed = manifest.files
     present = set(files) - {MANIFEST}
     unlisted, missing = sorted(present - set(listed)), sorted(set(listed) - present)
     if unlisted:
@@ -316,9 +285,9 @@ def _check_manifest(archive: Path, zf: zipfile.ZipFile, files: dict[str, zipfile
     if missing:
         raise StylegenError(f"{archive}: {missing[0]!r} is listed in {MANIFEST} but missing from the archive")
     for rel, entry in listed.items():
-        if entry["bytes"] != files[rel].file_size:
+        if entry.bytes != files[rel].file_size:
             raise StylegenError(
-                f"{archive}: refused: {rel!r} declares {files[rel].file_size:,} bytes, {MANIFEST} says {entry['bytes']:,}"
+                f"{archive}: refused: {rel!r} declares {files[rel].file_size:,} bytes, {MANIFEST} says {entry.bytes:,}"
             )
     for required in (styles.STYLE_JSON, styles.WEIGHTS):
         if required not in listed:
@@ -330,8 +299,8 @@ def _check_manifest(archive: Path, zf: zipfile.ZipFile, files: dict[str, zipfile
     return manifest
 
 
-def _check_hash(archive: Path, rel: str, digest: str, manifest: dict[str, Any]) -> None:
-    if digest != manifest["files"][rel]["sha256"]:
+def _check_hash(archive: Path, rel: str, digest: str, manifest: ArchiveManifest) -> None:
+    if digest != manifest.files[rel].sha256:
         raise StylegenError(f"{archive}: refused: {rel!r} does not match its sha256 in {MANIFEST} (altered or damaged)")
 
 
@@ -358,12 +327,12 @@ def import_style(archive: Path, *, name: str | None = None, force: bool = False)
     with _open(archive) as zf:
         files = _check_members(archive, zf)
         manifest = _check_manifest(archive, zf, files)
-        target = home.check_name(name if name is not None else manifest["name"], "style")
-        meta = _read_json(archive, zf, files[styles.STYLE_JSON], styles.STYLE_JSON, manifest)
-        schema.check_style(meta, f"{archive}: {styles.STYLE_JSON}", styles.FORMAT_VERSION)
-        plugins.get("tokenizer", meta["tokenizer"]["name"])  # a one-line error if not installed
-        plugins.get("model", meta["model"]["name"])
-        listed = sorted(manifest["files"])
+        target = home.check_name(name if name is not None else manifest.name, "style")
+        data = _read_json(archive, zf, files[styles.STYLE_JSON], styles.STYLE_JSON, manifest)
+        meta = StyleRecord.from_json(data, f"{archive}: {styles.STYLE_JSON}")
+        plugins.get("tokenizer", meta.tokenizer.name)  # a one-line error if not installed
+        plugins.get("model", meta.model.name)
+        listed = sorted(manifest.files)
         for rel in listed:  # every byte read and checked before anything is written
             _check_hash(archive, rel, _stream(archive, zf, files[rel], rel, None), manifest)
         final = styles.user_style_path(target)
@@ -378,13 +347,14 @@ def import_style(archive: Path, *, name: str | None = None, force: bool = False)
                     dest.parent.mkdir(parents=True, exist_ok=True)
                     with open(dest, "xb") as out:  # x: never through a file already there
                         _check_hash(archive, rel, _stream(archive, zf, files[rel], rel, out), manifest)
-                if meta["name"] != target:
-                    home.write_json(tmp / styles.STYLE_JSON, {**meta, "name": target})
+                if meta.name != target:
+                    meta = dataclasses.replace(meta, name=target)
+                    home.write_json(tmp / styles.STYLE_JSON, meta.to_json())
                 try:
                     _check_loadable(tmp, target, meta)
-                    if CKPT_JSON in manifest["files"]:
+                    if CKPT_JSON in manifest.files:
                         portable.install(tmp, target, meta)
-                    if INDEX in manifest["files"]:
+                    if INDEX in manifest.files:
                         _check_index(tmp / INDEX)
                 except StylegenError as e:  # name the file in the archive, not the staging folder
                     raise StylegenError(f"{archive}: refused: {str(e).replace(f'{tmp}/', '')}") from None
@@ -393,8 +363,8 @@ def import_style(archive: Path, *, name: str | None = None, force: bool = False)
         "path": str(final),
         "files": len(listed),
         "bytes": total,
-        "checkpoint": CKPT_JSON in manifest["files"],
-        "index": INDEX in manifest["files"],
+        "checkpoint": CKPT_JSON in manifest.files,
+        "index": INDEX in manifest.files,
     }
 
 
@@ -407,7 +377,7 @@ def _check_space(folder: Path, needed: int) -> None:
         raise StylegenError(f"{folder}: the style needs about {needed:,} bytes, only {free:,} are free")
 
 
-def _check_loadable(folder: Path, name: str, meta: dict[str, Any]) -> None:
+def _check_loadable(folder: Path, name: str, meta: StyleRecord) -> None:
     """Load the staged style as `stylegen generate` would; shapes first on the meta device."""
     import torch
     from safetensors import SafetensorError, safe_open
@@ -420,7 +390,7 @@ def _check_loadable(folder: Path, name: str, meta: dict[str, Any]) -> None:
         raise StylegenError(f"{styles.WEIGHTS}: damaged weights ({' '.join(str(e).split())})") from None
     try:
         with torch.device("meta"):  # a hostile config (hidden=10**9) allocates nothing here
-            model = styles.build_model(meta, meta["tokenizer"]["vocab_size"])
+            model = styles.build_model(meta, meta.tokenizer.vocab_size)
         expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     except Exception:
         expected = None  # a model plugin that cannot build on the meta device: the full load checks

@@ -133,25 +133,25 @@ def build(
         seed=settings.get("seed", 0),
     )
     m = corpus.manifest
-    for skip in m["skipped"][:20]:
-        plugins.warn(f"skipped {skip['origin']}: {skip['reason']}")
-    if len(m["skipped"]) > 20:
-        plugins.warn(f"... and {len(m['skipped']) - 20} more skipped (see `stylegen corpus show {name}`)")
+    for skip in m.skipped[:20]:
+        plugins.warn(f"skipped {skip.origin}: {skip.reason}")
+    if len(m.skipped) > 20:
+        plugins.warn(f"... and {len(m.skipped) - 20} more skipped (see `stylegen corpus show {name}`)")
     if as_json:
-        echo_json(m)
+        echo_json(m.to_json())
         return
-    s, split = m["stats"], m["split"]
+    s, split = m.stats, m.split
     click.echo(
-        f"built corpus {name!r}: {s['documents']:,} documents, {s['chars']:,} characters, {s['words']:,} words "
-        f"({split['train_chars']:,} train / {split['val_chars']:,} validation characters)"
+        f"built corpus {name!r}: {s.documents:,} documents, {s.chars:,} characters, {s.words:,} words "
+        f"({split.train_chars:,} train / {split.val_chars:,} validation characters)"
     )
-    changes = m["cleaning"]["changes"]
+    changes = m.cleaning.changes if m.cleaning else None
     if changes:
         click.echo("cleaning: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in changes.items()))
-    if m["turns"]["kind"] != "none":
-        click.echo(f"turns: {m['turns']['kind']}, {len(m['turns']['speakers'])} speakers")
-    if m["skipped"]:
-        click.echo(f"{len(m['skipped'])} file(s) skipped (see `stylegen corpus show {name}`)")
+    if m.turns is not None and m.turns.kind != "none":
+        click.echo(f"turns: {m.turns.kind}, {len(m.turns.speakers or {})} speakers")
+    if m.skipped:
+        click.echo(f"{len(m.skipped)} file(s) skipped (see `stylegen corpus show {name}`)")
 
 
 @corpus_group.command("sources")
@@ -187,11 +187,11 @@ def list_command(as_json: bool) -> None:
         [
             [
                 c.name,
-                human(c.manifest["stats"]["chars"]),
-                human(c.manifest["stats"]["words"]),
-                c.manifest["stats"]["documents"],
-                f"{c.manifest['split']['val_fraction']:g}",
-                c.manifest.get("created", "")[:10],
+                human(c.manifest.stats.chars),
+                human(c.manifest.stats.words),
+                c.manifest.stats.documents,
+                f"{c.manifest.split.val_fraction:g}",
+                (c.manifest.created or "")[:10],
             ]
             for c in corpora
         ],
@@ -213,7 +213,7 @@ def show(name: str, seed: int | None, as_json: bool) -> None:
         echo_json(info)
         return
     m = corpus.manifest
-    s = m["stats"]
+    s = m.stats.to_json()
     click.echo(f"corpus {name}  ({corpus.path})")
     click.echo(
         f"  {s['bytes']:,} bytes, {s['chars']:,} characters, {s['words']:,} words, {s['lines']:,} lines, "
@@ -223,7 +223,7 @@ def show(name: str, seed: int | None, as_json: bool) -> None:
         f"  {info['vocabulary']} distinct characters; {s['words']:,} words are {info['words_vs_guideline']:.0%} "
         f"of the ~{info['guideline_words'] // 1000}K-word guideline"
     )
-    split = m["split"]
+    split = m.split.to_json()
     click.echo(
         f"  split: {split['train_chars']:,} train / {split['val_chars']:,} validation characters "
         f"(val fraction {split['val_fraction']:g})"
@@ -240,8 +240,8 @@ def show(name: str, seed: int | None, as_json: bool) -> None:
     if turns["kind"] != "none":
         top = ", ".join(f"{n} ({c})" for n, c in list(turns["speakers"].items())[:8])
         click.echo(f"  turns: {turns['kind']}, {len(turns['speakers'])} speakers: {top}")
-    for skip in m["skipped"]:
-        click.echo(f"  skipped {skip['origin']}: {skip['reason']}")
+    for skip in m.skipped:
+        click.echo(f"  skipped {skip.origin}: {skip.reason}")
     click.echo("  excerpt:")
     for line in info["excerpt"].splitlines():
         click.echo("    " + line)

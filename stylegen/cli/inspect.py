@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from stylegen.errors import StylegenError
+
+if TYPE_CHECKING:
+    from stylegen.records import InspectResult
 
 #: `stylegen.inspect.FEATURES`' names, spelled out here so that `stylegen --help` needs no numpy.
 FEATURE_NAMES = ("in-quotes", "line-position", "indent-depth")
@@ -168,13 +171,6 @@ def inspect_command(
         if pos >= len(text):
             raise StylegenError(f"--at {pos} is out of range: the text has positions 0-{len(text) - 1}")
 
-    result: dict[str, Any] = {
-        "style": style,
-        "what": kind,
-        "layers": acts.layers,
-        "neurons_per_layer": acts.width(kind),
-        "text": text,
-    }
     scores: list[Any] = []
     if searching:
         if target is None or len(target) != len(text):
@@ -183,20 +179,18 @@ def inspect_command(
         scores = api.rank(api.correlations(acts.kind(kind), target), top)
         best = (scores[0].layer, scores[0].neuron)
         picks = [best, *(p for p in picks if p != best)]
-        result["search"] = {
-            ("pattern" if pattern is not None else "feature"): pattern if pattern is not None else feature,
-            "top": [{"layer": s.layer, "neuron": s.neuron, "r": round(s.r, 4)} for s in scores],
-        }
-    result["neurons"] = [
-        {"layer": la, "neuron": ne, "values": [round(v, 4) for v in acts.neuron(kind, la, ne).tolist()]}
-        for la, ne in picks
-    ]
+    query = ("pattern", pattern) if pattern is not None else ("feature", str(feature))
     nexts = acts.top_next(loaded.tokenizer) if topk else []
-    if topk:
-        result["topk"] = [
-            {"position": i, "char": text[i], "next": [{"text": t, "p": round(p, 4)} for t, p in nexts[i]]}
-            for i in (positions or range(len(text)))
-        ]
+    result = api.inspect_result(
+        style,
+        acts,
+        kind,
+        picks,
+        search=query if searching else None,
+        scores=scores,
+        nexts=nexts if topk else None,
+        positions=positions,
+    )
 
     rows = [
         api.Row.of(f"layer {la} neuron {ne} ({kind})", acts.neuron(kind, la, ne), not kind.startswith("gate"))
@@ -219,7 +213,7 @@ def inspect_command(
     if as_json:
         from stylegen.cli._output import echo_json
 
-        echo_json(result)
+        echo_json(result.to_json())
         return
     _print_view(text, kind, rows, scores, result, pattern, feature)
 
@@ -239,7 +233,7 @@ def _print_view(
     kind: str,
     rows: list[Any],
     scores: list[Any],
-    result: dict[str, Any],
+    result: InspectResult,
     pattern: str | None,
     feature: str | None,
 ) -> None:
@@ -259,9 +253,9 @@ def _print_view(
     for row in rows:
         click.echo(f"{row.label}:")
         console.print(rich_text(text, row), end="" if text.endswith("\n") else "\n")
-    for item in result.get("topk", []):
-        guesses = "  ".join(f"{_char(n['text'])} {n['p']:.2f}" for n in item["next"])
-        click.echo(f"{item['position']:>6}  {_char(item['char']):<4}  -> {guesses}")
+    for item in result.topk or []:
+        guesses = "  ".join(f"{_char(n.text)} {n.p:.2f}" for n in item.next)
+        click.echo(f"{item.position:>6}  {_char(item.char):<4}  -> {guesses}")
 
 
 COMMANDS = [inspect_command]

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from stylegen.cli._output import echo_json, human, table
 
+if TYPE_CHECKING:
+    from stylegen.records import StyleRecord
 
-def _bpc(meta: dict[str, Any]) -> str:
-    value = meta.get("val_bpc")
-    return f"{value:.3f}" if isinstance(value, (int, float)) else "-"
+
+def _bpc(meta: StyleRecord) -> str:
+    return f"{meta.val_bpc:.3f}" if meta.val_bpc is not None else "-"
 
 
 def _list(as_json: bool) -> None:
@@ -20,7 +22,7 @@ def _list(as_json: bool) -> None:
 
     metas = list_styles()
     if as_json:
-        echo_json(metas)
+        echo_json([m.to_json(with_shipped=True) for m in metas])
         return
     if not metas:
         click.echo("no styles yet: train one with `stylegen train CORPUS --name STYLE`", err=True)
@@ -29,25 +31,19 @@ def _list(as_json: bool) -> None:
         ["NAME", "CORPUS", "TOKENIZER", "MODEL", "PARAMS", "VAL BPC", "STEPS", "STATUS", "UPDATED"],
         [
             [
-                m["name"],
-                m["corpus"]["name"],
-                m["tokenizer"]["name"],
-                _model(m),
-                human(m.get("params", 0)),
+                m.name,
+                m.corpus.name,
+                m.tokenizer.name,
+                m.model.shape,
+                human(m.params or 0),
                 _bpc(m),
-                m.get("steps"),
-                "shipped" if m.get("shipped") else m.get("status"),
-                str(m.get("updated", ""))[:16],
+                m.steps,
+                "shipped" if m.shipped else m.status,
+                (m.updated or "")[:16],
             ]
             for m in metas
         ],
     )
-
-
-def _model(meta: dict[str, Any]) -> str:
-    cfg = meta["model"].get("config", {})
-    shape = f" {cfg['layers']}x{cfg['hidden']}" if "layers" in cfg and "hidden" in cfg else ""
-    return f"{meta['model']['name']}{shape}"
 
 
 @click.group("styles", invoke_without_command=True)
@@ -75,18 +71,18 @@ def show(name: str, as_json: bool) -> None:
 
     meta = read_meta(name)
     if as_json:
-        echo_json(meta)
+        echo_json(meta.to_json(with_shipped=True))
         return
-    train = meta.get("train", {})
+    train = meta.train or {}
     click.echo(f"style {name}  ({style_path(name)})")
-    click.echo(f"  corpus: {meta['corpus']['name']} (sha256 {meta['corpus'].get('sha256', '')[:12]})")
-    click.echo(f"  tokenizer: {meta['tokenizer']['name']} ({meta['tokenizer'].get('vocab_size')} tokens)")
-    click.echo(f"  model: {_model(meta)} {meta['model'].get('config', {})}, {meta.get('params', 0):,} parameters")
+    click.echo(f"  corpus: {meta.corpus.name} (sha256 {(meta.corpus.sha256 or '')[:12]})")
+    click.echo(f"  tokenizer: {meta.tokenizer.name} ({meta.tokenizer.vocab_size} tokens)")
+    click.echo(f"  model: {meta.model.shape} {meta.model.config}, {meta.params or 0:,} parameters")
     click.echo(
-        f"  validation: {_bpc(meta)} bits/char, {meta.get('val_loss') or float('nan'):.4f} nats/token (best at step {meta.get('best_step')})"
+        f"  validation: {_bpc(meta)} bits/char, {meta.val_loss or float('nan'):.4f} nats/token (best at step {meta.best_step})"
     )
     click.echo(
-        f"  trained: {meta.get('steps')} steps, {meta.get('epochs', 0):.2f} epochs, {meta.get('train_seconds', 0):.0f} s on {meta.get('device')}; status {meta.get('status')}"
+        f"  trained: {meta.steps} steps, {meta.epochs or 0:.2f} epochs, {meta.train_seconds or 0:.0f} s on {meta.device}; status {meta.status}"
     )
     click.echo(
         f"  batch {train.get('batch_size')} x {train.get('seq_len')}, lr {train.get('lr')}, seed {train.get('seed')}"

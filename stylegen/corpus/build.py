@@ -22,10 +22,22 @@ import numpy as np
 
 from stylegen import home, locks, plugins
 from stylegen.corpus.clean import Cleaner, CleanOptions, rare_table
+from stylegen.corpus.counts import CharCounts
 from stylegen.corpus.turns import TurnFormat, count_speakers
 from stylegen.corpus.turns import detect as detect_turns
 from stylegen.errors import NotFoundError, StylegenError
 from stylegen.protocols import Document, ReadsOptions, SkipFile, Skipped, SourceOptions
+from stylegen.records.manifest import (
+    BuildOptions,
+    Cleaning,
+    CorpusManifest,
+    Sampling,
+    SkippedEntry,
+    SourceEntry,
+    Split,
+    Stats,
+)
+from stylegen.records.style import Turns
 
 MANIFEST = "manifest.json"
 CHUNK_CHARS = 4_000_000  # characters per chunk when text is read back (about 16 MB as UTF-32)
@@ -81,50 +93,13 @@ def split_text(text: str, val_fraction: float) -> tuple[str, str]:
     return text[: len(text) - n_val], text[len(text) - n_val :]
 
 
-class CharCounts:
-    """Character frequencies over text added piece by piece (numpy bincount over code points,
-    four times faster than `collections.Counter`), with the other running totals."""
-
-    FLUSH = 4_000_000
-
-    def __init__(self) -> None:
-        self.counts = np.zeros(0, dtype=np.int64)
-        self._pending: list[str] = []
-        self._pending_chars = 0
-
-    def add(self, text: str) -> None:
-        self._pending.append(text)
-        self._pending_chars += len(text)
-        if self._pending_chars >= self.FLUSH:
-            self.flush()
-
-    def flush(self) -> np.ndarray:
-        if self._pending:
-            cps = np.frombuffer("".join(self._pending).encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32)
-            counted = np.bincount(cps)
-            if len(counted) > len(self.counts):
-                counted[: len(self.counts)] += self.counts
-                self.counts = counted
-            else:
-                self.counts[: len(counted)] += counted
-            self._pending, self._pending_chars = [], 0
-        return self.counts
-
-    def table(self) -> list[list[Any]]:
-        """[[char, count], ...], most frequent first (ties in code point order)."""
-        counts = self.flush()
-        present = np.flatnonzero(counts)
-        order = present[np.argsort(-counts[present], kind="stable")]
-        return [[chr(int(c)), int(counts[c])] for c in order]
-
-
 @dataclass
 class Corpus:
     """A built corpus on disk."""
 
     name: str
     path: Path
-    manifest: dict[str, Any] = field(repr=False)
+    manifest: CorpusManifest = field(repr=False)
 
     def train_text(self) -> str:
         return self._read("train.txt")
@@ -142,7 +117,7 @@ class Corpus:
 
     @property
     def sha256(self) -> str:
-        return str(self.manifest.get("sha256", ""))
+        return self.manifest.sha256
 
 
 def build_corpus(
@@ -222,35 +197,43 @@ def build_corpus(
             speakers = count_speakers(turn_format.kind, read_chunks(text_file))
             turn_format = TurnFormat(turn_format.kind, speakers)
         text_file.unlink()
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "name": name,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "sources": [d.describe() for d in docs],
-            "skipped": [{"origin": s.origin, "reason": s.reason} for s in skipped],
-            "options": {
-                "sources": list(sources),
-                "include": list(include),
-                "exclude": list(exclude),
-                "errors": errors,
-                "extract": extract_options,
-                "source": source_options,
-            },
-            "cleaning": {"options": clean.to_json(), "changes": cleaner.counts, "rare_chars": rare},
-            "sampling": {
-                "target_words": target_words,
-                "max_chars": max_chars,
-                "seed": seed,
-                "documents": len(chosen),
-                "of_documents": len(docs),
-            },
-            "stats": {**stats, "documents": len(chosen), "vocabulary": len(counts.table())},
-            "characters": counts.table(),
-            "split": {"val_fraction": val_fraction, "train_chars": train_chars, "val_chars": val_chars},
-            "turns": turn_format.to_json(),
-            "sha256": digest,
-        }
-        home.write_json(tmp / MANIFEST, manifest)
+        table = counts.table()
+        manifest = CorpusManifest(
+            format_version=FORMAT_VERSION,
+            name=name,
+            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            sources=[d.describe() for d in docs],
+            skipped=[SkippedEntry(origin=s.origin, reason=s.reason) for s in skipped],
+            options=BuildOptions(
+                sources=list(sources),
+                include=list(include),
+                exclude=list(exclude),
+                errors=errors,
+                extract=extract_options,
+                source=source_options,
+            ),
+            cleaning=Cleaning(options=clean.to_json(), changes=cleaner.counts, rare_chars=rare),
+            sampling=Sampling(
+                target_words=target_words,
+                max_chars=max_chars,
+                seed=seed,
+                documents=len(chosen),
+                of_documents=len(docs),
+            ),
+            stats=Stats(
+                bytes=stats["bytes"],
+                chars=stats["chars"],
+                words=stats["words"],
+                lines=stats["lines"],
+                documents=len(chosen),
+                vocabulary=len(table),
+            ),
+            characters=table,
+            split=Split(val_fraction=val_fraction, train_chars=train_chars, val_chars=val_chars),
+            turns=Turns(kind=turn_format.kind, speakers=turn_format.speakers),
+            sha256=digest,
+        )
+        home.write_json(tmp / MANIFEST, manifest.to_json())
     return Corpus(name, final, manifest)
 
 
@@ -267,15 +250,15 @@ class _Doc:
     sha256: str
     cut: tuple[int, int] | None = None  # (words, chars) to keep of the last sampled document
 
-    def describe(self) -> dict[str, Any]:
-        return {
-            "origin": self.origin,
-            "sha256": self.sha256,
-            "bytes": self.size,
-            "chars": self.chars,
-            "words": self.words,
-            "lines": self.lines,
-        }
+    def describe(self) -> SourceEntry:
+        return SourceEntry(
+            origin=self.origin,
+            sha256=self.sha256,
+            bytes=self.size,
+            chars=self.chars,
+            words=self.words,
+            lines=self.lines,
+        )
 
 
 def _write_documents(
@@ -432,20 +415,13 @@ def _group_sources(sources: Sequence[str], source_names: list[str]) -> list[tupl
     return groups
 
 
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
-
-
 def load_corpus(name: str) -> Corpus:
     """Open corpus `name`; a one-line error if it does not exist or its manifest is damaged."""
     home.check_name(name, "corpus")
     path = corpora_dir() / name
     if not (path / MANIFEST).is_file():
         raise NotFoundError(f"no corpus named {name!r} (see `stylegen corpus list`)")
-    manifest = home.read_json(path / MANIFEST)
-    if not isinstance(manifest, dict) or "stats" not in manifest:
-        raise StylegenError(f"{path / MANIFEST}: not a stylegen corpus manifest")
-    return Corpus(name, path, manifest)
+    return Corpus(name, path, CorpusManifest.from_json(home.read_json(path / MANIFEST), path / MANIFEST))
 
 
 def list_corpora() -> list[Corpus]:

@@ -9,23 +9,24 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from stylegen.corpus.build import CharCounts, Corpus
+from stylegen.corpus.build import Corpus
+from stylegen.corpus.counts import CharCounts
+from stylegen.records.manifest import CorpusManifest
 
 WORDS_GUIDELINE = 200_000  # the seed lecture's exercise: ~200K words of one kind of text
 EXCERPT_CHARS = 400
 
 
-def summary(m: dict[str, Any]) -> dict[str, Any]:
+def summary(m: CorpusManifest) -> dict[str, Any]:
     """The few fields `corpus list --json` gives per corpus."""
-    return {"name": m["name"], **m["stats"], "split": m["split"], "created": m.get("created")}
+    return {"name": m.name, **m.stats.to_json(), "split": m.split.to_json(), "created": m.created}
 
 
-def characters(corpus: Corpus) -> list[list[Any]]:
-    """[[char, count], ...] most frequent first: from the manifest, or counted for a corpus
+def characters(corpus: Corpus) -> list[tuple[str, int]]:
+    """[(char, count), ...] most frequent first: from the manifest, or counted for a corpus
     built before the manifest kept them."""
-    table = corpus.manifest.get("characters")
-    if isinstance(table, list):
-        return table
+    if corpus.manifest.characters is not None:
+        return corpus.manifest.characters
     counts = CharCounts()
     for filename in ("train.txt", "val.txt"):
         with (corpus.path / filename).open(encoding="utf-8", errors="surrogatepass", newline="") as f:
@@ -66,14 +67,14 @@ def corpus_info(corpus: Corpus, seed: int | None = None) -> dict[str, Any]:
         "vocabulary": len(table),
         "most_frequent": table[:10],
         "rarest": table[-10:][::-1],
-        "words_vs_guideline": round(m["stats"]["words"] / WORDS_GUIDELINE, 3),
+        "words_vs_guideline": round(m.stats.words / WORDS_GUIDELINE, 3),
         "guideline_words": WORDS_GUIDELINE,
-        "sources": len(m["sources"]),
-        "skipped": m["skipped"],
-        "options": m.get("options", {}),
-        "cleaning": m.get("cleaning", {}),
-        "sampling": m.get("sampling", {}),
-        "sha256": m["sha256"],
-        "turns": m.get("turns", {"kind": "none", "speakers": {}}),
+        "sources": len(m.sources),
+        "skipped": [s.to_json() for s in m.skipped],
+        "options": m.options.to_json() if m.options else {},
+        "cleaning": m.cleaning.to_json() if m.cleaning else {},
+        "sampling": m.sampling.to_json() if m.sampling else {},
+        "sha256": m.sha256,
+        "turns": m.turns.to_json() if m.turns else {"kind": "none", "speakers": {}},
         "excerpt": excerpt(corpus, seed),
     }

@@ -25,10 +25,13 @@ from stylegen.errors import StylegenError
 from stylegen.inspect._features import FEATURES, feature_values, pattern_mask
 from stylegen.inspect._render import Row, colour, html_page, rich_text
 from stylegen.protocols import DecodesStream, StepsStates
+from stylegen.records.inspection import Guess, InspectResult, NeuronTrace, NextAt, Score, Search
+from stylegen.records.style import StyleRecord
 
 __all__ = [
     "FEATURES",
     "Activations",
+    "InspectResult",
     "Row",
     "Score",
     "activations",
@@ -37,6 +40,7 @@ __all__ = [
     "default_kind",
     "feature_values",
     "html_page",
+    "inspect_result",
     "pattern_mask",
     "rank",
     "rich_text",
@@ -143,7 +147,8 @@ def activations(style: Any, text: str, *, topk: int = 0, limit: int | None = DEF
     model, tokenizer = style.model, style.tokenizer
     stepper: Any = model  # narrowed on its own: `model` keeps the whole model protocol
     if not isinstance(stepper, StepsStates):
-        name = style.meta.get("model", {}).get("name", "?") if hasattr(style, "meta") else type(model).__name__
+        meta = getattr(style, "meta", None)  # a stand-in style may have none
+        name = meta.model.name if isinstance(meta, StyleRecord) else type(model).__name__
         raise StylegenError(
             f"model {name!r} does not expose its per-step states (it has no step_states method), so it cannot be inspected"
         )
@@ -188,13 +193,6 @@ def correlations(values: np.ndarray, target: np.ndarray) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
-class Score:
-    layer: int
-    neuron: int
-    r: float
-
-
 def rank(r: np.ndarray, n: int = 10) -> list[Score]:
     """The `n` neurons with the largest |r| from `correlations`' (L, H), best first."""
     flat = np.abs(r).ravel()
@@ -221,3 +219,44 @@ def search(
             raise StylegenError(f"pattern {pattern!r} matches {where} of the text: nothing to correlate with")
         raise StylegenError(f"feature {feature} is the same at every character of the text: nothing to correlate with")
     return rank(correlations(acts.kind(kind), target), top)
+
+
+def inspect_result(
+    style: str,
+    acts: Activations,
+    kind: str,
+    picks: list[tuple[int, int]],
+    *,
+    search: tuple[str, str] | None = None,
+    scores: list[Score] | None = None,
+    nexts: list[list[tuple[str, float]]] | None = None,
+    positions: tuple[int, ...] = (),
+) -> InspectResult:
+    """What `stylegen inspect --json` prints: the neurons `picks` (layer, neuron) of `kind` at
+    each character, a search's `scores` (`search` is ("pattern", REGEX) or ("feature", NAME)),
+    and with `nexts` (`Activations.top_next`) the guesses at `positions` (all when empty).
+    Numbers are rounded to 4 decimals."""
+    found = None
+    if search is not None:
+        top = [Score(s.layer, s.neuron, round(s.r, 4)) for s in scores or []]
+        found = Search(by=search[0], query=search[1], top=top)
+    neurons = [
+        NeuronTrace(layer=la, neuron=ne, values=[round(v, 4) for v in acts.neuron(kind, la, ne).tolist()])
+        for la, ne in picks
+    ]
+    topk = None
+    if nexts is not None:
+        topk = [
+            NextAt(position=i, char=acts.text[i], next=[Guess(text=t, p=round(p, 4)) for t, p in nexts[i]])
+            for i in (positions or range(len(acts.text)))
+        ]
+    return InspectResult(
+        style=style,
+        what=kind,
+        layers=acts.layers,
+        neurons_per_layer=acts.width(kind),
+        text=acts.text,
+        search=found,
+        neurons=neurons,
+        topk=topk,
+    )

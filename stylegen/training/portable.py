@@ -18,6 +18,7 @@ from typing import Any
 
 from stylegen import styles
 from stylegen.errors import StylegenError
+from stylegen.records.style import StyleRecord
 
 CKPT_TENSORS = "checkpoint/state.safetensors"
 CKPT_JSON = "checkpoint/state.json"
@@ -90,7 +91,7 @@ def unpack(tensors: dict[str, Any], structure: Any) -> Any:
     return unpack(structure, 0)
 
 
-def install(folder: Path, name: str, meta: dict[str, Any]) -> None:
+def install(folder: Path, name: str, meta: StyleRecord) -> None:
     """Rebuild checkpoint/state.pt from its packed parts, after checking them against the style."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -127,7 +128,7 @@ def install(folder: Path, name: str, meta: dict[str, Any]) -> None:
     optimizer = payload.get("optimizer")
     if not isinstance(optimizer, dict) or not isinstance(optimizer.get("state"), dict):
         raise StylegenError(f"{CKPT_JSON}: optimizer must be an optimizer state")
-    if cfg.model != meta["model"]["name"] or cfg.tokenizer != meta["tokenizer"]["name"]:
+    if cfg.model != meta.model.name or cfg.tokenizer != meta.tokenizer.name:
         raise StylegenError(f"{CKPT_JSON}: the checkpoint is of another model or tokenizer than {styles.STYLE_JSON}")
     weights = load_file(str(folder / styles.WEIGHTS), device="cpu")
     state = payload["model"]
