@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from stylegen import home
 from stylegen._generate import Decoder, HoldBack, random_seed
 from stylegen.corpus.turns import TurnFormat
-from stylegen.errors import StylegenError
+from stylegen.errors import StylegenError, one_line
 from stylegen.processors import Penalties
 from stylegen.state import flatten_state, tree_map, unflatten_state
 
@@ -267,7 +267,7 @@ class ChatSession:
                 meta = f.metadata() or {}
                 tensors = {k: f.get_tensor(k) for k in f.keys()}
         except (SafetensorError, OSError) as e:
-            raise StylegenError(f"{path}: not a chat state file ({' '.join(str(e).split())})") from None
+            raise StylegenError(f"{path}: not a chat state file ({one_line(e)})") from None
         if meta.get("format") != STATE_FORMAT:
             raise StylegenError(f"{path}: not a stylegen chat state file")
         try:

@@ -15,13 +15,13 @@ from typing import Any
 import click
 
 from stylegen import __version__
-from stylegen.errors import StylegenError
+from stylegen.errors import StylegenError, one_line
 
 
 def _fail(message: str, code: int) -> None:
     if os.environ.get("STYLEGEN_DEBUG"):
         traceback.print_exc()
-    click.echo("error: " + " ".join(message.split()), err=True)
+    click.echo("error: " + one_line(message), err=True)
     sys.exit(code)
 
 
@@ -38,9 +38,9 @@ class StylegenGroup(click.Group):
             sys.exit(e.exit_code)
         except click.UsageError as e:
             hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
-            _fail(" ".join(e.format_message().split()) + hint, e.exit_code)
+            _fail(one_line(e.format_message()) + hint, e.exit_code)
         except click.ClickException as e:
-            _fail(" ".join(e.format_message().split()), e.exit_code)
+            _fail(one_line(e.format_message()), e.exit_code)
         except click.Abort as e:
             if isinstance(e.__context__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
                 _fail("interrupted", 130)

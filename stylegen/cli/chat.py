@@ -15,7 +15,7 @@ from typing import Any, TextIO
 import click
 
 from stylegen.cli._options import load_for_writing, penalty_options, style_options
-from stylegen.errors import StylegenError
+from stylegen.errors import StylegenError, one_line
 
 #: `/set` names of the penalties, and the `Penalties` field each sets.
 PENALTIES = {"repetition_penalty": "repetition", "presence_penalty": "presence", "frequency_penalty": "frequency"}
@@ -70,7 +70,7 @@ class Repl:
                     if self.command(line.strip()) == "quit":
                         return
                 except StylegenError as e:
-                    self.say("error: " + " ".join(str(e).split()))
+                    self.say("error: " + one_line(e))
                 continue
             self.answer(line)
 
@@ -94,7 +94,7 @@ class Repl:
         if self.copies is not None:
             for span in self.copies(s.turns[-1].text):
                 self.say(
-                    f"(copied from the training text, corpus offset {span.corpus_offset}: «{' '.join(span.text.split())}»)"
+                    f"(copied from the training text, corpus offset {span.corpus_offset}: «{one_line(span.text)}»)"
                 )
 
     def command(self, line: str) -> str | None:
