@@ -21,11 +21,14 @@ from stylegen._generate import EMPTY_PRIME, banned_ids
 from stylegen.errors import StylegenError
 from stylegen.processors import Penalties
 from stylegen.protocols import SelectsState
+from stylegen.records.style import StyleRecord
 
 
 def _model_name(source: Any) -> str:
     for holder in (source, getattr(source, "style", None)):
         meta = getattr(holder, "meta", None)
+        if isinstance(meta, StyleRecord):
+            return meta.model.name
         if isinstance(meta, dict) and isinstance(meta.get("model"), dict) and meta["model"].get("name"):
             return str(meta["model"]["name"])
     return type(source.model).__name__
