@@ -1,11 +1,14 @@
 """Generation speed on this machine: prints a table.
 
     python benchmarks/generate_speed.py [--hidden 512] [--layers 2] [--steps 2000]
+    python benchmarks/generate_speed.py --device cuda --batches 1,64 --no-commands
 
 Measures, for a char LSTM with random weights (speed does not depend on what it learned):
-characters/s at batch 1 and batch 16 with PyTorch's oneDNN (mkldnn) RNN kernel on and off,
-the time to the first character after the model is loaded, and the wall time of
-`stylegen --help` and of `stylegen generate` end to end (a style saved to a temporary home).
+characters/s at batch 1 and batch 16 (`--batches`) with PyTorch's oneDNN (mkldnn) RNN kernel
+on and off and with int8 weights (on the CPU; on CUDA: cuDNN, float32 weights), the time to
+the first character after the model is loaded, and the wall time of `stylegen --help` and of
+`stylegen generate` end to end (a style saved to a temporary home; `python -m stylegen` where
+no `stylegen` command sits beside this Python; `--no-commands` leaves them out).
 """
 
 from __future__ import annotations
@@ -23,29 +26,33 @@ from pathlib import Path
 
 import torch
 
-from stylegen import generate, home, plugins, styles
+from stylegen import _generate, home, plugins, styles
 from stylegen._generate import Decoder
+from stylegen.records.style import StyleRecord
 from stylegen.styles import Style
 
 VOCAB = string.printable
 
 
-def make_style(hidden: int, layers: int) -> Style:
+def make_style(hidden: int, layers: int, device: str = "cpu") -> Style:
     tokenizer = plugins.get("tokenizer", "char").train(VOCAB)
     config = {"hidden": hidden, "layers": layers, "embed": 64}
     torch.manual_seed(0)
-    model = plugins.get("model", "lstm").build(tokenizer.vocab_size, **config).eval()
+    model = plugins.get("model", "lstm").build(tokenizer.vocab_size, **config).to(device).eval()
     meta = {
         "format_version": styles.FORMAT_VERSION,
         "name": "bench",
+        "corpus": {"name": "none"},
         "model": {"name": "lstm", "config": config},
         "tokenizer": {"name": "char", "vocab_size": tokenizer.vocab_size},
+        "params": 0,
+        "steps": 0,
     }
-    return Style("bench", Path("."), meta, tokenizer, model)
+    return Style("bench", Path("."), StyleRecord.from_json(meta, "bench"), tokenizer, model, device)
 
 
 def chars_per_second(style: Style, batch: int, steps: int, mkldnn: bool) -> float:
-    generate.ONEDNN_OFF_ON_CPU = not mkldnn
+    _generate.ONEDNN_OFF_ON_CPU = not mkldnn
     try:
         decoder = Decoder(style, sampler="temperature", params={"temperature": 0.8}, seed=0, n=batch)
         decoder.feed_text("Hello")
@@ -56,7 +63,7 @@ def chars_per_second(style: Style, batch: int, steps: int, mkldnn: bool) -> floa
             decoder.step()
         return batch * steps / (time.perf_counter() - start)
     finally:
-        generate.ONEDNN_OFF_ON_CPU = True
+        _generate.ONEDNN_OFF_ON_CPU = True
 
 
 def first_char_ms(style: Style) -> float:
@@ -85,7 +92,23 @@ def save_style(style: Style, data_home: Path) -> None:
     path.mkdir(parents=True)
     style.tokenizer.save(path / styles.TOKENIZER_DIR)
     styles.save_weights(path, style.model)
-    home.write_json(path / styles.STYLE_JSON, {**style.meta, "corpus": {"name": "none"}, "params": 0, "steps": 0})
+    home.write_json(path / styles.STYLE_JSON, style.meta.to_json())
+
+
+def stylegen_command() -> list[str]:
+    """The `stylegen` command beside this Python, else `python -m stylegen` (a bare checkout on PYTHONPATH)."""
+    exe = Path(sys.executable).parent / "stylegen"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "stylegen"]
+
+
+def parse_batches(text: str) -> list[int]:
+    try:
+        batches = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        batches = []
+    if not batches or min(batches) < 1:
+        raise SystemExit(f"--batches: {text!r} is not a comma-separated list of positive sizes")
+    return batches
 
 
 def main() -> None:
@@ -93,31 +116,50 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=512)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--device", default="cpu", help="cpu | cuda")
+    parser.add_argument("--batches", default="1,16", help="comma-separated batch sizes [1,16]")
+    parser.add_argument("--no-commands", action="store_true", help="leave out the `stylegen` command timings")
     args = parser.parse_args()
 
-    style = make_style(args.hidden, args.layers)
+    cuda = args.device.startswith("cuda")
+    style = make_style(args.hidden, args.layers, args.device)
+    batches = parse_batches(args.batches)
     rows = []
-    for batch in (1, 16):
+    for batch in batches:
+        steps = args.steps // (4 if batch > 1 else 1)
+        if cuda:
+            rows.append(
+                (
+                    f"chars/s, batch {batch}, {args.device} (cuDNN)",
+                    f"{chars_per_second(style, batch, steps, False):,.0f}",
+                )
+            )
+            continue
         for mkldnn in (True, False):
-            rate = chars_per_second(style, batch, args.steps // (4 if batch > 1 else 1), mkldnn)
+            rate = chars_per_second(style, batch, steps, mkldnn)
             rows.append((f"chars/s, batch {batch}, oneDNN {'on' if mkldnn else 'off'}", f"{rate:,.0f}"))
-    quantized = Style("bench", Path("."), style.meta, style.tokenizer, styles.quantize_int8(style.model))
-    for batch in (1, 16):
-        rate = chars_per_second(quantized, batch, args.steps // (4 if batch > 1 else 1), False)
-        rows.append((f"chars/s, batch {batch}, int8 weights (--int8), oneDNN off", f"{rate:,.0f}"))
+    if not cuda:
+        quantized = Style("bench", Path("."), style.meta, style.tokenizer, styles.quantize_int8(style.model))
+        for batch in batches:
+            rate = chars_per_second(quantized, batch, args.steps // (4 if batch > 1 else 1), False)
+            rows.append((f"chars/s, batch {batch}, int8 weights (--int8), oneDNN off", f"{rate:,.0f}"))
     rows.append(("first character after load (ms, median of 5)", f"{first_char_ms(style):.1f}"))
 
-    exe = Path(sys.executable).parent / "stylegen"
-    with tempfile.TemporaryDirectory() as tmp:
-        save_style(style, Path(tmp))
-        env = {**os.environ, "STYLEGEN_HOME": tmp}
-        rows.append(("`stylegen --help` (s, best of 3)", f"{command_seconds([str(exe), '--help'], env):.3f}"))
-        gen = [str(exe), "generate", "bench", "--length", "200", "--seed", "1"]
-        rows.append(("`stylegen generate --length 200` end to end (s, best of 3)", f"{command_seconds(gen, env):.3f}"))
+    if not args.no_commands:
+        exe = stylegen_command()
+        with tempfile.TemporaryDirectory() as tmp:
+            save_style(style, Path(tmp))
+            env = {**os.environ, "STYLEGEN_HOME": tmp}
+            rows.append(("`stylegen --help` (s, best of 3)", f"{command_seconds([*exe, '--help'], env):.3f}"))
+            gen = [*exe, "generate", "bench", "--length", "200", "--seed", "1", "--device", args.device]
+            rows.append(
+                ("`stylegen generate --length 200` end to end (s, best of 3)", f"{command_seconds(gen, env):.3f}")
+            )
 
+    where = torch.cuda.get_device_name() if cuda else platform.processor() or platform.machine()
     print(
-        f"# generate_speed: {args.layers}x{args.hidden} LSTM, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+        f"# generate_speed: {args.layers}x{args.hidden} LSTM on {args.device}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, {where}, {os.cpu_count()} cores"
     )
     width = max(len(r[0]) for r in rows)
     print(f"| {'measure'.ljust(width)} | value |")

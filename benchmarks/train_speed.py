@@ -15,6 +15,12 @@ Element-wise gate work and the embedding lookup are left out (a few percent).
 
     python benchmarks/train_speed.py                         # the default table
     python benchmarks/train_speed.py --steps 40 --threads 2
+    python benchmarks/train_speed.py --device cuda --shapes gpu,gpu-large,lstm-3x1024-256x256 --compile
+
+`--shapes` names the models to time instead of the default table: a preset (its model, batch
+and sequence) or CELL-LAYERSxHIDDEN[-BATCHxSEQ] (embedding 128, batch x seq 256 x 256 unless
+given), all in `--precision` (bf16 unless told); a preset's dropout is left out (the shape is timed). A case that fails (say torch.compile on a
+machine without a C++ compiler) prints its error in its row and the table goes on.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import platform
 import statistics
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +53,33 @@ GPU_CASES = [
     ("lstm", 3, 1024, 128, 256, 256, "fp32"),
     ("gru", 3, 1024, 128, 256, 256, "bf16"),
 ]
+
+
+def parse_shape(spec: str, precision: str = "bf16") -> tuple[Any, ...]:
+    """A case from a preset name (`gpu`) or CELL-LAYERSxHIDDEN[-BATCHxSEQ] (`lstm-3x1024-256x256`)."""
+    from stylegen.training.presets import PRESETS
+
+    if spec in PRESETS:
+        train, model = PRESETS[spec]
+        return (
+            "lstm",
+            model["layers"],
+            model["hidden"],
+            model["embed"],
+            train["batch_size"],
+            train["seq_len"],
+            precision,
+        )
+    parts = spec.split("-")
+    try:
+        cell = parts[0]
+        layers, hidden = (int(v) for v in parts[1].split("x"))
+        batch, seq = (int(v) for v in parts[2].split("x")) if len(parts) > 2 else (256, 256)
+    except (IndexError, ValueError):
+        raise SystemExit(f"--shapes: {spec!r} is neither a preset nor CELL-LAYERSxHIDDEN[-BATCHxSEQ]") from None
+    if cell not in GATES or len(parts) > 3:
+        raise SystemExit(f"--shapes: {spec!r}: the cell is one of {', '.join(GATES)}")
+    return (cell, layers, hidden, 128, batch, seq, precision)
 
 
 def matmul_rate(dtype: Any, device: str = "cpu", seconds: float = 2.0) -> float:
@@ -84,7 +118,7 @@ class Rates:
     def __init__(self) -> None:
         self.rates: list[float] = []
 
-    def on_event(self, event: dict[str, Any]) -> None:
+    def on_event(self, event: Mapping[str, Any]) -> None:
         if event.get("event") == "step":
             self.rates.append(float(event["tokens_per_s"]))
 
@@ -126,6 +160,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU cases")
     parser.add_argument("--compile", action="store_true", help="torch.compile the models")
+    parser.add_argument("--shapes", help="comma-separated presets or CELL-LxH[-BxT] to time (see above)")
+    parser.add_argument("--precision", default="bf16", help="the precision of the --shapes cases")
+    parser.add_argument("--chars", type=int, default=3_000_000, help="the synthetic corpus's size")
+    parser.add_argument("--matmul-seconds", type=float, default=2.0, help="time spent on each matmul rate")
     args = parser.parse_args()
     import torch
 
@@ -136,28 +174,48 @@ def main() -> None:
         from stylegen.corpus import build_corpus
 
         src = Path(tmp) / "text.txt"
-        src.write_text(synthetic_text(3_000_000), encoding="utf-8")
+        src.write_text(synthetic_text(args.chars), encoding="utf-8")
         corpus = build_corpus("speed", [str(src)])
         vocab = corpus.manifest["stats"]["vocabulary"] + 1
-        fp32 = matmul_rate(torch.float32, args.device)
-        bf16 = matmul_rate(torch.bfloat16, args.device)
+        fp32 = matmul_rate(torch.float32, args.device, args.matmul_seconds)
+        bf16 = matmul_rate(torch.bfloat16, args.device, args.matmul_seconds)
         cases = GPU_CASES if args.device.startswith("cuda") else CASES
+        if args.shapes:
+            cases = [parse_shape(spec.strip(), args.precision) for spec in args.shapes.split(",") if spec.strip()]
         where = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.machine()
         print(f"# train_speed on {platform.node()}: {where}, {args.threads} threads, torch {torch.__version__}, "
               f"compile {args.compile}")  # fmt: skip
         print(f"# matmul ({args.device}): fp32 {fp32 / 1e9:.0f} GFLOP/s, bf16 {bf16 / 1e9:.0f} GFLOP/s")
-        header = ["model", "batch x seq", "precision", "tokens/s", "GFLOP/token x1e-3", "model GFLOP/s", "of matmul"]
+        header = [
+            "model",
+            "batch x seq",
+            "precision",
+            "tokens/s",
+            "MFLOP/token",
+            "model GFLOP/s",
+            "of matmul",
+            "wall s",
+        ]
         print(" | ".join(header))
         print(" | ".join("---" for _ in header))
         for case in cases:
             cell, layers, hidden, embed, batch, seq, precision = case
-            rate = trainer_rate("speed", case, args.steps, args.device, args.compile)
+            started = time.perf_counter()
+            try:
+                rate = trainer_rate("speed", case, args.steps, args.device, args.compile)
+            except Exception as e:  # one failed case (e.g. torch.compile without a compiler) is one row
+                message = " ".join(str(e).split())[:300]
+                print(
+                    f"{cell} {layers}x{hidden} | {batch} x {seq} | {precision} | failed: {type(e).__name__}: {message}"
+                )
+                continue
             per_token = flops_per_token(cell, layers, hidden, embed, vocab)
             achieved = rate * per_token
             ceiling = bf16 if precision == "bf16" else fp32
             print(
                 f"{cell} {layers}x{hidden} | {batch} x {seq} | {precision} | {rate:,.0f} | "
-                f"{per_token / 1e6:.2f} | {achieved / 1e9:.0f} | {achieved / ceiling:.0%}",
+                f"{per_token / 1e6:.2f} | {achieved / 1e9:.0f} | {achieved / ceiling:.0%} | "
+                f"{time.perf_counter() - started:.0f}",
                 flush=True,
             )
 
