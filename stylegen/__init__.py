@@ -33,8 +33,12 @@ Writing
     load_originality_index(path, meta), find_copies(index, text, n), mark_copies(text, spans)
 Inspecting a model
     activations(style, text) -> Activations; pattern_mask, feature_values, correlations,
-    rank_neurons -> [NeuronScore]; default_activation_kind; ActivationRow, activations_html,
+    rank_neurons -> [NeuronScore]; search_neurons(acts, kind, pattern=|feature=) -> the best
+    neurons for a search; default_activation_kind; ActivationRow, activations_html,
     activations_rich_text (the colour views)
+Records (frozen dataclasses: from_json(data, path) checks a file, to_json() writes it back)
+    StyleRecord (style.json), CorpusManifest (a corpus's manifest.json), InspectResult
+    (`stylegen inspect --json`; inspect_result(style, acts, kind, picks, ...) builds one)
 Plugins and files
     plugin_registry(), get_plugin(kind, name), PLUGIN_KINDS
     PLUGIN_TEMPLATES, PluginNames.of(name), check_plugin_name(names, kind), new_plugin(...)
@@ -77,13 +81,14 @@ if TYPE_CHECKING:
     from stylegen.errors import StylegenError
     from stylegen.home import check_name
     from stylegen.home import write_text as atomic_write_text
-    from stylegen.inspect import Activations, activations, correlations, feature_values, pattern_mask
+    from stylegen.inspect import Activations, activations, correlations, feature_values, inspect_result, pattern_mask
     from stylegen.inspect import Row as ActivationRow
     from stylegen.inspect import Score as NeuronScore
     from stylegen.inspect import default_kind as default_activation_kind
     from stylegen.inspect import html_page as activations_html
     from stylegen.inspect import rank as rank_neurons
     from stylegen.inspect import rich_text as activations_rich_text
+    from stylegen.inspect import search as search_neurons
     from stylegen.locks import style_lock
     from stylegen.originality import find_copies
     from stylegen.originality import load_for_style as load_originality_index
@@ -92,6 +97,7 @@ if TYPE_CHECKING:
     from stylegen.plugins import get as get_plugin
     from stylegen.plugins import registry as plugin_registry
     from stylegen.processors import Penalties
+    from stylegen.records import CorpusManifest, InspectResult, StyleRecord
     from stylegen.scaffold import KINDS as PLUGIN_TEMPLATES
     from stylegen.scaffold import Names as PluginNames
     from stylegen.scaffold import check_free as check_plugin_name
@@ -158,11 +164,17 @@ _API: dict[str, str] = {
     "feature_values": "stylegen.inspect",
     "correlations": "stylegen.inspect",
     "rank_neurons": "stylegen.inspect:rank",
+    "search_neurons": "stylegen.inspect:search",
     "NeuronScore": "stylegen.inspect:Score",
     "default_activation_kind": "stylegen.inspect:default_kind",
     "ActivationRow": "stylegen.inspect:Row",
     "activations_html": "stylegen.inspect:html_page",
     "activations_rich_text": "stylegen.inspect:rich_text",
+    "inspect_result": "stylegen.inspect",
+    # records
+    "StyleRecord": "stylegen.records",
+    "CorpusManifest": "stylegen.records",
+    "InspectResult": "stylegen.records",
     # plugins and files
     "plugin_registry": "stylegen.plugins:registry",
     "get_plugin": "stylegen.plugins:get",
@@ -186,12 +198,15 @@ __all__ = [  # written out (not derived from _API) so linters and type checkers 
     "ChatSession",
     "CleanOptions",
     "Corpus",
+    "CorpusManifest",
     "Decoder",
     "HoldBack",
+    "InspectResult",
     "NeuronScore",
     "Penalties",
     "PluginNames",
     "Style",
+    "StyleRecord",
     "StylegenError",
     "TrainConfig",
     "__version__",
@@ -216,6 +231,7 @@ __all__ = [  # written out (not derived from _API) so linters and type checkers 
     "generate",
     "get_plugin",
     "import_style",
+    "inspect_result",
     "is_main_process",
     "list_corpora",
     "list_styles",
@@ -236,6 +252,7 @@ __all__ = [  # written out (not derived from _API) so linters and type checkers 
     "remove_style",
     "sampler_params",
     "samples",
+    "search_neurons",
     "stream",
     "style_lock",
     "style_path",

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from stylegen.cli._options import parse_opts
-from stylegen.cli._output import echo_json, human, table
+from stylegen.cli._output import echo_json, human, table, warn
 
 
 @click.group("corpus")
@@ -83,11 +83,12 @@ def build(
       stylegen corpus build py python --max-chars 5000000
       stylegen corpus build --recipe corpora/shakespeare.toml
     """
-    from stylegen import plugins
-    from stylegen.corpus import build_corpus
-    from stylegen.corpus.clean import CleanOptions
-    from stylegen.corpus.recipe import CLEAN_KEYS, load_recipe
+    import dataclasses
+
+    from stylegen import CleanOptions, build_corpus, load_recipe
     from stylegen.errors import StylegenError
+
+    clean_keys = {f.name for f in dataclasses.fields(CleanOptions)}  # also the keys of a recipe's [clean]
 
     settings: dict[str, Any] = {"source": {}, "clean": {}}
     if recipe is not None:
@@ -102,7 +103,7 @@ def build(
     for key, value in opts.items():
         if value is None or value == ():
             continue
-        if key in CLEAN_KEYS:
+        if key in clean_keys:
             settings["clean"][key] = value
         elif key == "source_opt":
             settings["source"].update(parse_opts(value, "--source-opt"))
@@ -134,9 +135,9 @@ def build(
     )
     m = corpus.manifest
     for skip in m.skipped[:20]:
-        plugins.warn(f"skipped {skip.origin}: {skip.reason}")
+        warn(f"skipped {skip.origin}: {skip.reason}")
     if len(m.skipped) > 20:
-        plugins.warn(f"... and {len(m.skipped) - 20} more skipped (see `stylegen corpus show {name}`)")
+        warn(f"... and {len(m.skipped) - 20} more skipped (see `stylegen corpus show {name}`)")
     if as_json:
         echo_json(m.to_json())
         return
@@ -158,9 +159,9 @@ def build(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def sources_command(as_json: bool) -> None:
     """List the corpus sources (built-in and from plugins)."""
-    from stylegen import plugins
+    from stylegen import plugin_registry
 
-    entries = plugins.registry().of_kind("source")
+    entries = plugin_registry().of_kind("source")
     rows = [{"name": e.obj.name, "description": e.obj.description, "plugin": e.plugin} for e in entries]
     if as_json:
         echo_json(rows)
@@ -172,12 +173,11 @@ def sources_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def list_command(as_json: bool) -> None:
     """List corpora."""
-    from stylegen.corpus import list_corpora
-    from stylegen.corpus.inspect import summary
+    from stylegen import corpus_summary, list_corpora
 
     corpora = list_corpora()
     if as_json:
-        echo_json([summary(c.manifest) for c in corpora])
+        echo_json([corpus_summary(c.manifest) for c in corpora])
         return
     if not corpora:
         click.echo("no corpora yet: build one with `stylegen corpus build NAME PATH...`", err=True)
@@ -204,8 +204,7 @@ def list_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def show(name: str, seed: int | None, as_json: bool) -> None:
     """Statistics of corpus NAME, with a random excerpt."""
-    from stylegen.corpus import load_corpus
-    from stylegen.corpus.inspect import corpus_info
+    from stylegen import corpus_info, load_corpus
 
     corpus = load_corpus(name)
     info = corpus_info(corpus, seed)
@@ -251,7 +250,7 @@ def show(name: str, seed: int | None, as_json: bool) -> None:
 @click.argument("name")
 def rm(name: str) -> None:
     """Delete corpus NAME (trained styles keep working)."""
-    from stylegen.corpus import remove_corpus
+    from stylegen import remove_corpus
 
     path = remove_corpus(name)
     click.echo(f"removed corpus {name!r} ({path})")

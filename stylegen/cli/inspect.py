@@ -15,7 +15,7 @@ import click
 from stylegen.errors import StylegenError
 
 if TYPE_CHECKING:
-    from stylegen.records import InspectResult
+    from stylegen import InspectResult
 
 #: `stylegen.inspect.FEATURES`' names, spelled out here so that `stylegen --help` needs no numpy.
 FEATURE_NAMES = ("in-quotes", "line-position", "indent-depth")
@@ -153,18 +153,28 @@ def inspect_command(
         )
     picks = [_neuron(n, layer) for n in neurons]
 
-    from stylegen import inspect as api
-    from stylegen.styles import load_style
+    from stylegen import (
+        ActivationRow,
+        activations,
+        activations_html,
+        correlations,
+        default_activation_kind,
+        feature_values,
+        inspect_result,
+        load_style,
+        pattern_mask,
+        rank_neurons,
+    )
 
     target = None
     if pattern is not None:
-        target = api.pattern_mask(text[:limit], pattern)  # a bad regex fails before the model loads
+        target = pattern_mask(text[:limit], pattern)  # a bad regex fails before the model loads
     loaded = load_style(style)
     if len(text) > limit:
         click.echo(f"inspecting the first {limit} of {len(text)} characters (see --limit)", err=True)
-    acts = api.activations(loaded, text, topk=topk or 0, limit=limit)
+    acts = activations(loaded, text, topk=topk or 0, limit=limit)
     text = acts.text
-    kind = acts.check_kind(what) if what else api.default_kind(acts.kinds)
+    kind = acts.check_kind(what) if what else default_activation_kind(acts.kinds)
     for la, ne in picks:
         acts.check_neuron(kind, la, ne)
     for pos in positions:
@@ -174,14 +184,14 @@ def inspect_command(
     scores: list[Any] = []
     if searching:
         if target is None or len(target) != len(text):
-            target = api.pattern_mask(text, pattern) if pattern is not None else api.feature_values(text, str(feature))
+            target = pattern_mask(text, pattern) if pattern is not None else feature_values(text, str(feature))
         _check_target(target, pattern, feature)
-        scores = api.rank(api.correlations(acts.kind(kind), target), top)
+        scores = rank_neurons(correlations(acts.kind(kind), target), top)
         best = (scores[0].layer, scores[0].neuron)
         picks = [best, *(p for p in picks if p != best)]
     query = ("pattern", pattern) if pattern is not None else ("feature", str(feature))
     nexts = acts.top_next(loaded.tokenizer) if topk else []
-    result = api.inspect_result(
+    result = inspect_result(
         style,
         acts,
         kind,
@@ -193,17 +203,17 @@ def inspect_command(
     )
 
     rows = [
-        api.Row.of(f"layer {la} neuron {ne} ({kind})", acts.neuron(kind, la, ne), not kind.startswith("gate"))
+        ActivationRow.of(f"layer {la} neuron {ne} ({kind})", acts.neuron(kind, la, ne), not kind.startswith("gate"))
         for la, ne in picks
     ]
     if scores:
-        rows[0] = api.Row(f"{rows[0].label}, r = {scores[0].r:+.3f}", rows[0].values, rows[0].lo, rows[0].hi)
+        rows[0] = ActivationRow(f"{rows[0].label}, r = {scores[0].r:+.3f}", rows[0].values, rows[0].lo, rows[0].hi)
     if html_file is not None:
         label = f"pattern {pattern}" if pattern is not None else f"feature {feature}"
-        extra = [api.Row.of(f"the search target: {label}", target, signed=False)] if target is not None else []
+        extra = [ActivationRow.of(f"the search target: {label}", target, signed=False)] if target is not None else []
         hints = [", ".join(f"{_char(t)} {p:.2f}" for t, p in n) for n in nexts]
         notes = [f"{kind} activations, {len(text)} characters; hover a character for its value"]
-        page = api.html_page(f"stylegen inspect {style}", text, [*rows, *extra], notes, hints)
+        page = activations_html(f"stylegen inspect {style}", text, [*rows, *extra], notes, hints)
         try:
             Path(html_file).write_text(page, encoding="utf-8")
         except OSError as e:
@@ -239,8 +249,8 @@ def _print_view(
 ) -> None:
     from rich.console import Console
 
+    from stylegen import activations_rich_text
     from stylegen.cli._output import table
-    from stylegen.inspect import rich_text
 
     if scores:
         target = f"/{pattern}/" if pattern is not None else f"the feature {feature}"
@@ -252,7 +262,7 @@ def _print_view(
     console = Console(file=sys.stdout, highlight=False, soft_wrap=True, emoji=False)
     for row in rows:
         click.echo(f"{row.label}:")
-        console.print(rich_text(text, row), end="" if text.endswith("\n") else "\n")
+        console.print(activations_rich_text(text, row), end="" if text.endswith("\n") else "\n")
     for item in result.topk or []:
         guesses = "  ".join(f"{_char(n.text)} {n.p:.2f}" for n in item.next)
         click.echo(f"{item.position:>6}  {_char(item.char):<4}  -> {guesses}")

@@ -10,7 +10,7 @@ import click
 from stylegen.cli._output import echo_json, human, table
 
 if TYPE_CHECKING:
-    from stylegen.records import StyleRecord
+    from stylegen import StyleRecord
 
 
 def _bpc(meta: StyleRecord) -> str:
@@ -18,7 +18,7 @@ def _bpc(meta: StyleRecord) -> str:
 
 
 def _list(as_json: bool) -> None:
-    from stylegen.styles import list_styles
+    from stylegen import list_styles
 
     metas = list_styles()
     if as_json:
@@ -67,7 +67,7 @@ def list_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print style.json for scripts.")
 def show(name: str, as_json: bool) -> None:
     """Everything known about style NAME."""
-    from stylegen.styles import read_meta, style_path
+    from stylegen import read_meta, style_path
 
     meta = read_meta(name)
     if as_json:
@@ -93,8 +93,7 @@ def show(name: str, as_json: bool) -> None:
 @click.argument("name")
 def rm(name: str) -> None:
     """Delete style NAME."""
-    from stylegen.locks import style_lock
-    from stylegen.styles import remove_style
+    from stylegen import remove_style, style_lock
 
     with style_lock(name, "removing it"):  # not while a run trains it
         path = remove_style(name)
@@ -115,7 +114,7 @@ def export_command(name: str, file: Path, with_checkpoint: bool, with_index: boo
     The archive holds style.json, model.safetensors, tokenizer/ and metrics.jsonl; the
     checkpoint (to continue training elsewhere) and the originality index only when asked.
     """
-    from stylegen.transfer import export_style
+    from stylegen import export_style
 
     done = export_style(name, file, with_checkpoint=with_checkpoint, with_index=with_index, force=force)
     if as_json:
@@ -137,7 +136,7 @@ def import_command(file: Path, name: str | None, force: bool, as_json: bool) -> 
     files over the size limits, any file whose sha256 differs from the manifest, a
     style.json that does not fit the schema, any pickle, weights that do not fit the model.
     """
-    from stylegen.transfer import import_style
+    from stylegen import import_style
 
     done = import_style(file, name=name, force=force)
     if as_json:
