@@ -59,10 +59,6 @@ def read_chunks(path: Path, size: int | None = None) -> Iterator[str]:
             yield chunk
 
 
-def corpora_dir() -> Path:
-    return home.data_home() / "corpora"
-
-
 def file_extractor(options: Mapping[str, Any] | None = None) -> Callable[[Path, str], str]:
     """A function (path, errors) -> text that reads a file through the extractor registered
     for its suffix (`*` as the fallback); the suffix table is built once, not per file.
@@ -154,7 +150,7 @@ def build_corpus(
     for label, limit in (("--target-words", target_words), ("--max-chars", max_chars)):
         if limit is not None and limit < 1:
             raise StylegenError(f"{label} must be >= 1 (got {limit})")
-    final = corpora_dir() / name
+    final = home.corpora_dir() / name
     if final.exists() and not replace:
         raise StylegenError(f"corpus {name!r} already exists at {final} (use --force to replace it)")
     clean = clean or CleanOptions()
@@ -418,14 +414,14 @@ def _group_sources(sources: Sequence[str], source_names: list[str]) -> list[tupl
 def load_corpus(name: str) -> Corpus:
     """Open corpus `name`; a one-line error if it does not exist or its manifest is damaged."""
     home.check_name(name, "corpus")
-    path = corpora_dir() / name
+    path = home.corpora_dir() / name
     if not (path / MANIFEST).is_file():
         raise NotFoundError(f"no corpus named {name!r} (see `stylegen corpus list`)")
     return Corpus(name, path, CorpusManifest.from_json(home.read_json(path / MANIFEST), path / MANIFEST))
 
 
 def list_corpora() -> list[Corpus]:
-    root = corpora_dir()
+    root = home.corpora_dir()
     if not root.is_dir():
         return []
     out = []
