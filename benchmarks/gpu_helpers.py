@@ -197,17 +197,19 @@ def nccl(backend: str, ranks: int, timeout: float) -> int:
     end = time.monotonic() + timeout
     while len(got) < ranks and time.monotonic() < end:
         try:
-            rank, status, seconds = results.get(timeout=max(0.1, end - time.monotonic()))
+            rank, status, seconds = results.get(timeout=0.5)
             got[rank] = (status, seconds)
-        except Exception:
-            break
+        except Exception:  # nothing yet: go on waiting while a rank that has not answered is alive
+            if not any(p.is_alive() for r, p in enumerate(procs) if r not in got):
+                break
     for p in procs:
         p.join(timeout=5)
         if p.is_alive():
             p.terminate()
     where = "one GPU (cuda:0)" if backend == "nccl" else "the CPU"
     if len(got) < ranks:
-        print(f"{backend}: {ranks} ranks on {where}: no answer from every rank within {timeout:g} s (hung)")
+        silent = [f"rank {r} exit {p.exitcode}" for r, p in enumerate(procs) if r not in got]
+        print(f"{backend}: {ranks} ranks on {where}: no answer within {timeout:g} s from {', '.join(silent)}")
         return 3
     if all(status == "ok" for status, _ in got.values()):
         ms = max(s or 0.0 for _, s in got.values()) * 1000
