@@ -1,4 +1,5 @@
-"""Built-in model plugins `lstm`, `gru` and `rnn` (stackable; torch's fused kernels, cuDNN on CUDA)."""
+"""Built-in model plugins: `lstm`, `gru` and `rnn` (stackable; torch's fused kernels, cuDNN on
+CUDA), and `qrnn` (matrix products over all steps at once, an elementwise recurrence)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,23 @@ class RecurrentModel:
         return RNNLanguageModel(self.name, vocab_size, config_from(RNNConfig, config, owner=f"model {self.name!r}"))
 
 
+class QuasiRecurrentModel:
+    """Factory for the QRNN (stylegen.models.qrnn)."""
+
+    name = "qrnn"
+    description = (
+        "Stacked QRNN: gates from all steps in one matrix product, an elementwise recurrence (Bradbury et al. 2016)"
+    )
+
+    def build(self, vocab_size: int, **config: Any) -> Any:
+        from stylegen.models.qrnn import QRNNConfig, QRNNLanguageModel
+
+        return QRNNLanguageModel(vocab_size, config_from(QRNNConfig, config, owner="model 'qrnn'"))
+
+
 @hookimpl
 def register_models(register: RegisterModel) -> None:
     register(RecurrentModel("lstm", "Stacked LSTM (torch.nn.LSTM; cuDNN on CUDA)"))
     register(RecurrentModel("gru", "Stacked GRU (torch.nn.GRU; cuDNN on CUDA)"))
     register(RecurrentModel("rnn", "Stacked vanilla tanh RNN, h = tanh(W_hh h + W_xh x) (torch.nn.RNN)"))
+    register(QuasiRecurrentModel())

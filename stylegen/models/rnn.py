@@ -68,7 +68,7 @@ class RNNLanguageModel(nn.Module):
 
     def forward(self, ids: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         cfg = self.cfg
-        x = self._embed(ids)  # (B, T, E)
+        x = embed_tokens(self.embedding, ids, cfg.embed_dropout if self.training else 0.0)  # (B, T, E)
         x = self.drop(_locked(x, cfg.locked_dropout, self.training))
         if self.training and cfg.weight_drop > 0:
             # The same dropped recurrent matrices at every step of the window; the fused kernel
@@ -83,16 +83,6 @@ class RNNLanguageModel(nn.Module):
             out, state = self.rnn(x, state)  # (B, T, H); state (L, B, H) or a pair of them
         out = self.drop(_locked(out, cfg.locked_dropout, self.training))
         return self.head(out), state  # (B, T, V)
-
-    def _embed(self, ids: torch.Tensor) -> torch.Tensor:
-        """The embeddings of `ids`; in training, each token type's row dropped with p = embed_dropout
-        (and the rest scaled by 1 / (1 - p)), one draw per batch (Gal & Ghahramani 2016)."""
-        p = self.cfg.embed_dropout
-        if not (self.training and p > 0):
-            return self.embedding(ids)
-        weight = self.embedding.weight
-        keep = weight.new_empty((weight.shape[0], 1)).bernoulli_(1 - p) / (1 - p)  # (V, 1)
-        return F.embedding(ids, weight * keep)
 
     def select_state(self, state: Any, index: torch.Tensor) -> Any:
         """Rows `index` (K,) of a batch's state, in that order (beam search duplicates and
@@ -144,6 +134,16 @@ class RNNLanguageModel(nn.Module):
         if self.cell == "lstm":
             return states, (h_n, torch.stack(new_c)[:, None])
         return states, h_n
+
+
+def embed_tokens(embedding: nn.Embedding, ids: torch.Tensor, p: float) -> torch.Tensor:
+    """The embeddings of `ids`, each token type's row dropped with probability `p` (the rest
+    scaled by 1 / (1 - p)), one draw per batch: embedding dropout (Gal & Ghahramani 2016)."""
+    if p <= 0:
+        return embedding(ids)
+    weight = embedding.weight
+    keep = weight.new_empty((weight.shape[0], 1)).bernoulli_(1 - p) / (1 - p)  # (V, 1)
+    return F.embedding(ids, weight * keep)
 
 
 def _locked(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
