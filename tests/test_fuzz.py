@@ -197,40 +197,64 @@ def test_the_spm_tokenizer_takes_any_text_and_ids(spm: Any, text: str, ids: list
         assert isinstance("".join(stream.push(i) for i in ids) + stream.flush(), str)
 
 
+#: char vocabularies as `CharTokenizer.save` writes them, and the same with bytes overwritten or cut off
+vocab_bytes = st.lists(st.characters(codec="utf-8"), unique=True, max_size=20).map(
+    lambda chars: json.dumps({"tokenizer": "char", "version": 1, "unk_id": 0, "chars": sorted(chars)}).encode()
+)
+damaged_vocab_bytes = st.tuples(vocab_bytes, st.integers(0, 2**32 - 1), st.integers(0, 3), st.booleans()).map(
+    lambda t: damage(*t)
+)
+
+
+def damage(data: bytes, seed: int, cuts: int, truncate: bool) -> bytes:
+    """`data` with `cuts` random bytes overwritten, then cut off at a random length if `truncate`."""
+    import random
+
+    rng, out = random.Random(seed), bytearray(data)
+    for _ in range(cuts):
+        out[rng.randrange(len(out))] = rng.randrange(256)
+    return bytes(out[: rng.randrange(len(out))] if truncate else out)
+
+
 @FUZZ
-@given(data=odd_bytes)
+@given(data=odd_bytes | vocab_bytes | damaged_vocab_bytes)
 @example(data=b"[" * 100_000)
+@example(data=b'{"chars": ["b", "a"]}')  # not sorted
+@example(data=b'{"chars": ["a", "bc"]}')  # a piece of two characters
+@example(data=b'{"chars": ["\\n", "a", "\\u00e9"]}')  # a vocabulary: loads
 def test_a_damaged_char_vocabulary_is_named(data: bytes, tmp_path_factory: pytest.TempPathFactory) -> None:
     folder = tmp_path_factory.mktemp("vocab")
     (folder / "vocab.json").write_bytes(data)
     try:
-        CharTokenizerFactory().load(folder)
+        tok = CharTokenizerFactory().load(folder)
     except StylegenError as e:
         assert "vocab.json" in str(e)
+        return
+    # It loaded, so the file is a vocabulary: sorted distinct characters, each read as its own id.
+    chars = json.loads(data)["chars"]
+    assert all(isinstance(c, str) and len(c) == 1 for c in chars) and chars == sorted(set(chars))
+    assert tok.vocab_size == len(chars) + 1  # and the unknown id
+    text = "".join(chars)
+    assert tok.decode(tok.encode(text).tolist()) == text
 
 
 @FUZZ
 @given(seed=st.integers(0, 2**32 - 1), cuts=st.integers(1, 30), truncate=st.booleans())
+@example(seed=0, cuts=0, truncate=False)  # intact: loads
 def test_a_damaged_spm_model_is_named(
     spm: Any, seed: int, cuts: int, truncate: bool, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    import random
-
     folder = tmp_path_factory.mktemp("spm")
     spm.save(folder)
-    rng = random.Random(seed)
-    data = bytearray(spm.proto)
-    for _ in range(cuts):
-        data[rng.randrange(len(data))] = rng.randrange(256)
-    if truncate:
-        data = data[: rng.randrange(len(data))]
-    (folder / "spm.model").write_bytes(bytes(data))
+    (folder / "spm.model").write_bytes(damage(spm.proto, seed, cuts, truncate))
     try:
         tok = SpmTokenizerFactory().load(folder)
     except StylegenError as e:
         assert "spm.model" in str(e)
         return
-    tok.decode(tok.encode("hello wörld\n").tolist())  # loaded: it works
+    # It loaded, so it works: ids in the vocabulary, and every string round-trips (byte fallback).
+    ids = tok.encode("hello wörld\n").tolist()
+    assert all(0 <= i < tok.vocab_size for i in ids) and tok.decode(ids) == "hello wörld\n"
 
 
 # --------------------------------------------------------------------------- the chat REPL
@@ -267,14 +291,43 @@ def test_chat_commands_take_any_argument(chat_styles: list[Any], name: str, arg:
             r.answer("hello")  # the session still answers after any command
 
 
+class AnswerLog(Repl):
+    """A REPL that records the messages it answered (an answer writes at least its newline)."""
+
+    answered: list[str]
+
+    def answer(self, message: str) -> None:
+        written = self.stdout.tell()
+        super().answer(message)
+        if self.stdout.tell() > written:
+            self.answered.append(message)
+
+
 @FEW
 @given(lines=st.lists(odd_text | st.sampled_from(COMMANDS), max_size=6))
+@example(lines=["hello", "/temp abc", "/x", "", "again", "/quit", "not read"])
 def test_the_repl_runs_any_input(chat_styles: list[Any], lines: list[str]) -> None:
+    """Every message up to /quit or /exit is answered, in order, whatever the commands between
+    them did, and without one the input is read to its end."""
+    fed = [line.replace("\n", " ") for line in lines]
+    expected: list[str] = []
+    quits = False
+    for line in fed:
+        if line.startswith("/") and line.strip().partition(" ")[0] in ("/quit", "/exit"):
+            quits = True
+            break
+        if line.strip() and not line.startswith("/"):
+            expected.append(line)
     for style in chat_styles:
-        r = repl(style)
-        r.stdin = io.StringIO("\n".join(line.replace("\n", " ") for line in lines) + "\n")
+        stdin, stderr = io.StringIO("\n".join(fed) + "\n"), io.StringIO()
+        r = AnswerLog(ChatSession(style, seed=0, max_tokens=8), stdin, io.StringIO(), stderr, interactive=False)
+        r.answered = []
         with within(30):
             r.run()
+        assert r.answered == expected
+        assert "Traceback" not in stderr.getvalue()
+        if not quits:
+            assert stdin.read() == ""  # every line was read
 
 
 @FEW
