@@ -584,7 +584,7 @@ def test_inspect_screen_colours_a_neuron_and_searches_by_pattern(trained: str) -
         assert len({str(span.style) for span in shown.spans}) > 5  # coloured, character by character
 
         screen.query_one("#insp-neuron", Input).value = "7"  # another neuron: recoloured, not read again
-        await until(pilot, lambda: screen.result is not None and screen.result["neuron"] == 7, what="neuron 7")
+        await until(pilot, lambda: screen.result is not None and screen.result.neuron == 7, what="neuron 7")
         screen.query_one("#insp-neuron", Input).value = "48"
         await pilot.pause()
         assert screen.query_one("#insp-neuron", Input).has_class("-invalid") and "neurons are 0-47" in text_of(status)
@@ -595,7 +595,7 @@ def test_inspect_screen_colours_a_neuron_and_searches_by_pattern(trained: str) -
         assert results.display and results.option_count == 10
         best = screen.scores[0]
         assert abs(best.r) >= max(abs(s.r) for s in screen.scores) and abs(best.r) > 0.3
-        assert (screen.result["layer"], screen.result["neuron"]) == (best.layer, best.neuron)
+        assert screen.result is not None and (screen.result.layer, screen.result.neuron) == (best.layer, best.neuron)
         assert f"0:{best.neuron} " in str(results.get_option_at_index(0).prompt)
         assert f"r {best.r:+.3f} with /fox/" in text_of(status)
         assert screen.query_one("#insp-neuron", Input).value == str(best.neuron)
@@ -603,7 +603,7 @@ def test_inspect_screen_colours_a_neuron_and_searches_by_pattern(trained: str) -
         results.focus()
         await pilot.press("down")  # the second neuron of the list
         second = screen.scores[1]
-        await until(pilot, lambda: screen.result["neuron"] == second.neuron, what="the second neuron")
+        await until(pilot, lambda: screen.result is not None and screen.result.neuron == second.neuron, what="neuron 2")
         assert f"r {second.r:+.3f}" in text_of(status)
 
         screen.query_one("#insp-feature", Select).value = "line-position"
@@ -743,7 +743,7 @@ def test_snapshot_inspect_screen(
     trained: str, hermetic: Path, snap_compare: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     freeze(hermetic, trained)
-    monkeypatch.setattr("stylegen.inspect.activations", fake_activations)
+    monkeypatch.setattr(stylegen, "activations", fake_activations)  # what the app calls
     monkeypatch.setattr(
         "stylegen.tui.screens.inspect.default_text", lambda style, seed=0: (INSPECT_TEXT, "a fixed text")
     )

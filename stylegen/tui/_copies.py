@@ -28,14 +28,14 @@ class IndexLoader:
     @staticmethod
     def _key(style: Any) -> tuple[Any, ...]:
         meta = style.meta
-        return (str(style.path), meta.get("updated"), meta.get("steps"), (meta.get("corpus") or {}).get("sha256"))
+        return (str(style.path), meta.updated, meta.steps, meta.corpus.sha256)
 
     def load(self, style: Any) -> Any:
         """The style's `OriginalityIndex`, or None if it has none (call from a worker thread).
 
         A damaged index file raises `StylegenError`; so does a shipped style whose recipe is
         missing."""
-        from stylegen.originality import load_for_style
+        from stylegen import load_originality_index
 
         key = self._key(style)
         with self._lock:
@@ -45,7 +45,7 @@ class IndexLoader:
                 hit = self._cache.get(style.name)
             if hit is not None and hit[0] == key:
                 return hit[1]
-            index = load_for_style(style.path, style.meta)
+            index = load_originality_index(style.path, style.meta)
             with self._lock:
                 self._cache[style.name] = (key, index)
             return index
@@ -60,7 +60,7 @@ def find(loader: IndexLoader, style: Any, text: str, min_len: int) -> list[Any] 
     index = loader.load(style)
     if index is None:
         return None
-    from stylegen.originality import find_copies
+    from stylegen import find_copies
 
     return find_copies(index, text, min_len)
 

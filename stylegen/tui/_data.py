@@ -12,7 +12,10 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from stylegen import StyleRecord
 
 T = TypeVar("T")
 
@@ -26,9 +29,9 @@ def _capturing(fn: Callable[[], T]) -> tuple[T, list[str]]:
     return result, [line for line in lines if line]
 
 
-def scan_styles() -> tuple[list[dict[str, Any]], list[str]]:
+def scan_styles() -> tuple[list[StyleRecord], list[str]]:
     """Every style's description, and one line for each style that could not be read."""
-    from stylegen.styles import list_styles
+    from stylegen import list_styles
 
     try:
         return _capturing(list_styles)
@@ -37,12 +40,12 @@ def scan_styles() -> tuple[list[dict[str, Any]], list[str]]:
 
 
 def style_names() -> list[str]:
-    return [str(m.get("name")) for m in scan_styles()[0] if m.get("name")]
+    return [m.name for m in scan_styles()[0] if m.name]
 
 
 def scan_corpora() -> tuple[list[Any], list[str]]:
     """Every built corpus (`stylegen.corpus.Corpus`), and one line per damaged one."""
-    from stylegen.corpus import list_corpora
+    from stylegen import list_corpora
 
     try:
         return _capturing(list_corpora)
@@ -72,7 +75,7 @@ EXCERPT_CHARS = 400
 
 def corpus_info(name: str) -> CorpusInfo:
     """Read corpus `name` and compute its statistics and a fixed excerpt (a seeded position)."""
-    from stylegen.corpus import load_corpus
+    from stylegen import load_corpus
 
     corpus = load_corpus(name)
     m = corpus.manifest
@@ -81,20 +84,20 @@ def corpus_info(name: str) -> CorpusInfo:
     start = random.Random(0).randrange(max(1, len(text) - EXCERPT_CHARS))
     return CorpusInfo(
         name=name,
-        stats=dict(m.get("stats", {})),
-        split=dict(m.get("split", {})),
+        stats=m.stats.to_json(),
+        split=m.split.to_json(),
         vocabulary=len(counts),
         most_frequent=counts[:10],
-        turns=dict(m.get("turns") or {"kind": "none", "speakers": {}}),
-        skipped=list(m.get("skipped", [])),
+        turns=m.turns.to_json() if m.turns is not None else {"kind": "none", "speakers": {}},
+        skipped=[s.to_json() for s in m.skipped],
         excerpt=text[start : start + EXCERPT_CHARS],
-        sources=len(m.get("sources", [])),
-        created=str(m.get("created", "")),
+        sources=len(m.sources),
+        created=m.created or "",
     )
 
 
 def source_names() -> list[str]:
     """The registered corpus sources (`files` and any from plugins)."""
-    from stylegen import plugins
+    from stylegen import plugin_registry
 
-    return plugins.registry().names("source")
+    return plugin_registry().names("source")

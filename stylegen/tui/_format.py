@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stylegen import StyleRecord
 
 
 def human(n: float | None) -> str:
@@ -16,17 +18,13 @@ def human(n: float | None) -> str:
     return str(int(n))
 
 
-def bpc(meta: Mapping[str, Any]) -> str:
-    value = meta.get("val_bpc")
-    return f"{value:.3f}" if isinstance(value, (int, float)) else "-"
+def bpc(meta: StyleRecord) -> str:
+    return f"{meta.val_bpc:.3f}" if meta.val_bpc is not None else "-"
 
 
-def model_shape(meta: Mapping[str, Any]) -> str:
+def model_shape(meta: StyleRecord) -> str:
     """'lstm 2x256' from a style's model description."""
-    model = meta.get("model") or {}
-    cfg = model.get("config") or {}
-    shape = f" {cfg['layers']}x{cfg['hidden']}" if "layers" in cfg and "hidden" in cfg else ""
-    return f"{model.get('name', '?')}{shape}"
+    return meta.model.shape
 
 
 def date(value: Any) -> str:
@@ -35,29 +33,26 @@ def date(value: Any) -> str:
     return text[:16].replace("T", " ") if text else "-"
 
 
-def is_shipped(meta: Mapping[str, Any]) -> bool:
-    return bool(meta.get("shipped"))
+def is_shipped(meta: StyleRecord) -> bool:
+    return meta.shipped
 
 
-def style_row(meta: Mapping[str, Any]) -> tuple[str, ...]:
+def style_row(meta: StyleRecord) -> tuple[str, ...]:
     """NAME, CORPUS, TOKENIZER, MODEL, SIZE, VAL BPC, DATE: one row of the Styles table."""
-    name = str(meta.get("name", "?")) + (" (shipped)" if is_shipped(meta) else "")
-    corpus = (meta.get("corpus") or {}).get("name", "-")
-    tokenizer = (meta.get("tokenizer") or {}).get("name", "-")
     return (
-        name,
-        str(corpus),
-        str(tokenizer),
+        meta.name + (" (shipped)" if meta.shipped else ""),
+        meta.corpus.name,
+        meta.tokenizer.name,
         model_shape(meta),
-        human(meta.get("params")),
+        human(meta.params),
         bpc(meta),
-        date(meta.get("updated") or meta.get("created")),
+        date(meta.updated or meta.created),
     )
 
 
-def style_summary(meta: Mapping[str, Any]) -> str:
+def style_summary(meta: StyleRecord) -> str:
     """One line about a style, for titles: 'tiny · lstm 1x48 · 2.310 bits/char'."""
-    return f"{meta.get('name', '?')} · {model_shape(meta)} · {bpc(meta)} bits/char"
+    return f"{meta.name} · {model_shape(meta)} · {bpc(meta)} bits/char"
 
 
 def duration(seconds: float | None) -> str:
@@ -69,33 +64,34 @@ def duration(seconds: float | None) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
-def style_details(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _or_dash(value: Any) -> Any:
+    return "-" if value is None else value
+
+
+def style_details(meta: StyleRecord) -> list[tuple[str, str]]:
     """(label, value) pairs describing a style, for the Inspect dialog."""
-    corpus = meta.get("corpus") or {}
-    tokenizer = meta.get("tokenizer") or {}
-    model = meta.get("model") or {}
-    train = meta.get("train") or {}
-    turns = meta.get("turns") or {}
+    train = meta.train or {}
+    turns = meta.turns.to_json() if meta.turns is not None else {}
     speakers = list((turns.get("speakers") or {}).items())
-    val_loss = meta.get("val_loss")
+    val_loss = meta.val_loss
     rows = [
-        ("name", str(meta.get("name", "?")) + ("  (shipped, read-only)" if is_shipped(meta) else "")),
-        ("corpus", f"{corpus.get('name', '-')}  sha256 {str(corpus.get('sha256', ''))[:12] or '-'}"),
-        ("tokenizer", f"{tokenizer.get('name', '-')}, {tokenizer.get('vocab_size', '?')} tokens"),
-        ("model", f"{model_shape(meta)}  {model.get('config', {})}"),
-        ("parameters", f"{meta.get('params', 0):,}"),
+        ("name", meta.name + ("  (shipped, read-only)" if meta.shipped else "")),
+        ("corpus", f"{meta.corpus.name}  sha256 {(meta.corpus.sha256 or '')[:12] or '-'}"),
+        ("tokenizer", f"{meta.tokenizer.name}, {meta.tokenizer.vocab_size} tokens"),
+        ("model", f"{model_shape(meta)}  {meta.model.config}"),
+        ("parameters", f"{meta.params or 0:,}"),
         (
             "validation",
             f"{bpc(meta)} bits/char, "
-            + (f"{val_loss:.4f} nats/token" if isinstance(val_loss, (int, float)) else "- nats/token")
-            + f" (best at step {meta.get('best_step', '-')})",
+            + (f"{val_loss:.4f} nats/token" if val_loss is not None else "- nats/token")
+            + f" (best at step {_or_dash(meta.best_step)})",
         ),
         (
             "training",
-            f"{meta.get('steps', '-')} steps, {float(meta.get('epochs') or 0):.2f} epochs, "
-            f"{duration(meta.get('train_seconds'))} on {meta.get('device', '-')}",
+            f"{_or_dash(meta.steps)} steps, {float(meta.epochs or 0):.2f} epochs, "
+            f"{duration(meta.train_seconds)} on {_or_dash(meta.device)}",
         ),
-        ("status", str(meta.get("status", "-"))),
+        ("status", str(_or_dash(meta.status))),
         (
             "settings",
             f"batch {train.get('batch_size', '-')} x {train.get('seq_len', '-')}, lr {train.get('lr', '-')}, seed {train.get('seed', '-')}",
@@ -105,12 +101,7 @@ def style_details(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
             str(turns.get("kind", "none"))
             + (f", {len(speakers)} speakers: " + ", ".join(n for n, _ in speakers[:6]) if speakers else ""),
         ),
-        ("created", date(meta.get("created"))),
-        ("updated", date(meta.get("updated"))),
+        ("created", date(meta.created)),
+        ("updated", date(meta.updated)),
     ]
     return rows
-
-
-def one_line(error: BaseException) -> str:
-    """An error as one line for the app's status lines and notices."""
-    return " ".join(str(error).split()) or type(error).__name__

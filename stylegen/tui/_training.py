@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from stylegen.tui._format import duration
+
 #: How many of the child's stderr lines are kept, to explain a failure.
 STDERR_LINES = 20
 
@@ -169,3 +171,36 @@ def failure(code: int, stderr_tail: list[str]) -> str:
             name = f"signal {-code}"
         return f"training was killed by {name}"
     return stderr_tail[-1] if stderr_tail else f"training exited with code {code}"
+
+
+#: How a run ended (the end event's `reason`), in words.
+ENDINGS = {
+    "stopped": "stopped",
+    "diverged": "diverged (the loss became NaN or infinite; the last checkpoint is kept)",
+    "patience": "done (no better validation for a while)",
+    "max_steps": "done (step limit)",
+    "max_minutes": "done (time limit)",
+    "max_epochs": "done (epoch limit)",
+}
+
+
+def ending(event: dict[str, Any]) -> str:
+    """One line about a run's end event."""
+    how = ENDINGS.get(str(event.get("reason")), "done")
+    line = f"{event.get('style')}: {how} after {event.get('step')} steps"
+    if event.get("train_seconds") is not None:
+        line += f" in {duration(event['train_seconds'])}"
+    best = event.get("best_val_bpc")
+    if isinstance(best, (int, float)) and best == best and best != float("inf"):
+        line += f"; best validation {best:.3f} bits/char"
+    return line
+
+
+def has_checkpoint(name: str) -> bool:
+    from stylegen import style_path
+    from stylegen.errors import StylegenError
+
+    try:
+        return (style_path(name) / "checkpoint" / "state.pt").is_file()
+    except StylegenError:
+        return False

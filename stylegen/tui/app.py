@@ -8,60 +8,57 @@ background shortly after it starts, so the first style loads faster.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from stylegen.tui._copies import IndexLoader
+from stylegen.tui._shared import (
+    CorporaChanged,
+    OpenStyle,
+    OpenTrain,
+    Shared,
+    StyleDeleted,
+    StylesChanged,
+    TrainingBadge,
+)
 from stylegen.tui.screens.base import AppScreen
 from stylegen.tui.widgets.nav import SCREENS
 
 DEFAULT_STYLE = "shakespeare"
 
 
-class StyleLoader:
-    """Loaded styles, shared by the screens; a style is loaded again when its files change."""
+def _screen_class(mode: str) -> type[AppScreen]:
+    """The screen of `mode`; its module is imported when it first opens."""
+    if mode == "styles":
+        from stylegen.tui.screens.styles import StylesScreen
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._cache: dict[str, tuple[Any, Any]] = {}
+        return StylesScreen
+    if mode == "chat":
+        from stylegen.tui.screens.chat import ChatScreen
 
-    def load(self, name: str) -> Any:
-        """The loaded `Style` (call from a worker thread: this imports torch and reads weights)."""
-        from stylegen.styles import load_style, read_meta
+        return ChatScreen
+    if mode == "generate":
+        from stylegen.tui.screens.generate import GenerateScreen
 
-        meta = read_meta(name)
-        key = (meta.get("updated"), meta.get("steps"), meta.get("params"), meta.get("best_step"))
-        with self._lock:
-            hit = self._cache.get(name)
-            if hit is not None and hit[0] == key:
-                return hit[1]
-            style = load_style(name)
-            self._cache[name] = (key, style)
-            return style
+        return GenerateScreen
+    if mode == "corpus":
+        from stylegen.tui.screens.corpus import CorpusScreen
 
-    def forget(self, name: str) -> None:
-        with self._lock:
-            self._cache.pop(name, None)
+        return CorpusScreen
+    if mode == "train":
+        from stylegen.tui.screens.train import TrainScreen
 
+        return TrainScreen
+    from stylegen.tui.screens.inspect import InspectScreen
 
-#: mode -> (module, class) of its screen; a screen's module is imported when it first opens.
-SCREEN_CLASSES: dict[str, tuple[str, str]] = {
-    "styles": ("stylegen.tui.screens.styles", "StylesScreen"),
-    "chat": ("stylegen.tui.screens.chat", "ChatScreen"),
-    "generate": ("stylegen.tui.screens.generate", "GenerateScreen"),
-    "corpus": ("stylegen.tui.screens.corpus", "CorpusScreen"),
-    "train": ("stylegen.tui.screens.train", "TrainScreen"),
-    "inspect": ("stylegen.tui.screens.inspect", "InspectScreen"),
-}
+    return InspectScreen
 
 
 class StylegenApp(App[None]):
@@ -92,21 +89,19 @@ class StylegenApp(App[None]):
         super().__init__()
         self.initial_style = style
         self.default_style = default_style
-        self.seed = seed
         self.preload = preload
-        self.loader = StyleLoader()
-        self.copy_indexes = IndexLoader()  # the styles' originality indexes, for the copy check
+        self.shared = Shared(seed=seed, style_shown=self._style_shown)  # what every screen is given
         self.screen_by_mode: dict[str, AppScreen] = {}
-        for mode in SCREEN_CLASSES:
+        for mode, _, _ in SCREENS:
             self.add_mode(mode, partial(self._make_screen, mode))
 
     def _make_screen(self, mode: str) -> AppScreen:
-        import importlib
-
-        module, name = SCREEN_CLASSES[mode]
-        screen: AppScreen = getattr(importlib.import_module(module), name)()
-        self.screen_by_mode[mode] = screen
+        screen = self.screen_by_mode[mode] = _screen_class(mode)(self.shared)
         return screen
+
+    def _style_shown(self, mode: str) -> str | None:
+        screen = self.screen_by_mode.get(mode)
+        return None if screen is None else screen.style_name
 
     def on_mount(self) -> None:
         from stylegen.tui._data import style_names
@@ -124,9 +119,9 @@ class StylegenApp(App[None]):
     @work(thread=True, group="preload", exit_on_error=False)
     def _preload(self) -> None:
         """Import torch while the user reads the first screen; say which plugins failed to load."""
-        from stylegen import plugins
+        from stylegen import plugin_registry
 
-        for warning in plugins.registry().warnings:
+        for warning in plugin_registry().warnings:
             self.call_from_thread(self.notify, warning, title="plugin skipped", severity="warning", timeout=10)
         import torch  # noqa: F401
 
@@ -134,7 +129,7 @@ class StylegenApp(App[None]):
     def action_show(self, mode: str) -> None:
         self.switch_mode(mode)
 
-    def mode_screen(self, mode: str) -> Any:
+    def mode_screen(self, mode: str) -> AppScreen:
         """The screen of `mode`, opening it."""
         self.switch_mode(mode)
         return self.screen_by_mode[mode]
@@ -142,36 +137,40 @@ class StylegenApp(App[None]):
     def open_chat(self, style: str) -> None:
         self.mode_screen("chat").open_style(style)
 
-    def open_generate(self, style: str) -> None:
-        self.mode_screen("generate").open_style(style)
+    # --- what the screens ask for (their messages bubble up to the app) -------------------------------
+    @on(OpenStyle)
+    def _open_style(self, message: OpenStyle) -> None:
+        self.mode_screen(message.mode).open_style(message.name)
 
-    def open_inspect(self, style: str) -> None:
-        self.mode_screen("inspect").open_style(style)
+    @on(OpenTrain)
+    def _open_train(self, message: OpenTrain) -> None:
+        from stylegen.tui.screens.train import TrainScreen
 
-    def open_train(self, corpus: str | None = None, style: str | None = None) -> None:
-        self.mode_screen("train").prefill(corpus=corpus, style=style)
+        screen = self.mode_screen("train")
+        assert isinstance(screen, TrainScreen)
+        screen.prefill(corpus=message.corpus, style=message.style)
 
-    def style_deleted(self, name: str) -> None:
+    @on(StyleDeleted)
+    def _style_deleted(self, message: StyleDeleted) -> None:
         """Forget a deleted style everywhere it is open."""
-        self.loader.forget(name)
-        self.copy_indexes.forget(name)
+        self.shared.loader.forget(message.name)
+        self.shared.copy_indexes.forget(message.name)
         for screen in self.screen_by_mode.values():
-            closer = getattr(screen, "style_deleted", None)
-            if closer is not None:
-                closer(name)
+            screen.style_deleted(message.name)
 
-    def styles_changed(self) -> None:
-        """Styles were trained or deleted: screens that list them read them again."""
+    @on(StylesChanged)
+    def _styles_changed(self) -> None:
         for screen in self.screen_by_mode.values():
-            refresh = getattr(screen, "styles_changed", None)
-            if refresh is not None:
-                refresh()
+            screen.styles_changed()
 
-    def corpora_changed(self) -> None:
+    @on(CorporaChanged)
+    def _corpora_changed(self) -> None:
         for screen in self.screen_by_mode.values():
-            refresh = getattr(screen, "corpora_changed", None)
-            if refresh is not None:
-                refresh()
+            screen.corpora_changed()
+
+    @on(TrainingBadge)
+    def _training_badge(self, message: TrainingBadge) -> None:
+        self.training_badge = message.text
 
     # --- command palette ----------------------------------------------------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -184,8 +183,10 @@ class StylegenApp(App[None]):
 
     async def action_quit(self) -> None:
         """Leave. A training run in progress is stopped first, with a checkpoint (after asking)."""
-        train: Any = self.screen_by_mode.get("train")
-        if train is None or not train.running:
+        from stylegen.tui.screens.train import TrainScreen
+
+        train = self.screen_by_mode.get("train")
+        if not isinstance(train, TrainScreen) or not train.running:
             self.exit()
             return
         if train.quit_requested:  # asked twice: do not wait for the checkpoint

@@ -1,35 +1,35 @@
-"""What every screen of the app has: the screen bar on top, the key bar at the bottom."""
+"""What every screen of the app has: the screen bar on top, the key bar at the bottom, the
+app's shared state, and the methods through which the app tells it what changed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from stylegen.tui._shared import Shared
 from stylegen.tui.widgets.nav import NavBar
-
-if TYPE_CHECKING:
-    from stylegen.tui.app import StylegenApp
 
 #: (title, help, callback): a command this screen adds to the command palette.
 PaletteCommand = tuple[str, str, Callable[[], object]]
 
 
 class AppScreen(Screen[None]):
-    """A top-level screen; subclasses give `MODE` and `compose_body`."""
+    """A top-level screen; subclasses give `MODE` and `compose_body`.
+
+    It talks to the app with the messages of `stylegen.tui._shared` (it never imports the
+    app); the app calls `style_deleted`, `styles_changed` and `corpora_changed` on every open
+    screen, which do nothing unless a screen has something to refresh.
+    """
 
     MODE: ClassVar[str] = ""
 
-    @property
-    def stylegen(self) -> StylegenApp:
-        from stylegen.tui.app import StylegenApp
-
-        app = self.app
-        assert isinstance(app, StylegenApp)
-        return app
+    def __init__(self, shared: Shared | None = None) -> None:
+        super().__init__()
+        self.shared = shared if shared is not None else Shared()
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
@@ -64,7 +64,7 @@ class AppScreen(Screen[None]):
 
         from stylegen.tui._data import scan_styles
 
-        names = [str(m.get("name")) for m in scan_styles()[0]]
+        names = [m.name for m in scan_styles()[0]]
         select: Select[str] = self.query_one(self.STYLE_SELECT, Select)
         with self.prevent(Select.Changed):
             select.set_options([(n, n) for n in names])
@@ -75,6 +75,12 @@ class AppScreen(Screen[None]):
         """The app's styles changed (trained, imported, deleted): refresh the selector."""
         if self.is_mounted and self.STYLE_SELECT:
             self._fill_styles()
+
+    def style_deleted(self, name: str) -> None:
+        """Style `name` was deleted: a screen showing it lets it go."""
+
+    def corpora_changed(self) -> None:
+        """A corpus was built or deleted: a screen listing corpora reads them again."""
 
     def palette_commands(self) -> Iterable[PaletteCommand]:
         """Commands of this screen for the command palette (ctrl+p)."""

@@ -18,25 +18,26 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, Select, Static
 
+from stylegen.errors import one_line
 from stylegen.tui import _copies, _streaming
-from stylegen.tui._format import one_line, style_summary
-from stylegen.tui.screens.base import AppScreen, PaletteCommand
-from stylegen.tui.screens.dialogs import PathDialog
+from stylegen.tui._format import style_summary
+from stylegen.tui._shared import Shared
+from stylegen.tui.screens._writing import WritingScreen
+from stylegen.tui.screens.base import PaletteCommand
 from stylegen.tui.widgets import CopyCheckPanel, PenaltiesPanel, SamplerPanel, Transcript, TurnView
-from stylegen.tui.widgets.sampler import DEFAULT_PARAMS, DEFAULT_SAMPLER
 
 ANYONE = "*"  # the "who answers" choice: whoever the model writes next
 MAX_TOKENS = 600
 NO_STYLE = "No style chosen. Pick one on the Styles screen (F1), or build a corpus (F4) and train one (F5)."
 
 
-class ChatScreen(AppScreen):
+class ChatScreen(WritingScreen):
     STYLE_SELECT = "#style-select"
     MODE = "chat"
+    PREFIX = "chat"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stop", "Stop"),
@@ -46,39 +47,10 @@ class ChatScreen(AppScreen):
         Binding("ctrl+o", "toggle_panel", "Settings"),
     ]
 
-    class Loaded(Message):
-        def __init__(self, name: str, style: Any, error: str | None) -> None:
-            super().__init__()
-            self.name, self.style, self.error = name, style, error
-
-    class Chunk(Message):
-        def __init__(self, turn: int, text: str, speaker: str | None) -> None:
-            super().__init__()
-            self.turn, self.text, self.speaker = turn, text, speaker
-
-    class Done(Message):
-        def __init__(self, turn: int, speaker: str | None, error: str | None) -> None:
-            super().__init__()
-            self.turn, self.speaker, self.error = turn, speaker, error
-
-    class Copies(Message):
-        """The copy check of one answer: spans (None: the style has no index) or an error."""
-
-        def __init__(self, view: TurnView, text: str, min_len: int, spans: Any, error: str | None) -> None:
-            super().__init__()
-            self.view, self.text, self.min_len, self.spans, self.error = view, text, min_len, spans, error
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.style_name: str | None = None
-        self.style: Any = None
+    def __init__(self, shared: Shared | None = None) -> None:
+        super().__init__(shared)
         self.session: Any = None
-        self.load_error: str | None = None
-        self.sampler, self.params = DEFAULT_SAMPLER, dict(DEFAULT_PARAMS)
         self.max_tokens = MAX_TOKENS
-        self.turn = 0  # the number of the answer being written; chunks of older ones are dropped
-        self.writing = False
-        self.cancel = threading.Event()
         self.session_lock = threading.Lock()  # one answer at a time uses the session
         self.view: TurnView | None = None  # the answer being written
         self.pending: str | None = None  # a message typed while the style was loading
@@ -102,9 +74,7 @@ class ChatScreen(AppScreen):
                     yield Select([("whoever comes next", ANYONE)], allow_blank=False, compact=True, id="answer-by")
                 yield Label("Max length (tokens)", classes="field-label")
                 yield Input(str(MAX_TOKENS), type="integer", compact=True, id="max-length")
-                yield SamplerPanel(self.sampler, self.params, id="chat-sampler")
-                yield PenaltiesPanel(id="chat-penalties")
-                yield CopyCheckPanel(id="chat-copies")
+                yield from self.compose_settings()
 
     def on_mount(self) -> None:
         self.query_one("#turns-box").display = False
@@ -120,49 +90,29 @@ class ChatScreen(AppScreen):
         if self.style is None:
             self.session = None
 
-    def _start_loading(self, name: str) -> None:
-        self.action_stop()
+    def _loading(self, name: str) -> None:
         self.query_one(Transcript).clear()
         self.query_one(Transcript).set_empty_text(f"Loading {name}…")
-        self._title(f"{name} · loading…")
-        self._fill_styles()
-        self._load(name)
 
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def _load(self, name: str) -> None:
-        try:
-            style = self.stylegen.loader.load(name)
-        except Exception as e:  # any failure to load is shown, and the app goes on
-            self.post_message(self.Loaded(name, None, one_line(e)))
-            return
-        self.post_message(self.Loaded(name, style, None))
+    def _load_failed(self, text: str) -> None:
+        self.query_one(Transcript).set_empty_text(text)
+        self.pending = None
 
-    def on_chat_screen_loaded(self, message: Loaded) -> None:
-        if message.name != self.style_name:
-            return  # another style was chosen meanwhile
-        transcript = self.query_one(Transcript)
-        if message.error is not None:
-            self.load_error = message.error
-            self._title(f"{message.name} · cannot be loaded")
-            transcript.set_empty_text(f"Style {message.name} cannot be loaded: {message.error}")
-            self.notify(f"{message.name}: {message.error}", severity="error", timeout=8)
-            self.pending = None
-            self.query_one(CopyCheckPanel).set_style(None)
-            return
-        self._new_session(message.style)
+    def _ready(self, style: Any) -> None:
+        self._new_session(style)
         pending, self.pending = self.pending, None
         if pending is not None:
             self._answer(pending)
 
     def _new_session(self, style: Any) -> None:
-        from stylegen._chat import ChatSession
+        from stylegen import ChatSession
 
         self.style = style
         self.session = ChatSession(
             style,
             sampler=self.sampler,
             params=self.params,
-            seed=self.stylegen.seed,
+            seed=self.shared.seed,
             max_tokens=self.max_tokens,
             penalties=self.query_one(PenaltiesPanel).penalties,
         )
@@ -187,9 +137,6 @@ class ChatScreen(AppScreen):
             "ctrl+r writes the last answer again, ctrl+o shows the settings."
         )
         self.refresh_bindings()
-
-    def _title(self, text: str) -> None:
-        self.query_one("#chat-title", Static).update(text)
 
     def style_deleted(self, name: str) -> None:
         if name == self.style_name:
@@ -243,15 +190,15 @@ class ChatScreen(AppScreen):
         speaker = session.to or "…" if session.format.has_turns else self.style_name or "…"
         self.view = transcript.add(TurnView(speaker, "", role="model"))
         self.view.set_note("writing…")
-        self.turn += 1
+        self.run += 1
         self.writing = True
         self.cancel = threading.Event()
         self.last_message = message
         self.refresh_bindings()
-        self._write(self.turn, message, again, self.cancel)
+        self._write(self.run, message, again, self.cancel)
 
     @work(thread=True, group="answer", exit_on_error=False)
-    def _write(self, turn: int, message: str, again: bool, cancel: threading.Event) -> None:
+    def _write(self, run: int, message: str, again: bool, cancel: threading.Event) -> None:
         session = self.session
         stop = _streaming.stopper(cancel)
         error: str | None = None
@@ -262,13 +209,14 @@ class ChatScreen(AppScreen):
                 else:
                     self.snap = session.snapshot()
                 for text in _streaming.batched(session.send(message, cancel), stop):
-                    self.post_message(self.Chunk(turn, text, session.speaker))
+                    self.post_message(self.Chunk(run, text, session.speaker))
             except Exception as e:  # shown in the conversation; the app goes on
                 error = one_line(e)
-        self.post_message(self.Done(turn, session.speaker, error))
+        self.post_message(self.Done(run, error, session.speaker))
 
-    def on_chat_screen_chunk(self, message: Chunk) -> None:
-        if message.turn != self.turn or not self.writing or self.view is None:
+    @on(WritingScreen.Chunk)
+    def _chunk(self, message: WritingScreen.Chunk) -> None:
+        if message.run != self.run or not self.writing or self.view is None:
             return  # stopped, or an older answer
         transcript = self.query_one(Transcript)
         following = transcript.following()
@@ -277,8 +225,9 @@ class ChatScreen(AppScreen):
         self.view.append(message.text)
         transcript.follow(following)
 
-    def on_chat_screen_done(self, message: Done) -> None:
-        if message.turn != self.turn or self.view is None:
+    @on(WritingScreen.Done)
+    def _done(self, message: WritingScreen.Done) -> None:
+        if message.run != self.run or self.view is None:
             return
         if message.speaker:
             self.view.set_speaker(message.speaker)
@@ -302,18 +251,10 @@ class ChatScreen(AppScreen):
             view.set_copies(view.marks, "checking for copies…")
         self._find_copies(self.style, items, min_len)
 
-    @work(thread=True, group="copies", exit_on_error=False)
-    def _find_copies(self, style: Any, items: list[tuple[TurnView, str]], min_len: int) -> None:
-        for view, text in items:
-            try:
-                spans = _copies.find(self.stylegen.copy_indexes, style, text, min_len)
-            except Exception as e:  # a damaged index: said under the answer, the chat goes on
-                self.post_message(self.Copies(view, text, min_len, None, one_line(e)))
-                continue
-            self.post_message(self.Copies(view, text, min_len, spans, None))
-
-    def on_chat_screen_copies(self, message: Copies) -> None:
-        view = message.view
+    @on(WritingScreen.Copies)
+    def _copies_found(self, message: WritingScreen.Copies) -> None:
+        view = message.key
+        assert isinstance(view, TurnView)
         if not view.is_mounted or view.text != message.text:
             return  # written again, or the conversation was cleared
         if message.error is not None:
@@ -334,9 +275,6 @@ class ChatScreen(AppScreen):
         else:
             self._check_copies(answers)
 
-    def action_toggle_copies(self) -> None:
-        self.query_one(CopyCheckPanel).toggle()
-
     # --- actions ------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
@@ -347,15 +285,9 @@ class ChatScreen(AppScreen):
             return True if self.session is not None else None
         return True
 
-    def action_stop(self) -> None:
-        """Stop the answer now: nothing more is shown; the session ends its turn within a step."""
-        if not self.writing:
-            return
-        self.cancel.set()
-        self.writing = False
+    def _stopped(self) -> None:
         if self.view is not None:
             self.view.set_note("stopped")
-        self.refresh_bindings()
 
     def action_regenerate(self) -> None:
         if self.session is None or self.last_message is None:
@@ -380,32 +312,11 @@ class ChatScreen(AppScreen):
         if self.session is None:
             return
         default = str(Path.cwd() / f"{self.style_name}-chat.txt")
-
-        def chosen(path: str | None) -> None:
-            if not path:
-                return
-            try:
-                self.session.save_transcript(Path(path).expanduser())
-            except OSError as e:
-                self.notify(f"cannot save {path}: {e.strerror or e}", severity="error")
-                return
-            self.notify(f"transcript saved to {path}")
-
-        self.app.push_screen(PathDialog("Save the transcript to", default), chosen)
-
-    def action_toggle_panel(self) -> None:
-        panel = self.query_one("#chat-panel")
-        panel.display = not panel.display
+        self._save_dialog("Save the transcript to", default, self.session.save_transcript, "transcript saved to")
 
     # --- settings ------------------------------------------------------------------------------------
-    @on(Select.Changed, "#style-select")
-    def _style_chosen(self, event: Select.Changed) -> None:
-        if isinstance(event.value, str) and event.value != self.style_name:
-            self.open_style(event.value)
-
     @on(SamplerPanel.Changed)
-    def _sampler_changed(self, event: SamplerPanel.Changed) -> None:
-        self.sampler, self.params = event.sampler, event.params
+    def _session_sampler(self, event: SamplerPanel.Changed) -> None:
         if self.session is not None:
             self.session.set_sampler(event.sampler, event.params)
 
@@ -448,8 +359,4 @@ class ChatScreen(AppScreen):
             yield ("Save transcript", "Write the conversation to a file (ctrl+s)", self.action_save)
             yield ("New chat", "Forget the conversation (ctrl+n)", self.action_new_chat)
         yield ("Toggle settings", "Show or hide the settings panel (ctrl+o)", self.action_toggle_panel)
-        yield (
-            "Toggle copy check",
-            "Mark spans of answers copied verbatim from the training text (on: 40+ characters)",
-            self.action_toggle_copies,
-        )
+        yield from self.copy_check_command("answers")

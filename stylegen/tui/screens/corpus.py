@@ -14,8 +14,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
+from stylegen.errors import one_line
 from stylegen.tui._data import CorpusInfo, corpus_info, scan_corpora, source_names
-from stylegen.tui._format import date, human, one_line
+from stylegen.tui._format import date, human
+from stylegen.tui._shared import CorporaChanged, OpenTrain, Shared
 from stylegen.tui.screens.base import AppScreen, PaletteCommand
 from stylegen.tui.screens.dialogs import ConfirmDialog
 
@@ -79,8 +81,8 @@ class CorpusScreen(AppScreen):
             super().__init__()
             self.name, self.error, self.skipped = name, error, skipped
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, shared: Shared | None = None) -> None:
+        super().__init__(shared)
         self.corpora: list[Any] = []
         self.building = False
 
@@ -151,14 +153,9 @@ class CorpusScreen(AppScreen):
         self.corpora, problems = scan_corpora()
         table.clear()
         for c in self.corpora:
-            s = c.manifest.get("stats", {})
+            s = c.manifest.stats
             table.add_row(
-                c.name,
-                human(s.get("chars")),
-                human(s.get("words")),
-                str(s.get("documents", "-")),
-                date(c.manifest.get("created"))[:10],
-                key=c.name,
+                c.name, human(s.chars), human(s.words), str(s.documents), date(c.manifest.created)[:10], key=c.name
             )
         empty = not self.corpora
         table.display = not empty
@@ -243,7 +240,7 @@ class CorpusScreen(AppScreen):
 
     @work(thread=True, exclusive=True, group="build", exit_on_error=False)
     def _build(self, form: dict[str, Any]) -> None:
-        from stylegen.corpus import build_corpus
+        from stylegen import build_corpus
 
         name = form.pop("name")
         try:
@@ -251,7 +248,7 @@ class CorpusScreen(AppScreen):
         except Exception as e:
             self.post_message(self.Built(name, one_line(e)))
             return
-        self.post_message(self.Built(name, None, len(corpus.manifest.get("skipped", []))))
+        self.post_message(self.Built(name, None, len(corpus.manifest.skipped)))
 
     def on_corpus_screen_built(self, message: Built) -> None:
         self.building = False
@@ -265,12 +262,12 @@ class CorpusScreen(AppScreen):
         error.update("")
         self.notify(f"built corpus {message.name}{skipped}")
         self.refresh_list(select=message.name)
-        self.stylegen.corpora_changed()
+        self.post_message(CorporaChanged())
 
     def action_train(self) -> None:
         name = self.selected_name()
         if name is not None:
-            self.stylegen.open_train(corpus=name)
+            self.post_message(OpenTrain(corpus=name))
 
     def action_delete(self) -> None:
         name = self.selected_name()
@@ -280,7 +277,7 @@ class CorpusScreen(AppScreen):
         def answered(yes: bool | None) -> None:
             if not yes:
                 return
-            from stylegen.corpus.build import remove_corpus
+            from stylegen import remove_corpus
             from stylegen.errors import StylegenError
 
             try:
@@ -290,7 +287,7 @@ class CorpusScreen(AppScreen):
                 return
             self.notify(f"deleted corpus {name}")
             self.refresh_list()
-            self.stylegen.corpora_changed()
+            self.post_message(CorporaChanged())
 
         self.app.push_screen(
             ConfirmDialog(f"Delete corpus {name}? Styles trained on it keep working.", "Delete"), answered

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -13,6 +12,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from stylegen.tui._format import style_details
+
+if TYPE_CHECKING:
+    from stylegen import StyleRecord
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -84,13 +86,13 @@ class InspectDialog(ModalScreen[str | None]):
         Binding("n,f6", "neurons", "Neurons"),
     ]
 
-    def __init__(self, meta: Mapping[str, Any]) -> None:
+    def __init__(self, meta: StyleRecord) -> None:
         super().__init__(classes="dialog-screen")
         self.meta = meta
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog inspect"):
-            yield Label(f"Style {self.meta.get('name', '?')}", classes="dialog-title", markup=False)
+            yield Label(f"Style {self.meta.name}", classes="dialog-title", markup=False)
             with VerticalScroll(classes="inspect-body"):
                 for label, value in style_details(self.meta):
                     with Horizontal(classes="inspect-row"):

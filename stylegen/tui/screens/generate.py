@@ -11,23 +11,24 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
+from stylegen.errors import one_line
 from stylegen.tui import _copies, _streaming
-from stylegen.tui._format import one_line, style_summary
-from stylegen.tui.screens.base import AppScreen, PaletteCommand
-from stylegen.tui.screens.dialogs import PathDialog
-from stylegen.tui.widgets import CopyCheckPanel, MarkedTextArea, PenaltiesPanel, SamplerPanel
-from stylegen.tui.widgets.sampler import DEFAULT_PARAMS, DEFAULT_SAMPLER
+from stylegen.tui._format import style_summary
+from stylegen.tui._shared import Shared
+from stylegen.tui.screens._writing import WritingScreen
+from stylegen.tui.screens.base import PaletteCommand
+from stylegen.tui.widgets import CopyCheckPanel, MarkedTextArea, PenaltiesPanel
 
 LENGTH = 500
 NO_STYLE = "No style chosen. Pick one on the Styles screen (F1) and press g."
 
 
-class GenerateScreen(AppScreen):
+class GenerateScreen(WritingScreen):
     STYLE_SELECT = "#gen-style"
     MODE = "generate"
+    PREFIX = "gen"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+g", "generate", "Generate"),
@@ -36,37 +37,8 @@ class GenerateScreen(AppScreen):
         Binding("ctrl+o", "toggle_panel", "Settings"),
     ]
 
-    class Loaded(Message):
-        def __init__(self, name: str, style: Any, error: str | None) -> None:
-            super().__init__()
-            self.name, self.style, self.error = name, style, error
-
-    class Chunk(Message):
-        def __init__(self, run: int, text: str) -> None:
-            super().__init__()
-            self.run, self.text = run, text
-
-    class Done(Message):
-        def __init__(self, run: int, error: str | None) -> None:
-            super().__init__()
-            self.run, self.error = run, error
-
-    class Copies(Message):
-        """The copy check of a run's text: spans (None: the style has no index) or an error."""
-
-        def __init__(self, run: int, min_len: int, spans: Any, error: str | None) -> None:
-            super().__init__()
-            self.run, self.min_len, self.spans, self.error = run, min_len, spans, error
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.style_name: str | None = None
-        self.style: Any = None
-        self.load_error: str | None = None
-        self.sampler, self.params = DEFAULT_SAMPLER, dict(DEFAULT_PARAMS)
-        self.run = 0
-        self.writing = False
-        self.cancel = threading.Event()
+    def __init__(self, shared: Shared | None = None) -> None:
+        super().__init__(shared)
         self.text = ""
         self.prime = ""  # the start of `text` the user wrote (not checked for copies)
         self.status_text = ""  # the status line, without the copy check's words
@@ -86,9 +58,7 @@ class GenerateScreen(AppScreen):
                 yield Input(str(LENGTH), type="integer", compact=True, id="gen-length")
                 yield Label("Seed (empty: random)", classes="field-label")
                 yield Input("", placeholder="random", type="integer", compact=True, valid_empty=True, id="gen-seed")
-                yield SamplerPanel(self.sampler, self.params, id="gen-sampler")
-                yield PenaltiesPanel(id="gen-penalties")
-                yield CopyCheckPanel(id="gen-copies")
+                yield from self.compose_settings()
 
     def on_mount(self) -> None:
         self._fill_styles()
@@ -106,32 +76,11 @@ class GenerateScreen(AppScreen):
                 self._fill_styles()
 
     # --- loading ------------------------------------------------------------------------------
-    def _start_loading(self, name: str) -> None:
-        self.action_stop()
-        self._title(f"{name} · loading…")
-        self._fill_styles()
-        self._load(name)
+    def _load_failed(self, text: str) -> None:
+        self._status(text)
 
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def _load(self, name: str) -> None:
-        try:
-            style = self.stylegen.loader.load(name)
-        except Exception as e:
-            self.post_message(self.Loaded(name, None, one_line(e)))
-            return
-        self.post_message(self.Loaded(name, style, None))
-
-    def on_generate_screen_loaded(self, message: Loaded) -> None:
-        if message.name != self.style_name:
-            return
-        if message.error is not None:
-            self.load_error = message.error
-            self._title(f"{message.name} · cannot be loaded")
-            self._status(f"Style {message.name} cannot be loaded: {message.error}")
-            self.notify(f"{message.name}: {message.error}", severity="error", timeout=8)
-            self.query_one(CopyCheckPanel).set_style(None)
-            return
-        self.style = message.style
+    def _ready(self, style: Any) -> None:
+        self.style = style
         self._title(style_summary(self.style.meta))
         self.query_one(CopyCheckPanel).set_style(self.style)
         self._status("Type a prime and press Enter (or ctrl+g) to write; Esc stops.")
@@ -140,9 +89,6 @@ class GenerateScreen(AppScreen):
             self.action_generate()
         self.refresh_bindings()
 
-    def _title(self, text: str) -> None:
-        self.query_one("#gen-title", Static).update(text)
-
     def _status(self, text: str) -> None:
         self.status_text = text
         self.query_one("#gen-status", Static).update(text)
@@ -150,15 +96,13 @@ class GenerateScreen(AppScreen):
     # --- writing --------------------------------------------------------------------------------------
     def _options(self) -> dict[str, Any] | None:
         """Length and seed from the panel, or None (and a message) when one is not a number."""
-        from stylegen._generate import random_seed
+        from stylegen import random_seed
 
         try:
             length = int(self.query_one("#gen-length", Input).value)
             seed_text = self.query_one("#gen-seed", Input).value.strip()
             seed = (
-                int(seed_text)
-                if seed_text
-                else (self.stylegen.seed if self.stylegen.seed is not None else random_seed())
+                int(seed_text) if seed_text else (self.shared.seed if self.shared.seed is not None else random_seed())
             )
         except ValueError:
             self.notify("length and seed must be whole numbers", severity="error")
@@ -213,7 +157,8 @@ class GenerateScreen(AppScreen):
             error = one_line(e)
         self.post_message(self.Done(run, error))
 
-    def on_generate_screen_chunk(self, message: Chunk) -> None:
+    @on(WritingScreen.Chunk)
+    def _chunk(self, message: WritingScreen.Chunk) -> None:
         if message.run != self.run or not self.writing:
             return
         output = self.query_one("#gen-output", MarkedTextArea)
@@ -223,7 +168,8 @@ class GenerateScreen(AppScreen):
         if following:
             output.scroll_end(animate=False)
 
-    def on_generate_screen_done(self, message: Done) -> None:
+    @on(WritingScreen.Done)
+    def _done(self, message: WritingScreen.Done) -> None:
         if message.run != self.run:
             return
         if message.error is not None:
@@ -243,19 +189,11 @@ class GenerateScreen(AppScreen):
         if min_len is None or self.style is None or self.writing or not written.strip():
             return
         self.query_one("#gen-status", Static).update(f"{self.status_text} · checking for copies…")
-        self._find_copies(self.run, self.style, written, min_len)
+        self._find_copies(self.style, [(self.run, written)], min_len)
 
-    @work(thread=True, group="copies", exit_on_error=False)
-    def _find_copies(self, run: int, style: Any, text: str, min_len: int) -> None:
-        try:
-            spans = _copies.find(self.stylegen.copy_indexes, style, text, min_len)
-        except Exception as e:
-            self.post_message(self.Copies(run, min_len, None, one_line(e)))
-            return
-        self.post_message(self.Copies(run, min_len, spans, None))
-
-    def on_generate_screen_copies(self, message: Copies) -> None:
-        if message.run != self.run or self.writing:
+    @on(WritingScreen.Copies)
+    def _copies_found(self, message: WritingScreen.Copies) -> None:
+        if message.key != self.run or self.writing:
             return
         status = self.query_one("#gen-status", Static)
         if message.error is not None:
@@ -275,9 +213,6 @@ class GenerateScreen(AppScreen):
         else:
             self._check_copies()
 
-    def action_toggle_copies(self) -> None:
-        self.query_one(CopyCheckPanel).toggle()
-
     # --- actions ---------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
@@ -286,13 +221,8 @@ class GenerateScreen(AppScreen):
             return True if self.text else None
         return True
 
-    def action_stop(self) -> None:
-        if not self.writing:
-            return
-        self.cancel.set()
-        self.writing = False
+    def _stopped(self) -> None:
         self._status(f"stopped after {len(self.text)} characters")
-        self.refresh_bindings()
 
     def action_save(self) -> None:
         if not self.text:
@@ -300,32 +230,12 @@ class GenerateScreen(AppScreen):
         default = str(Path.cwd() / f"{self.style_name}-sample.txt")
         text = self.text
 
-        def chosen(path: str | None) -> None:
-            if not path:
-                return
-            from stylegen import home
+        def write(path: Path) -> None:
+            from stylegen import atomic_write_text
 
-            try:
-                home.write_text(Path(path).expanduser(), text)
-            except OSError as e:
-                self.notify(f"cannot save {path}: {e.strerror or e}", severity="error")
-                return
-            self.notify(f"saved to {path}")
+            atomic_write_text(path, text)
 
-        self.app.push_screen(PathDialog("Save the text to", default), chosen)
-
-    def action_toggle_panel(self) -> None:
-        panel = self.query_one("#gen-panel")
-        panel.display = not panel.display
-
-    @on(Select.Changed, "#gen-style")
-    def _style_chosen(self, event: Select.Changed) -> None:
-        if isinstance(event.value, str) and event.value != self.style_name:
-            self.open_style(event.value)
-
-    @on(SamplerPanel.Changed)
-    def _sampler_changed(self, event: SamplerPanel.Changed) -> None:
-        self.sampler, self.params = event.sampler, event.params
+        self._save_dialog("Save the text to", default, write, "saved to")
 
     def palette_commands(self) -> Iterable[PaletteCommand]:
         yield ("Generate", "Write a continuation of the prime (ctrl+g)", self.action_generate)
@@ -333,8 +243,4 @@ class GenerateScreen(AppScreen):
             yield ("Stop writing", "Stop the generation now (Esc)", self.action_stop)
         if self.text:
             yield ("Save text", "Write the text to a file (ctrl+s)", self.action_save)
-        yield (
-            "Toggle copy check",
-            "Mark spans of the text copied verbatim from the training text (on: 40+ characters)",
-            self.action_toggle_copies,
-        )
+        yield from self.copy_check_command("the text")

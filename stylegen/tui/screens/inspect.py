@@ -1,18 +1,15 @@
 """The Inspect screen: a text coloured by one neuron of a style's model, and neuron search.
 
-The model reads the text once (`stylegen.inspect.activations`, in a worker thread); the
-activations are kept, so choosing another layer, neuron or kind, or searching, only
-recolours. A search (a regular expression, or a built-in feature of the text) ranks every
-neuron of the chosen kind by its correlation with the target; the best is shown, and moving
-through the list shows the others.
+The model reads the text once, in a worker thread (`_inspecting.Reader`); the activations
+are kept, so choosing another layer, neuron or kind, or searching, only recolours. A search
+(a regular expression, or a built-in feature of the text) ranks every neuron of the chosen
+kind by its correlation with the target; the best is shown, and moving through the list
+shows the others.
 """
 
 from __future__ import annotations
 
-import random
-import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -23,55 +20,16 @@ from textual.message import Message
 from textual.widgets import Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
+from stylegen.errors import one_line
 from stylegen.tui._data import scan_styles
-from stylegen.tui._format import one_line, style_summary
+from stylegen.tui._format import style_summary
+from stylegen.tui._inspecting import Colouring, Reader, Request, default_text
+from stylegen.tui._shared import Shared
 from stylegen.tui.screens.base import AppScreen, PaletteCommand
 
 NO_STYLE = "No style chosen. Pick one in the panel, or train one (F5)."
 #: `stylegen.inspect.FEATURES`' names, spelled out: this module imports no numpy.
 FEATURE_NAMES = ("in-quotes", "line-position", "indent-depth")
-#: Characters of the default text: an excerpt of the corpus, or a sample.
-EXCERPT_CHARS = 1000
-SAMPLE_TOKENS = 600
-#: Neurons a search lists.
-TOP = 10
-
-
-def default_text(style: Any, seed: int = 0) -> tuple[str, str]:
-    """A text to inspect, and where it is from: an excerpt of the style's corpus (starting at a
-    line), or, when the corpus is not here (a shipped style), a sample the style writes.
-    Call from a worker thread."""
-    from stylegen.corpus import load_corpus
-    from stylegen.errors import StylegenError
-
-    name = str((style.meta.get("corpus") or {}).get("name") or "")
-    text = ""
-    if name:
-        try:
-            text = load_corpus(name).train_text()
-        except (StylegenError, OSError):
-            text = ""
-    if text.strip():
-        start = random.Random(seed).randrange(max(1, len(text) - EXCERPT_CHARS))
-        line = text.find("\n", start, start + 200)
-        if start and line >= 0 and line + 1 < len(text):
-            start = line + 1
-        return text[start : start + EXCERPT_CHARS], f"corpus {name} from offset {start:,}"
-    sample = "".join(style.generate("", length=SAMPLE_TOKENS, seed=seed))
-    return sample, f"a sample by {style.name} (seed {seed})"
-
-
-@dataclass(frozen=True)
-class Request:
-    """What to show: a neuron, or the best neuron of a search (`pattern` or `feature`)."""
-
-    number: int
-    text: str
-    kind: str | None
-    layer: int
-    neuron: int
-    pattern: str | None = None
-    feature: str | None = None
 
 
 class InspectScreen(AppScreen):
@@ -91,12 +49,12 @@ class InspectScreen(AppScreen):
             self.name, self.style, self.text, self.error = name, style, text, error
 
     class Result(Message):
-        def __init__(self, request: Request, result: dict[str, Any] | None, error: str | None) -> None:
+        def __init__(self, request: Request, result: Colouring | None, error: str | None) -> None:
             super().__init__()
             self.request, self.result, self.error = request, result, error
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, shared: Shared | None = None) -> None:
+        super().__init__(shared)
         self.style_name: str | None = None
         self.style: Any = None
         self.load_error: str | None = None
@@ -104,14 +62,13 @@ class InspectScreen(AppScreen):
         self.default: str | None = None  # the default text shown, while it is not edited
         self.source = ""  # where the text is from
         self.requests = 0
-        self.result: dict[str, Any] | None = None  # the last one shown
+        self.result: Colouring | None = None  # the last one shown
         self.scores: list[Any] = []  # the last search's neurons, best first
         self.search_label = ""
         self.kinds: tuple[str, ...] = ()
         self.shape: tuple[int, int] | None = None  # layers, neurons per layer (of the kind shown)
         self.computed_text: str | None = None
-        self._lock = threading.Lock()  # one model run at a time; guards the cached activations
-        self._cache: tuple[Any, str, Any] | None = None  # (style, text, Activations)
+        self.reader = Reader()  # runs the model, keeping the last text's activations
 
     # --- layout ---------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -168,17 +125,16 @@ class InspectScreen(AppScreen):
     def _current_style(self) -> str | None:
         """The style of the Chat or Generate screen, else the first style there is."""
         for mode in ("chat", "generate"):
-            name = getattr(self.stylegen.screen_by_mode.get(mode), "style_name", None)
+            name = self.shared.style_shown(mode)
             if name:
-                return str(name)
-        names = [str(m.get("name")) for m in scan_styles()[0]]
+                return name
+        names = [m.name for m in scan_styles()[0]]
         return names[0] if names else None
 
     def style_deleted(self, name: str) -> None:
         if name == self.style_name:
             self.style_name, self.style = None, None
-            with self._lock:
-                self._cache = None
+            self.reader.forget()
             if self.is_mounted:
                 self._title(NO_STYLE)
                 self._fill_styles()
@@ -195,7 +151,7 @@ class InspectScreen(AppScreen):
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _load(self, name: str, needs_text: bool, seed: int) -> None:
         try:
-            style = self.stylegen.loader.load(name)
+            style = self.shared.loader.load(name)
             text = default_text(style, seed) if needs_text else None
         except Exception as e:  # any failure is shown, and the app goes on
             self.post_message(self.Loaded(name, None, None, one_line(e)))
@@ -286,59 +242,11 @@ class InspectScreen(AppScreen):
     @work(thread=True, group="compute", exit_on_error=False)
     def _compute(self, style: Any, request: Request) -> None:
         try:
-            result = self._run(style, request)
+            result = self.reader.colour(style, request)
         except Exception as e:  # a StylegenError is a one-line reason; anything else too
             self.post_message(self.Result(request, None, one_line(e)))
             return
         self.post_message(self.Result(request, result, None))
-
-    def _run(self, style: Any, request: Request) -> dict[str, Any]:
-        """The work of a request (worker thread): activations (kept), search, colours."""
-        from stylegen import inspect as api
-        from stylegen.errors import StylegenError
-
-        with self._lock:
-            if self._cache is not None and self._cache[0] is style and self._cache[1] == request.text:
-                acts = self._cache[2]
-            else:
-                acts = api.activations(style, request.text)
-                self._cache = (style, request.text, acts)
-        kind = request.kind if request.kind is not None and request.kind in acts.kinds else None
-        kind = kind or api.default_kind(acts.kinds)
-        layer, neuron, scores = request.layer, request.neuron, None
-        if request.pattern is not None or request.feature is not None:
-            if request.pattern is not None:
-                target = api.pattern_mask(acts.text, request.pattern)
-                label = f"/{request.pattern}/"
-            else:
-                target = api.feature_values(acts.text, str(request.feature))
-                label = f"feature {request.feature}"
-            if not float(target.min()) < float(target.max()):
-                where = "no character" if float(target.max()) == 0.0 else "every character"
-                what = (
-                    f"pattern {label} matches {where}"
-                    if request.pattern is not None
-                    else f"{label} is the same at every character"
-                )
-                raise StylegenError(f"{what} of the text: nothing to correlate with")
-            scores = api.rank(api.correlations(acts.kind(kind), target), TOP)
-            layer, neuron = scores[0].layer, scores[0].neuron
-        acts.check_neuron(kind, layer, neuron)
-        values = acts.neuron(kind, layer, neuron)
-        row = api.Row.of(f"layer {layer} neuron {neuron}", values, signed=not kind.startswith("gate"))
-        return {
-            "kind": kind,
-            "kinds": acts.kinds,
-            "shape": (acts.layers, acts.width(kind)),
-            "layer": layer,
-            "neuron": neuron,
-            "scores": scores,
-            "search": label if scores is not None else None,
-            "chars": len(acts.text),
-            "cut": len(request.text) - len(acts.text) if len(acts.text) < len(request.text) else 0,
-            "scale": (row.lo, row.hi),
-            "rendered": api.rich_text(acts.text, row),
-        }
 
     def on_inspect_screen_result(self, message: Result) -> None:
         if message.request.number != self.requests:
@@ -350,29 +258,30 @@ class InspectScreen(AppScreen):
             return
         result = self.result = message.result
         self.computed_text = message.request.text
-        self.shape = result["shape"]
-        if result["kinds"] != self.kinds:
-            self.kinds = result["kinds"]
+        self.shape = result.shape
+        if result.kinds != self.kinds:
+            self.kinds = result.kinds
             kind_select: Select[str] = self.query_one("#insp-kind", Select)
             with self.prevent(Select.Changed):
                 kind_select.set_options([(k, k) for k in self.kinds])
         kind_select = self.query_one("#insp-kind", Select)
-        if kind_select.value != result["kind"]:
+        if kind_select.value != result.kind:
             with self.prevent(Select.Changed):
-                kind_select.value = result["kind"]
-        for selector, key in (("#insp-layer", "layer"), ("#insp-neuron", "neuron")):
+                kind_select.value = result.kind
+        for selector, value in (("#insp-layer", result.layer), ("#insp-neuron", result.neuron)):
             field = self.query_one(selector, Input)
             field.remove_class("-invalid")
-            if field.value != str(result[key]):
+            if field.value != str(value):
                 with self.prevent(Input.Changed):
-                    field.value = str(result[key])
-        if result["scores"] is not None:
+                    field.value = str(value)
+        if result.scores is not None:
             self.query_one("#insp-pattern", Input).remove_class("-invalid")
-            self._show_scores(result["scores"], result["search"], result["kind"])
-        self.query_one("#insp-view", Static).update(result["rendered"])
-        self._status(self._describe(result))
+            self._show_scores(result.scores, str(result.search))
+        self.query_one("#insp-view", Static).update(result.rendered)
+        score = next((s for s in self.scores if (s.layer, s.neuron) == (result.layer, result.neuron)), None)
+        self._status(result.describe(score, self.search_label))
 
-    def _show_scores(self, scores: list[Any], label: str, kind: str) -> None:
+    def _show_scores(self, scores: list[Any], label: str) -> None:
         self.scores, self.search_label = scores, label
         results = self.query_one("#insp-results", OptionList)
         results.clear_options()
@@ -384,20 +293,6 @@ class InspectScreen(AppScreen):
             results.highlighted = 0
         results.display = True
         self.query_one("#insp-results-hint").display = True
-
-    def _describe(self, result: dict[str, Any]) -> str:
-        lo, hi = result["scale"]
-        scale = f"blue {lo:g} … red {hi:+g}" if lo < 0 else f"pale {lo:g} … green {hi:g}"
-        parts = [f"layer {result['layer']} neuron {result['neuron']} ({result['kind']})"]
-        score = next((s for s in self.scores if (s.layer, s.neuron) == (result["layer"], result["neuron"])), None)
-        if score is not None:
-            parts.append(f"r {score.r:+.3f} with {self.search_label}")
-        parts.append(scale)
-        chars = f"{result['chars']:,} chars"
-        if result["cut"]:
-            chars = f"the first {result['chars']:,} chars ({result['cut']:,} more not read)"
-        parts.append(chars)
-        return " · ".join(parts)
 
     # --- actions ---------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -447,7 +342,7 @@ class InspectScreen(AppScreen):
 
     @on(Select.Changed, "#insp-kind")
     def _kind_chosen(self, event: Select.Changed) -> None:
-        if self.result is not None and event.value != self.result["kind"]:
+        if self.result is not None and event.value != self.result.kind:
             self.scores = []  # a search ranks one kind
             self.query_one("#insp-results").display = False
             self.query_one("#insp-results-hint").display = False
@@ -486,7 +381,7 @@ class InspectScreen(AppScreen):
     @on(OptionList.OptionHighlighted, "#insp-results")
     def _neuron_picked(self, event: OptionList.OptionHighlighted) -> None:
         layer, _, neuron = str(event.option.id).partition(":")
-        if self.result is not None and (self.result["layer"], self.result["neuron"]) == (int(layer), int(neuron)):
+        if self.result is not None and (self.result.layer, self.result.neuron) == (int(layer), int(neuron)):
             return
         for selector, value in (("#insp-layer", layer), ("#insp-neuron", neuron)):
             with self.prevent(Input.Changed):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -13,8 +13,12 @@ from textual.widgets import DataTable, Static
 
 from stylegen.tui._data import scan_styles
 from stylegen.tui._format import is_shipped, style_row
+from stylegen.tui._shared import OpenStyle, OpenTrain, Shared, StyleDeleted
 from stylegen.tui.screens.base import AppScreen, PaletteCommand
 from stylegen.tui.screens.dialogs import ConfirmDialog, InspectDialog
+
+if TYPE_CHECKING:
+    from stylegen import StyleRecord
 
 COLUMNS = ("Name", "Corpus", "Tokenizer", "Model", "Size", "Val bpc", "Date")
 
@@ -46,9 +50,9 @@ class StylesScreen(AppScreen):
         Binding("r", "refresh", "Refresh"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.metas: list[dict[str, Any]] = []
+    def __init__(self, shared: Shared | None = None) -> None:
+        super().__init__(shared)
+        self.metas: list[StyleRecord] = []
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="styles-body"):
@@ -77,7 +81,7 @@ class StylesScreen(AppScreen):
         self.metas, problems = scan_styles()
         table.clear()
         for meta in self.metas:
-            table.add_row(*style_row(meta), key=str(meta.get("name")))
+            table.add_row(*style_row(meta), key=meta.name)
         empty = not self.metas
         table.display = not empty
         self.query_one("#styles-empty").display = empty
@@ -85,14 +89,14 @@ class StylesScreen(AppScreen):
         box.update("\n".join(f"! {p}" for p in problems))
         box.display = bool(problems)
         if selected is not None:
-            names = [str(m.get("name")) for m in self.metas]
+            names = [m.name for m in self.metas]
             if selected in names:
                 table.move_cursor(row=names.index(selected))
         if not empty:
             table.focus()
         self.refresh_bindings()
 
-    def selected(self) -> dict[str, Any] | None:
+    def selected(self) -> StyleRecord | None:
         table = self.query_one(DataTable)
         if not self.metas or table.cursor_row is None or not 0 <= table.cursor_row < len(self.metas):
             return None
@@ -100,7 +104,7 @@ class StylesScreen(AppScreen):
 
     def selected_name(self) -> str | None:
         meta = self.selected()
-        return None if meta is None else str(meta.get("name"))
+        return None if meta is None else meta.name
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("chat", "generate", "inspect", "delete") and not self.metas:
@@ -117,41 +121,41 @@ class StylesScreen(AppScreen):
     def action_chat(self) -> None:
         name = self.selected_name()
         if name is not None:
-            self.stylegen.open_chat(name)
+            self.post_message(OpenStyle("chat", name))
 
     def action_generate(self) -> None:
         name = self.selected_name()
         if name is not None:
-            self.stylegen.open_generate(name)
+            self.post_message(OpenStyle("generate", name))
 
     def action_train(self) -> None:
         meta = self.selected()
-        corpus = (meta.get("corpus") or {}).get("name") if meta else None
-        self.stylegen.open_train(corpus=corpus)
+        corpus = meta.corpus.name if meta else None
+        self.post_message(OpenTrain(corpus=corpus))
 
     def action_inspect(self) -> None:
         """The style's details; from there, n opens the Inspect screen on its neurons."""
         meta = self.selected()
         if meta is None:
             return
-        name = str(meta.get("name"))
+        name = meta.name
 
         def closed(choice: str | None) -> None:
             if choice == "neurons":
-                self.stylegen.open_inspect(name)
+                self.post_message(OpenStyle("inspect", name))
 
         self.app.push_screen(InspectDialog(meta), closed)
 
     def action_neurons(self) -> None:
         name = self.selected_name()
         if name is not None:
-            self.stylegen.open_inspect(name)
+            self.post_message(OpenStyle("inspect", name))
 
     def action_delete(self) -> None:
         meta = self.selected()
         if meta is None:
             return
-        name = str(meta.get("name"))
+        name = meta.name
         if is_shipped(meta):
             self.notify(f"{name} ships with stylegen and cannot be deleted", severity="error")
             return
@@ -166,8 +170,8 @@ class StylesScreen(AppScreen):
         )
 
     def _delete(self, name: str) -> None:
+        from stylegen import remove_style
         from stylegen.errors import StylegenError
-        from stylegen.styles import remove_style
 
         try:
             remove_style(name)
@@ -175,7 +179,7 @@ class StylesScreen(AppScreen):
             self.notify(f"cannot delete {name}: {e}", severity="error")
             return
         self.notify(f"deleted style {name}")
-        self.stylegen.style_deleted(name)
+        self.post_message(StyleDeleted(name))
         self.action_refresh()
 
     def palette_commands(self) -> Iterable[PaletteCommand]:

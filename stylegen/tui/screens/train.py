@@ -19,7 +19,8 @@ from textual.widgets import Button, Checkbox, Input, Label, ProgressBar, Select,
 
 from stylegen.tui._data import scan_corpora
 from stylegen.tui._format import duration
-from stylegen.tui._training import TrainOptions, TrainProcess, failure
+from stylegen.tui._shared import Shared, StylesChanged, TrainingBadge
+from stylegen.tui._training import TrainOptions, TrainProcess, ending, failure, has_checkpoint
 from stylegen.tui.screens.base import AppScreen, PaletteCommand
 from stylegen.tui.widgets import LossPlot
 
@@ -28,48 +29,10 @@ NO_CORPUS = "No corpora yet: build one on the Corpus screen (F4) first."
 
 
 def presets() -> list[str]:
-    """The presets `stylegen train --preset` offers (none before that option exists)."""
-    import click
+    """The presets `stylegen train --preset` offers."""
+    from stylegen import PRESETS
 
-    from stylegen.cli.train import train_command
-
-    for param in train_command.params:
-        if param.name == "preset" and isinstance(param.type, click.Choice):
-            return [str(c) for c in param.type.choices]
-    return []
-
-
-#: How a run ended (the end event's `reason`), in words.
-ENDINGS = {
-    "stopped": "stopped",
-    "diverged": "diverged (the loss became NaN or infinite; the last checkpoint is kept)",
-    "patience": "done (no better validation for a while)",
-    "max_steps": "done (step limit)",
-    "max_minutes": "done (time limit)",
-    "max_epochs": "done (epoch limit)",
-}
-
-
-def ending(event: dict[str, Any]) -> str:
-    """One line about a run's end event."""
-    how = ENDINGS.get(str(event.get("reason")), "done")
-    line = f"{event.get('style')}: {how} after {event.get('step')} steps"
-    if event.get("train_seconds") is not None:
-        line += f" in {duration(event['train_seconds'])}"
-    best = event.get("best_val_bpc")
-    if isinstance(best, (int, float)) and best == best and best != float("inf"):
-        line += f"; best validation {best:.3f} bits/char"
-    return line
-
-
-def has_checkpoint(name: str) -> bool:
-    from stylegen.errors import StylegenError
-    from stylegen.styles import style_path
-
-    try:
-        return (style_path(name) / "checkpoint" / "state.pt").is_file()
-    except StylegenError:
-        return False
+    return list(PRESETS)
 
 
 class TrainScreen(AppScreen):
@@ -91,8 +54,8 @@ class TrainScreen(AppScreen):
             super().__init__()
             self.run, self.code, self.stderr_tail = run, code, stderr_tail
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, shared: Shared | None = None) -> None:
+        super().__init__(shared)
         self.process: TrainProcess | None = None
         self.run_id = 0
         self.options: TrainOptions | None = None
@@ -105,9 +68,9 @@ class TrainScreen(AppScreen):
 
     # --- layout ---------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
-        from stylegen import plugins
+        from stylegen import plugin_registry
 
-        reg = plugins.registry()
+        reg = plugin_registry()
         preset_names = presets()
         with Horizontal(id="train-body"):
             with VerticalScroll(id="train-form", classes="side-panel"):
@@ -288,8 +251,8 @@ class TrainScreen(AppScreen):
         if isinstance(options, str):
             self._status(options)
             return
+        from stylegen import read_meta
         from stylegen.errors import StylegenError
-        from stylegen.styles import read_meta
 
         if not options.force:
             try:
@@ -315,12 +278,12 @@ class TrainScreen(AppScreen):
                 self._status(options)
                 return
             options = TrainOptions(corpus="", name=name)
+        from stylegen import read_meta
         from stylegen.errors import StylegenError
-        from stylegen.styles import read_meta
 
         try:
-            options.corpus = str(read_meta(options.name)["corpus"]["name"])  # a run resumes on its own corpus
-        except (StylegenError, KeyError, TypeError):
+            options.corpus = read_meta(options.name).corpus.name  # a run resumes on its own corpus
+        except StylegenError:
             pass
         if not options.corpus or not has_checkpoint(options.name):
             self._status(f"style {options.name} has no checkpoint to resume")
@@ -348,7 +311,7 @@ class TrainScreen(AppScreen):
         except OSError as e:
             self._status(f"cannot start training: {e}")
             return
-        self.stylegen.training_badge = f"● {options.name}"
+        self.post_message(TrainingBadge(f"● {options.name}"))
         self._update_buttons()
 
     @on(Button.Pressed, "#train-stop")
@@ -392,7 +355,7 @@ class TrainScreen(AppScreen):
             )
             self.query_one(LossPlot).add_train(float(e.get("loss", 0)))
             if self.options is not None:
-                self.stylegen.training_badge = f"● {self.options.name} {100 * progress:.0f}%"
+                self.post_message(TrainingBadge(f"● {self.options.name} {100 * progress:.0f}%"))
         elif kind == "eval":
             self.query_one(LossPlot).add_val(float(e.get("val_loss", 0)), e.get("val_bpc"))
             if e.get("best"):
@@ -409,7 +372,7 @@ class TrainScreen(AppScreen):
     def on_train_screen_exited(self, message: Exited) -> None:
         if message.run != self.run_id:
             return
-        self.stylegen.training_badge = ""
+        self.post_message(TrainingBadge(""))
         if message.code != 0:
             self._status(f"training failed: {failure(message.code, message.stderr_tail)}")
             self.notify("training failed; the last checkpoint is kept", severity="error")
@@ -419,7 +382,7 @@ class TrainScreen(AppScreen):
             resume = " (ctrl+r resumes)" if self.ended.get("reason") == "stopped" else ""
             self.notify(f"style {self.options.name} is ready{resume}")
         self._update_buttons()
-        self.stylegen.styles_changed()
+        self.post_message(StylesChanged())
         if self.quit_requested:
             self.app.exit()
 

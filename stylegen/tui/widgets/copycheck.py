@@ -12,8 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Static
 
-from stylegen.tui._copies import DEFAULT_LEN, MIN_LEN
-from stylegen.tui._format import one_line
+from stylegen.errors import one_line
+from stylegen.tui._copies import DEFAULT_LEN, MIN_LEN, IndexLoader
 
 OFF = "off: nothing is checked"
 
@@ -38,8 +38,9 @@ class CopyCheckPanel(Vertical):
             super().__init__()
             self.style, self.chars, self.error = style, chars, error
 
-    def __init__(self, id: str | None = None) -> None:
+    def __init__(self, indexes: IndexLoader, id: str | None = None) -> None:
         super().__init__(id=id, classes="copy-check-panel")
+        self.indexes = indexes  # the app's, shared by the screens
         self.min_len: int | None = None
         self.last_len = DEFAULT_LEN
         self.style: Any = None
@@ -139,7 +140,7 @@ class CopyCheckPanel(Vertical):
     @work(thread=True, exclusive=True, group="copy-index", exit_on_error=False)
     def _read_index(self, style: Any) -> None:
         try:
-            index = self.app.copy_indexes.load(style)  # type: ignore[attr-defined]
+            index = self.indexes.load(style)
         except Exception as e:  # a damaged index file: said in the hint, the app goes on
             self.post_message(self.IndexLoaded(style, None, one_line(e)))
             return

@@ -33,7 +33,7 @@ class PenaltiesPanel(Vertical):
 
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id, classes="penalties-panel")
-        from stylegen.processors import Penalties
+        from stylegen import Penalties
 
         self.penalties = Penalties()
 
@@ -50,8 +50,8 @@ class PenaltiesPanel(Vertical):
     @on(Input.Changed, ".penalty-input")
     def _changed(self, event: Input.Changed) -> None:
         event.stop()
+        from stylegen import Penalties
         from stylegen.errors import StylegenError
-        from stylegen.processors import Penalties
 
         error = self.query_one("#penalty-error", Static)
         values: dict[str, float] = {}

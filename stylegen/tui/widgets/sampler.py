@@ -66,10 +66,9 @@ class SamplerPanel(Vertical):
         id: str | None = None,
     ) -> None:
         super().__init__(id=id, classes="sampler-panel")
-        from stylegen import plugins
-        from stylegen._generate import sampler_params
+        from stylegen import plugin_registry, sampler_params
 
-        self._registry = plugins.registry()
+        self._registry = plugin_registry()
         self.sampler = sampler
         self.params = sampler_params(self._registry.get("sampler", sampler), params or {})
 
@@ -93,7 +92,7 @@ class SamplerPanel(Vertical):
         return self._registry.get("sampler", self.sampler)
 
     def _description(self) -> str:
-        return str(getattr(self._obj(), "description", ""))
+        return self._registry.entry("sampler", self.sampler).description
 
     def _param_widgets(self) -> list[Any]:
         widgets: list[Any] = []
@@ -110,7 +109,7 @@ class SamplerPanel(Vertical):
         name = str(event.value)
         if name == self.sampler:
             return
-        from stylegen._generate import sampler_params
+        from stylegen import sampler_params
 
         # Keep the values the new sampler shares with the old one (temperature, say).
         obj = self._registry.get("sampler", name)
@@ -125,7 +124,7 @@ class SamplerPanel(Vertical):
     @on(Input.Changed, ".param-input")
     def _param_changed(self, event: Input.Changed) -> None:
         event.stop()
-        from stylegen._generate import sampler_params
+        from stylegen import sampler_params
         from stylegen.errors import StylegenError
 
         field = event.input
