@@ -121,6 +121,18 @@ def test_the_trainer_can_build_the_record() -> None:
     assert StyleRecord.from_json(data, "style.json") == record
 
 
+def test_the_keys_keep_the_order_the_trainer_writes_them_in() -> None:
+    data = json.loads(SHIPPED.read_text(encoding="utf-8"))
+    for key in ("end_reason", "recipe", "train_command"):
+        del data[key]
+    data["from"] = {"source": "old", "shared_tokens": 60, "new_tokens": 2, "tensors": 8}
+    data["end_reason"], data["diverged"] = "diverged", {"from_step": 5, "by_step": 6, "rolled_back_to": 4}
+    record = StyleRecord.from_json(copy.deepcopy(data), "style.json")
+    assert record.warm_start is not None and record.warm_start.source == "old"
+    assert dumped(record.to_json()) == dumped(data)
+    assert record["model"] == data["model"] and record.get("nothing") is None and "turns" in record
+
+
 @pytest.mark.parametrize(
     ("damage", "needle"),
     [

@@ -187,9 +187,9 @@ class Fields:
 
 
 class JsonView:
-    """Transitional: `record["key"]`, `record.get("key")` and `"key" in record` read the
-    record's JSON, as the dict it replaced did. New code reads attributes; this goes once the
-    last caller has moved (see docs/architecture.md)."""
+    """`record["key"]`, `record.get("key")` and `"key" in record` read the record's JSON, as
+    the dicts these records replaced did: code written against them (users' scripts, the
+    tests a generated plugin package ships with) keeps working. Typed code reads attributes."""
 
     def to_json(self) -> dict[str, Any]:
         raise NotImplementedError
