@@ -23,7 +23,7 @@ from stylegen.protocols import BansIds, DecodesStream, StreamDecoder
 if TYPE_CHECKING:
     import torch
 
-    from stylegen.styles import Style
+    from stylegen._style import LoadedStyle
 
 #: What the model is primed with when the prime is empty: a line break, the most neutral start.
 EMPTY_PRIME = "\n"
@@ -184,7 +184,7 @@ class Decoder:
 
     def __init__(
         self,
-        style: Style,
+        style: LoadedStyle,
         *,
         sampler: str = "temperature",
         params: Mapping[str, Any] | None = None,
@@ -283,7 +283,7 @@ class Decoder:
 
 
 def sample_stream(
-    style: Style,
+    style: LoadedStyle,
     prime: str = "",
     *,
     length: int = 500,
@@ -317,13 +317,13 @@ def stream(decoder: Decoder, prime: str, length: int, cancel: threading.Event | 
         yield chunks
 
 
-def generate(style: Style, prime: str = "", **options: Any) -> Iterator[str]:
+def generate(style: LoadedStyle, prime: str = "", **options: Any) -> Iterator[str]:
     """Stream one sample's text, chunk by chunk (the prime itself is not repeated)."""
     for chunks in sample_stream(style, prime, n=1, **options):
         yield chunks[0]
 
 
-def samples(style: Style, prime: str = "", *, n: int = 1, **options: Any) -> list[str]:
+def samples(style: LoadedStyle, prime: str = "", *, n: int = 1, **options: Any) -> list[str]:
     """`n` complete samples, generated together in one batch."""
     out = [""] * n
     for chunks in sample_stream(style, prime, n=n, **options):
