@@ -79,3 +79,22 @@ def test_from_a_style_with_another_shape_is_refused(two_corpora: tuple[str, str]
         train(cfg)
     with pytest.raises(StylegenError, match="uses the 'char' tokenizer, not 'spm'"):
         train(TrainConfig(corpus=second, name="w", max_steps=5, init_from="base", tokenizer="spm"))
+
+
+def test_the_cli_trains_from_a_style_with_averaged_weights(two_corpora: tuple[str, str]) -> None:
+    from click.testing import CliRunner
+
+    from stylegen.cli import cli
+
+    first, second = two_corpora
+    small = ["--batch-size", "4", "--seq-len", "16", "--eval-every", "5", "--quiet"]
+    base = ["train", first, "--name", "base", "--layers", "1", "--hidden", "32", "--embed", "8", *small]
+    assert CliRunner().invoke(cli, [*base, "--max-steps", "5"]).exit_code == 0
+    args = ["train", second, "--name", "w", "--from", "base", "--ema", "0.9", "--weight-drop", "0.2", *small]
+    result = CliRunner().invoke(cli, [*args, "--max-steps", "5"])
+    assert result.exit_code == 0, result.output
+    meta = styles.load_style("w").meta
+    assert meta.train is not None and meta.train["init_from"] == "base" and meta.train["ema"] == 0.9
+    assert meta.model.config["hidden"] == 32 and meta.model.config["weight_drop"] == 0.2
+    result = CliRunner().invoke(cli, [*args, "--max-steps", "5", "--force", "--model", "gru"])
+    assert result.exit_code == 2 and "leave --model out" in result.output

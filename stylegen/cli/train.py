@@ -31,6 +31,21 @@ RNN_MODELS = ("lstm", "gru", "rnn")
 @click.option(
     "--dropout", type=click.FloatRange(0, 1, max_open=True), help="Dropout between layers [model default: 0]."
 )
+@click.option(
+    "--locked-dropout",
+    type=click.FloatRange(0, 1, max_open=True),
+    help="One dropout mask per sequence on the embeddings and outputs [model default: 0].",
+)
+@click.option(
+    "--weight-drop",
+    type=click.FloatRange(0, 1, max_open=True),
+    help="DropConnect on the recurrent matrices, one mask per batch [model default: 0].",
+)
+@click.option(
+    "--embed-dropout",
+    type=click.FloatRange(0, 1, max_open=True),
+    help="Drop whole tokens' embeddings [model default: 0].",
+)
 @click.option("--spm-type", type=click.Choice(["bpe", "unigram"]), help="spm tokenizer: the subword algorithm.")
 @click.option("--vocab-size", type=POSITIVE, help="spm tokenizer: vocabulary size [default: 2000].")
 @click.option(
@@ -46,6 +61,18 @@ RNN_MODELS = ("lstm", "gru", "rnn")
 @click.option("--weight-decay", type=click.FloatRange(min=0), help="AdamW decay on matrices.  [default: 0.01]")
 @click.option("--grad-clip", type=click.FloatRange(min=0, min_open=True), help="Max gradient norm.  [default: 1.0]")
 @click.option("--warmup-steps", type=click.IntRange(min=0), help="Linear warm-up steps.  [default: 100]")
+@click.option(
+    "--ema",
+    type=click.FloatRange(0, 1, max_open=True),
+    metavar="DECAY",
+    help="Validate and save a moving average of the weights with this decay, e.g. 0.998 [default: off].",
+)
+@click.option(
+    "--from",
+    "init_from",
+    metavar="STYLE",
+    help="Start from STYLE's model and weights (shared characters keep what they learned).",
+)
 @click.option("--eval-every", type=POSITIVE, help="Steps between validations and checkpoints.  [default: 200]")
 @click.option("--max-steps", type=POSITIVE, help="Stop after this many steps.")
 @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="Stop after this much wall time.")
@@ -91,6 +118,9 @@ def train_command(
     hidden: int | None,
     embed: int | None,
     dropout: float | None,
+    locked_dropout: float | None,
+    weight_drop: float | None,
+    embed_dropout: float | None,
     spm_type: str | None,
     vocab_size: int | None,
     character_coverage: float | None,
@@ -102,6 +132,8 @@ def train_command(
     weight_decay: float | None,
     grad_clip: float | None,
     warmup_steps: int | None,
+    ema: float | None,
+    init_from: str | None,
     eval_every: int | None,
     max_steps: int | None,
     max_minutes: float | None,
@@ -130,9 +162,16 @@ def train_command(
     for key, value in (("type", spm_type), ("vocab_size", vocab_size), ("character_coverage", character_coverage)):
         if value is not None:
             tokenizer_config[key] = value
-    for key, value in (("layers", layers), ("hidden", hidden), ("embed", embed), ("dropout", dropout)):
+    shape = {"layers": layers, "hidden": hidden, "embed": embed, "dropout": dropout}
+    regularisers = {"locked_dropout": locked_dropout, "weight_drop": weight_drop, "embed_dropout": embed_dropout}
+    for key, value in {**shape, **regularisers}.items():
         if value is not None:
             model_config[key] = value
+    if init_from is not None:
+        check_name(init_from, "style")
+        source = click.get_current_context().get_parameter_source("model")
+        if source is click.core.ParameterSource.COMMANDLINE:
+            raise click.UsageError("--from STYLE takes that style's model: leave --model out")
     for kind, given in (("model", model_config), ("tokenizer", tokenizer_config)):
         if resume and given:
             raise click.UsageError(f"{kind} options are fixed when a style is created; leave them out with --resume")
@@ -158,19 +197,22 @@ def train_command(
         from stylegen import preset as preset_settings
 
         settings, preset_model = preset_settings(preset)
-        if model in RNN_MODELS:
+        if init_from is not None:
+            pass  # the model's shape is the --from style's; the preset gives the training settings
+        elif model in RNN_MODELS:
             model_config = {**preset_model, **model_config}
         else:
             click.echo(f"warning: --preset {preset} sizes the built-in RNNs; {model} keeps its own defaults", err=True)
     given = {
         "batch_size": batch_size, "seq_len": seq_len, "lr": lr, "weight_decay": weight_decay,
-        "grad_clip": grad_clip, "warmup_steps": warmup_steps, "eval_every": eval_every,
+        "grad_clip": grad_clip, "warmup_steps": warmup_steps, "eval_every": eval_every, "ema": ema,
     }  # fmt: skip
     settings.update({k: v for k, v in given.items() if v is not None})
     cfg = TrainConfig(
         corpus=corpus, name=name, tokenizer=tokenizer, tokenizer_config=tokenizer_config, model=model,
         model_config=model_config, max_steps=max_steps, max_minutes=max_minutes, max_epochs=max_epochs,
-        device=device, precision=precision, compile=compile_, seed=seed, preset=preset, patience=patience, **settings,
+        device=device, precision=precision, compile=compile_, seed=seed, preset=preset, patience=patience,
+        init_from=init_from, **settings,
     )  # fmt: skip
     names = [] if quiet else ["progress"]
     if events == "jsonl":
