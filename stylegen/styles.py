@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stylegen import home, plugins
-from stylegen.errors import NotFoundError, StylegenError
+from stylegen.errors import NotFoundError, StylegenError, one_line
 from stylegen.home import STYLE_JSON as STYLE_JSON
 from stylegen.home import shipped_dir as shipped_dir  # tests swap it here: this module reads it from here
 from stylegen.home import styles_dir as styles_dir
@@ -184,7 +184,7 @@ def load_style_at(
     try:
         model = build_model(meta, tokenizer.vocab_size)
     except Exception as e:  # a model or config the plugins reject: style.json was changed
-        message = " ".join(str(e).split())[:200]
+        message = one_line(e)[:200]
         ours = isinstance(e, StylegenError)  # a missing plugin keeps its kind (NotFoundError...)
         why = message if ours else f"{type(e).__name__}: {message}"
         kind = type(e) if ours else StylegenError

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from stylegen import home, locks, styles
-from stylegen.errors import StylegenError
+from stylegen.errors import StylegenError, one_line
 from stylegen.records.archive import MAX_FILE_BYTES, MAX_FILES, ArchiveFile, ArchiveManifest
 from stylegen.records.style import StyleRecord
 from stylegen.training.portable import CKPT_JSON, CKPT_TENSORS
@@ -230,7 +230,7 @@ def _reading(archive: Path, rel: str) -> Iterator[None]:
     try:
         yield
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as e:
-        raise StylegenError(f"{archive}: {rel}: damaged ({' '.join(str(e).split()) or type(e).__name__})") from None
+        raise StylegenError(f"{archive}: {rel}: damaged ({one_line(e)})") from None
 
 
 def _stream(archive: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, rel: str, sink: IO[bytes] | None) -> str:
@@ -269,7 +269,7 @@ def _read_json(
     try:
         return json.loads(buffer.getvalue().decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise StylegenError(f"{archive}: {rel}: not valid JSON ({' '.join(str(e).split())[:200]})") from None
+        raise StylegenError(f"{archive}: {rel}: not valid JSON ({one_line(e)[:200]})") from None
 
 
 def _check_manifest(archive: Path, zf: zipfile.ZipFile, files: dict[str, zipfile.ZipInfo]) -> ArchiveManifest:
@@ -313,7 +313,7 @@ def _open(archive: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-        raise StylegenError(f"{archive}: not a zip archive ({' '.join(str(e).split())})") from None
+        raise StylegenError(f"{archive}: not a zip archive ({one_line(e)})") from None
 
 
 def import_style(archive: Path, *, name: str | None = None, force: bool = False) -> dict[str, Any]:
@@ -387,7 +387,7 @@ def _check_loadable(folder: Path, name: str, meta: StyleRecord) -> None:
         with safe_open(str(weights), framework="pt") as f:
             shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
     except (SafetensorError, OSError, ValueError) as e:
-        raise StylegenError(f"{styles.WEIGHTS}: damaged weights ({' '.join(str(e).split())})") from None
+        raise StylegenError(f"{styles.WEIGHTS}: damaged weights ({one_line(e)})") from None
     try:
         with torch.device("meta"):  # a hostile config (hidden=10**9) allocates nothing here
             model = styles.build_model(meta, meta.tokenizer.vocab_size)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from stylegen import home, locks, plugins, styles
-from stylegen.errors import StylegenError
+from stylegen.errors import StylegenError, one_line
 from stylegen.protocols import Observer
 from stylegen.state import tree_map
 from stylegen.training import checkpoint, distributed
@@ -251,7 +251,7 @@ def sample(run: Run, st: RunState) -> str | None:
         return sample_text(run.model, run.tokenizer, run.device, run.cfg.seed)
     except Exception as e:
         st.sampling = False
-        plugins.warn(f"no samples at validation: {type(e).__name__}: {' '.join(str(e).split())}")
+        plugins.warn(f"no samples at validation: {one_line(e, typed=True)}")
         return None
 
 

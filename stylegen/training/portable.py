@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from stylegen import styles
-from stylegen.errors import StylegenError
+from stylegen.errors import StylegenError, one_line
 from stylegen.records.style import StyleRecord
 
 CKPT_TENSORS = "checkpoint/state.safetensors"
@@ -102,7 +102,7 @@ def install(folder: Path, name: str, meta: StyleRecord) -> None:
     try:
         tensors = load_file(str(folder / CKPT_TENSORS), device="cpu")
     except (SafetensorError, OSError, ValueError) as e:
-        raise StylegenError(f"{CKPT_TENSORS}: damaged ({' '.join(str(e).split())})") from None
+        raise StylegenError(f"{CKPT_TENSORS}: damaged ({one_line(e)})") from None
     try:
         structure = json.loads((folder / CKPT_JSON).read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:

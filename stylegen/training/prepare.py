@@ -21,7 +21,7 @@ import numpy as np
 
 from stylegen import home, originality, plugins, styles
 from stylegen.corpus import Corpus, load_corpus
-from stylegen.errors import PluginError, StylegenError
+from stylegen.errors import StylegenError
 from stylegen.state import tree_map
 from stylegen.training import checkpoint, distributed, tokens
 from stylegen.training.averaging import Averager
@@ -93,15 +93,8 @@ class RunState:
 @contextmanager
 def model_errors(model: str, when: str, after: str = "") -> Iterator[None]:
     """An exception from the model plugin's code becomes one line naming the plugin, `after` appended."""
-    try:
+    with plugins.blame("model", model, when, after):
         yield
-    except StylegenError:
-        raise
-    except Exception as e:
-        message = " ".join(str(e).split())
-        raise PluginError(
-            f"{plugins.describe('model', model)} failed {when}: {type(e).__name__}: {message}{after}"
-        ) from e
 
 
 def resumed_config(cfg: TrainConfig, saved: dict[str, Any]) -> TrainConfig:
