@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 import tomllib
@@ -212,7 +213,7 @@ def test_optional_capabilities_are_checked_against_their_protocols_as_objects_ar
     assert not isinstance(tok, (ReadsOptions, SelectsState, StepsStates))
     del Tokenizer.decode_stream  # a class changed after a first check (a monkeypatch) is seen as it is now
     assert not isinstance(tok, DecodesStream)
-    tok.never_ids = None  # type: ignore[assignment]
+    tok.never_ids = None  # type: ignore[assignment,unused-ignore]
     assert not isinstance(tok, BansIds)
 
 
@@ -231,13 +232,14 @@ def test_the_config_helper_gives_the_one_line_errors_plugins_share() -> None:
 
     cfg = config_from(Config, {"hidden": 4, "dropout": 0, "norm": "none"}, owner="model 'x'")
     assert cfg == Config(hidden=4, dropout=0.0, norm="none") and isinstance(cfg.dropout, float)
-    for options, message in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"heads": 2}, r"model 'x': unknown option 'heads' \(a hint\) \(known: bias, dropout, hidden, norm\)"),
         ({"hidden": 0}, r"model 'x': hidden must be a whole number >= 1 \(got 0\)"),
         ({"hidden": True}, r"hidden must be a whole number >= 1 \(got True\)"),
         ({"dropout": 1.0}, r"model 'x': dropout must be in \[0, 1\) \(got 1.0\)"),
         ({"norm": "batch"}, r"model 'x': norm must be weight or none \(got 'batch'\)"),
         ({"bias": 1}, r"model 'x': bias must be true or false \(got 1\)"),
-    ]:
+    ]
+    for options, message in cases:
         with pytest.raises(StylegenError, match=message):
             config_from(Config, options, owner="model 'x'", hints={"heads": "a hint"})
