@@ -17,6 +17,7 @@ Nothing here imports torch: a plugin module must stay cheap to import, so that
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     import torch
 
 
+@functools.cache
 def members(protocol: type) -> tuple[str, ...]:
     """What a Protocol declares, its Protocol bases' included, in the order written: attributes
     (annotated) and, after a colon, methods: `members(Sampler)` is
