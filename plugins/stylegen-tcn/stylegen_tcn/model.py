@@ -13,8 +13,9 @@ and a step costs one output per convolution, never a pass over the receptive fie
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -60,7 +61,7 @@ class CausalConv(nn.Module):
         B, T = x.size(0), x.size(2) - self.history
         kept = x[:, :, T:]  # the last `history` inputs
         weight, matrix = self.weights()
-        bias = self.conv.bias
+        bias = cast(torch.Tensor, self.conv.bias)  # nn.Conv1d(bias=True)
         if T > SHORT:
             return F.conv1d(x, weight, bias, dilation=self.dilation), kept
         # Few outputs (generation): gather each output's k taps and multiply once; torch's
@@ -100,8 +101,11 @@ class TCNLanguageModel(nn.Module):
         self.blocks = nn.ModuleList(Block(widths[i], widths[i + 1], cfg.kernel, 2**i, cfg) for i in range(cfg.layers))
         self.head = nn.Linear(cfg.hidden, vocab_size)
 
+    def _blocks(self) -> Iterable[Block]:
+        return cast("Iterable[Block]", self.blocks)  # an nn.ModuleList of Blocks
+
     def _convs(self) -> list[CausalConv]:
-        return [conv for block in self.blocks for conv in (block.conv1, block.conv2)]
+        return [conv for block in self._blocks() for conv in (block.conv1, block.conv2)]
 
     def init_state(self, batch: int, device: torch.device | str) -> tuple[torch.Tensor, ...]:
         """Zeros for every convolution's buffer, (B, C_in, (kernel - 1) * dilation): the text
@@ -127,13 +131,15 @@ class TCNLanguageModel(nn.Module):
         without their module calls, which cost more than the arithmetic at this size."""
         x = self.embedding(ids[:, 0])  # (B, E)
         new: list[torch.Tensor] = []
-        for i, block in enumerate(self.blocks):
+        for i, block in enumerate(self._blocks()):
             h = x  # (B, C)
             for conv, buffer in ((block.conv1, state[2 * i]), (block.conv2, state[2 * i + 1])):
                 current = h.unsqueeze(2).to(buffer.dtype)  # (B, C, 1)
                 taps = torch.cat([buffer[:, :, :: conv.dilation], current], dim=2)  # (B, C, k), oldest first
                 new.append(torch.cat([buffer[:, :, 1:], current], dim=2) if conv.history else buffer)
-                h = torch.addmm(conv.conv.bias, taps.reshape(taps.size(0), -1), conv.weights()[1]).relu_()
+                h = torch.addmm(
+                    cast(torch.Tensor, conv.conv.bias), taps.reshape(taps.size(0), -1), conv.weights()[1]
+                ).relu_()
             residual = x if block.skip is None else block.skip(x)
             x = (residual + h).relu_()  # (B, C)
         return self.head(x).unsqueeze(1), tuple(new)  # (B, 1, V)

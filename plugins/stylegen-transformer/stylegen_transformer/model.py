@@ -109,6 +109,9 @@ class Block(nn.Module):
 
 
 class TransformerLanguageModel(nn.Module):
+    rope_cos: torch.Tensor  # buffers (positions = rope), typed for mypy
+    rope_sin: torch.Tensor
+
     def __init__(self, vocab_size: int, cfg: TransformerConfig) -> None:
         super().__init__()
         self.cfg = cfg
