@@ -93,7 +93,7 @@ if [ "$DRY" = 1 ] && [ "$STAGE" = 1 ]; then
   WORK="$(mktemp -d "${TMPDIR:-/tmp}/gpu-dry.XXXXXX")"
   export OUT="${OUT:-$WORK/out}"
   mkdir -p "$OUT"
-  echo "gpu_check --dry-run: staging in $WORK (kept for a look; rm -r it after)"
+  echo "gpu_check --dry-run: staging in $WORK"
   "$HOSTPY" benchmarks/gpu_helpers.py stage "$WORK/tree" --carry .whl || exit 1
   "$HOSTPY" benchmarks/gpu_helpers.py bare-env "$WORK/env" || exit 1
   args=(--dry-run --no-stage --budget "$BUDGET")
@@ -103,6 +103,7 @@ if [ "$DRY" = 1 ] && [ "$STAGE" = 1 ]; then
   rc=$?
   echo "gpu_check --dry-run: exit $rc; what a device call would bring back from $OUT:"
   "$HOSTPY" benchmarks/gpu_helpers.py out-check "$OUT" || rc=1
+  rm -rf "$WORK/tree" "$WORK/env" # the copy and the bare Python; $OUT stays for a look
   exit $rc
 fi
 
@@ -311,11 +312,12 @@ candidate_step() {
     fi
     minutes=$(awk "BEGIN { print int(($(left) - 90) / 6) / 10 }")
   fi
-  lim=$(min "$(awk "BEGIN { print int($minutes * 60 + 90) }")" "$(left)")
+  lim=$(awk "BEGIN { print int($minutes * 60 + 90) * ($DRY + 1) }")
+  lim=$(min "$lim" "$(left)")
   TRAIN=(--preset gpu --device cuda --max-minutes "$minutes")
   if [ "$DRY" = 1 ]; then
     echo "SKIP (dry run): --preset gpu on CUDA for $minutes minutes; --preset tiny, 30 steps on the CPU instead"
-    TRAIN=(--preset tiny --device cpu --max-steps 30)
+    TRAIN=(--preset tiny --device cpu --max-steps 30 --batch-size 128) # 128 streams: a quicker validation
   fi
   run_step candidate "" "$lim" bash -c "$(declare -f candidate_run); $(declare -p PY WORK OUT TRAIN); candidate_run"
 }

@@ -167,11 +167,13 @@ def main() -> None:
             for seconds, step, bpc in curve.points:
                 print(f"{seconds:.0f} | {step} | {bpc:.3f} | {bpc * math.log(2):.4f}", flush=True)
             results.append((label, meta, curve))
-        print("\nrun | precision | params | steps | best val bits/char | last train loss (nats)")
-        print("--- | --- | --- | --- | --- | ---")
+        print("\nrun | precision | params | steps | best val bits/char | last train loss (nats) | end")
+        print("--- | --- | --- | --- | --- | --- | ---")
         for label, meta, curve in results:
-            print(f"{label} | {meta['precision']} | {meta['params']:,} | {meta['steps']} | {meta['val_bpc']:.3f} | "
-                  f"{curve.train_loss:.3f}")  # fmt: skip
+            best, loss = meta.get("val_bpc"), curve.train_loss
+            print(f"{label} | {meta.get('precision')} | {meta.get('params') or 0:,} | {meta.get('steps')} | "
+                  f"{'-' if best is None else f'{best:.3f}'} | {'-' if loss is None else f'{loss:.3f}'} | "
+                  f"{meta.get('status')}, {meta.get('end_reason')}")  # fmt: skip
 
 
 if __name__ == "__main__":
