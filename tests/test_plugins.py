@@ -110,7 +110,7 @@ def test_plugin_that_fails_to_register_is_skipped(site: Path, capsys: pytest.Cap
     make_dist(site, "sgtest-badreg", "sgtest_badreg", source)
     reg = plugins.reset()
     assert "cannot register" in capsys.readouterr().err
-    assert set(reg.names("model")) == {"gru", "lstm", "rnn"}
+    assert set(reg.names("model")) == {"gru", "lstm", "qrnn", "rnn"}
 
 
 def test_misspelled_hook_is_refused(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -156,7 +156,7 @@ def test_two_plugins_claiming_one_name_is_an_error_naming_both(site: Path) -> No
 
 
 def test_unknown_name_lists_the_known_ones() -> None:
-    with pytest.raises(NotFoundError, match=r"unknown model 'nope' .*gru, lstm, rnn"):
+    with pytest.raises(NotFoundError, match=r"unknown model 'nope' .*gru, lstm, qrnn, rnn"):
         plugins.get("model", "nope")
 
 
