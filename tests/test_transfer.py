@@ -259,12 +259,13 @@ def test_manifest_problems(exported: Path, hermetic: Path) -> None:
             if name != "manifest.json":
                 zf.writestr(name, value)
     refused(hermetic, exported, "'tokenizer/extra.json' is not listed")
-    for change, needle in [
+    changes: list[tuple[dict[str, Any], str]] = [
         ({"stylegen_archive": 9}, "newer stylegen"),
         ({"kind": "corpus"}, "kind must be one of"),
         ({"files": {**listed["files"], "metrics.jsonl": {"sha256": "x", "bytes": 1}}}, "a sha256 in hex"),
         ({"name": "../up"}, "invalid style name '../up'"),
-    ]:
+    ]
+    for change, needle in changes:
         with zipfile.ZipFile(exported, "w") as zf:
             zf.writestr("manifest.json", json.dumps({**listed, **change}))
             for name, value in files.items():
