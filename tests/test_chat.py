@@ -82,7 +82,7 @@ def test_second_turn_feeds_only_the_new_text(play: str) -> None:
         calls.append(ids.size(1))
         return real(ids, state)
 
-    style.model.forward = spy  # type: ignore[method-assign]
+    style.model.forward = spy
     session.reply("hello bob.")
     first_turn = len("ANNA:\nhello bob.\n\nBOB:\n")
     assert calls[0] == first_turn and set(calls[1:]) == {1}
