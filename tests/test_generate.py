@@ -38,7 +38,7 @@ def test_prime_goes_through_the_model_in_one_call(trained: str) -> None:
         calls.append(tuple(ids.shape))
         return real(ids, state)
 
-    style.model.forward = spy  # type: ignore[method-assign]
+    style.model.forward = spy
     list(generate(style, "the lazy", length=3, seed=0))
     assert calls == [(1, 8), (1, 1), (1, 1), (1, 1)]
 
@@ -129,7 +129,7 @@ def test_generation_switches_onednn_off_on_cpu_and_restores_it(trained: str) -> 
         seen.append(torch.backends.mkldnn.enabled)
         return real(ids, state)
 
-    style.model.forward = spy  # type: ignore[method-assign]
+    style.model.forward = spy
     before = torch.backends.mkldnn.enabled
     list(generate(style, "the", length=2, seed=0))
     assert seen and not any(seen)
