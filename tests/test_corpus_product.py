@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_cli import assert_error, invoke, ok, snapshot
 
 from stylegen import plugins
 from stylegen.builtin.shakespeare import convert, play_files
@@ -19,7 +20,6 @@ from stylegen.errors import StylegenError
 from stylegen.hookspecs import hookimpl
 from stylegen.protocols import Document, Skipped, SourceOptions
 from stylegen.training import tokens
-from tests.test_cli import assert_error, invoke, ok, snapshot
 
 PLAY = """# The Test
 
