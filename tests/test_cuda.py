@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import TINY
 
 from stylegen import load_style
 from stylegen.training import TrainConfig, train
-from tests.conftest import TINY
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
