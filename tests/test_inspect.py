@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from test_cli import assert_error, invoke, ok
 
 from stylegen import inspect as api
 from stylegen import plugins
 from stylegen.models.rnn import RNNConfig, RNNLanguageModel
-from tests.test_cli import assert_error, invoke, ok
 
 OUTSIDE = "the a man woman dog house went said saw under over and then with it was".split()
 SPOKEN = "yes no never always come here go away stop now please help me you".split()
