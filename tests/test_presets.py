@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from test_cli import invoke, ok
 
 from stylegen.errors import StylegenError
 from stylegen.training.presets import PRESETS, preset
-from tests.test_cli import invoke, ok
 
 
 def test_every_preset_is_complete_and_valid() -> None:
