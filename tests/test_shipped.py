@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_cli import TINY_ARGS, assert_error, invoke, ok, snapshot
 
 from stylegen import load_style, styles
 from stylegen._chat import ChatSession
-from tests.test_cli import TINY_ARGS, assert_error, invoke, ok, snapshot
 
 
 @pytest.fixture
