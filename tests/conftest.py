@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -15,8 +16,8 @@ from stylegen import plugins
 torch.set_num_threads(1)
 
 PHRASE = "the quick brown fox jumps over the lazy dog.\n"
-#: Tiny training settings: a few seconds on a 2-core CPU.
-TINY = dict(
+#: Tiny training settings: a few seconds on a 2-core CPU (TrainConfig(..., **TINY)).
+TINY: dict[str, Any] = dict(
     model_config={"layers": 1, "hidden": 48, "embed": 16},
     batch_size=4,
     seq_len=16,
@@ -99,7 +100,7 @@ def _train_home(factory: pytest.TempPathFactory, name: str, text: str, steps: in
         src = home.parent / "src.txt"
         src.write_text(text, encoding="utf-8")
         build_corpus(name, [str(src)])
-        train(TrainConfig(corpus=name, name=name, max_steps=steps, **TINY))  # type: ignore[arg-type]
+        train(TrainConfig(corpus=name, name=name, max_steps=steps, **TINY))
     finally:
         for k, v in old.items():
             if v is None:
