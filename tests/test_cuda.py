@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUD
 
 def test_cuda_training_uses_bf16_autocast_and_generates(tiny_corpus: str) -> None:
     settings = {**TINY, "device": "cuda", "precision": "auto"}  # TINY pins fp32 for the CPU tests
-    meta = train(TrainConfig(corpus=tiny_corpus, name="gpu", max_steps=30, **settings))  # type: ignore[arg-type]
+    meta = train(TrainConfig(corpus=tiny_corpus, name="gpu", max_steps=30, **settings))
     assert meta["device"].startswith("cuda")
     assert meta["precision"] == ("bf16" if torch.cuda.is_bf16_supported() else "fp32")
     assert meta["val_bpc"] is not None and meta["val_bpc"] < 8
@@ -27,8 +27,8 @@ def test_cuda_training_uses_bf16_autocast_and_generates(tiny_corpus: str) -> Non
 
 def test_cuda_resume_continues(tiny_corpus: str) -> None:
     settings = {**TINY, "device": "cuda"}
-    train(TrainConfig(corpus=tiny_corpus, name="gpu2", max_steps=10, **settings))  # type: ignore[arg-type]
-    meta = train(TrainConfig(corpus=tiny_corpus, name="gpu2", max_steps=20, **settings), resume=True)  # type: ignore[arg-type]
+    train(TrainConfig(corpus=tiny_corpus, name="gpu2", max_steps=10, **settings))
+    meta = train(TrainConfig(corpus=tiny_corpus, name="gpu2", max_steps=20, **settings), resume=True)
     assert meta["steps"] == 20
 
 
