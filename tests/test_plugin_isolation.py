@@ -182,7 +182,7 @@ def test_model_that_raises_mid_training_stops_the_run_with_its_checkpoint_intact
     styles.load_style(tiny_corpus)  # the best weights so far are a usable style
 
     plugin.factory.fail_at = None  # fixed: the run continues where it stopped
-    meta = train(TrainConfig(corpus=tiny_corpus, name=tiny_corpus, model="flaky", **cfg), resume=True)  # type: ignore[arg-type]
+    meta = train(TrainConfig(corpus=tiny_corpus, name=tiny_corpus, model="flaky", **cfg), resume=True)
     assert meta["steps"] == 40
 
 
@@ -191,7 +191,7 @@ def test_model_that_raises_before_the_first_checkpoint_says_so(tiny_corpus: str)
     plugin.factory.fail_at = 3
     plugins.reset({"flaky-plugin": plugin})
     with pytest.raises(PluginError, match=r"failed at step 3: .*stopped before its first checkpoint$"):
-        train(TrainConfig(corpus=tiny_corpus, name="early", model="flaky", max_steps=30, **TINY))  # type: ignore[arg-type]
+        train(TrainConfig(corpus=tiny_corpus, name="early", model="flaky", max_steps=30, **TINY))
 
 
 class BadSampler:
