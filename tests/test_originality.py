@@ -214,7 +214,7 @@ def test_training_writes_the_index(tiny_corpus: str) -> None:
     from stylegen.corpus import load_corpus
     from stylegen.training import TrainConfig, train
 
-    train(TrainConfig(corpus=tiny_corpus, name="fresh", max_steps=5, **TINY))  # type: ignore[arg-type]
+    train(TrainConfig(corpus=tiny_corpus, name="fresh", max_steps=5, **TINY))
     style_dir = styles.style_path("fresh")
     index = load_for_style(style_dir)
     assert index is not None
