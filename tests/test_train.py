@@ -62,7 +62,7 @@ def test_tiny_model_overfits_a_tiny_corpus(tiny_corpus: str) -> None:
     # The corpus repeats one 45-character sentence. Its unigram entropy is about 4.2 bits/char,
     # so a validation figure under 0.5 bits/char means the model predicts from context: it has
     # learned the sentence. 120 steps reach about 0.05 here.
-    meta = train(TrainConfig(corpus=tiny_corpus, name="fit", max_steps=120, **TINY))  # type: ignore[arg-type]
+    meta = train(TrainConfig(corpus=tiny_corpus, name="fit", max_steps=120, **TINY))
     assert meta["val_bpc"] < 0.5
     assert meta["steps"] == 120 and meta["status"] == "done"
     losses = step_losses("fit")
@@ -71,7 +71,7 @@ def test_tiny_model_overfits_a_tiny_corpus(tiny_corpus: str) -> None:
 
 @pytest.mark.parametrize("model", ["lstm", "gru", "rnn"])
 def test_every_builtin_model_trains_and_saves_a_style(tiny_corpus: str, model: str) -> None:
-    meta = train(TrainConfig(corpus=tiny_corpus, name=model, model=model, max_steps=30, **TINY))  # type: ignore[arg-type]
+    meta = train(TrainConfig(corpus=tiny_corpus, name=model, model=model, max_steps=30, **TINY))
     path = styles.style_path(model)
     assert (path / "model.safetensors").is_file()
     assert (path / "tokenizer" / "vocab.json").is_file()
@@ -93,11 +93,11 @@ def test_resume_after_a_stop_matches_an_uninterrupted_run(tiny_corpus: str) -> N
         "log_every": 1,
         "eval_every": 100,
     }
-    train(TrainConfig(corpus=tiny_corpus, name="whole", max_steps=20, seed=7, **settings))  # type: ignore[arg-type]
+    train(TrainConfig(corpus=tiny_corpus, name="whole", max_steps=20, seed=7, **settings))
 
     flag = threading.Event()
     stopped = train(
-        TrainConfig(corpus=tiny_corpus, name="split", max_steps=20, seed=7, **settings),  # type: ignore[arg-type]
+        TrainConfig(corpus=tiny_corpus, name="split", max_steps=20, seed=7, **settings),
         observers=[StopAt(10, flag)],
         stop=flag,
     )
@@ -112,19 +112,19 @@ def test_resume_after_a_stop_matches_an_uninterrupted_run(tiny_corpus: str) -> N
 
 
 def test_resume_can_extend_a_finished_run(tiny_corpus: str) -> None:
-    train(TrainConfig(corpus=tiny_corpus, name="more", max_steps=10, **TINY))  # type: ignore[arg-type]
+    train(TrainConfig(corpus=tiny_corpus, name="more", max_steps=10, **TINY))
     meta = train(TrainConfig(corpus=tiny_corpus, name="more", max_steps=25), resume=True)
     assert meta["steps"] == 25
     assert meta["train"]["batch_size"] == TINY["batch_size"]  # saved settings are kept
 
 
 def test_existing_style_is_not_overwritten_without_force(tiny_corpus: str) -> None:
-    train(TrainConfig(corpus=tiny_corpus, name="once", max_steps=5, **TINY))  # type: ignore[arg-type]
+    train(TrainConfig(corpus=tiny_corpus, name="once", max_steps=5, **TINY))
     before = (styles.style_path("once") / "model.safetensors").read_bytes()
     with pytest.raises(StylegenError, match="already exists"):
-        train(TrainConfig(corpus=tiny_corpus, name="once", max_steps=5, **TINY))  # type: ignore[arg-type]
+        train(TrainConfig(corpus=tiny_corpus, name="once", max_steps=5, **TINY))
     assert (styles.style_path("once") / "model.safetensors").read_bytes() == before
-    train(TrainConfig(corpus=tiny_corpus, name="once", max_steps=5, seed=1, **TINY), replace=True)  # type: ignore[arg-type]
+    train(TrainConfig(corpus=tiny_corpus, name="once", max_steps=5, seed=1, **TINY), replace=True)
 
 
 def test_too_short_corpus_is_refused_before_anything_is_written(hermetic: Path, tmp_path: Path) -> None:
@@ -140,13 +140,13 @@ def test_too_short_corpus_is_refused_before_anything_is_written(hermetic: Path, 
 
 def test_small_corpus_lowers_the_batch(tiny_corpus: str, capsys: pytest.CaptureFixture[str]) -> None:
     settings = {**TINY, "batch_size": 1000}
-    meta = train(TrainConfig(corpus=tiny_corpus, name="small", max_steps=2, **settings))  # type: ignore[arg-type]
+    meta = train(TrainConfig(corpus=tiny_corpus, name="small", max_steps=2, **settings))
     assert meta["train"]["batch_size"] < 1000
     assert "batch lowered" in capsys.readouterr().err
 
 
 def test_max_epochs_stops_at_the_end_of_the_data(tiny_corpus: str) -> None:
-    meta = train(TrainConfig(corpus=tiny_corpus, name="ep", max_epochs=1.0, **TINY))  # type: ignore[arg-type]
+    meta = train(TrainConfig(corpus=tiny_corpus, name="ep", max_epochs=1.0, **TINY))
     assert meta["epochs"] == pytest.approx(1.0)
 
 
@@ -155,13 +155,13 @@ def test_observer_that_raises_is_dropped_not_fatal(tiny_corpus: str, capsys: pyt
         def on_event(self, event: dict[str, Any]) -> None:
             raise RuntimeError("sink down")
 
-    meta = train(TrainConfig(corpus=tiny_corpus, name="obs", max_steps=5, **TINY), observers=[Broken()])  # type: ignore[arg-type]
+    meta = train(TrainConfig(corpus=tiny_corpus, name="obs", max_steps=5, **TINY), observers=[Broken()])
     assert meta["steps"] == 5
     assert capsys.readouterr().err.count("sink down") == 1
 
 
 def test_force_keeps_the_old_style_until_the_new_run_validates(tiny_corpus: str) -> None:
-    train(TrainConfig(corpus=tiny_corpus, name="keep", max_steps=5, **TINY))  # type: ignore[arg-type]
+    train(TrainConfig(corpus=tiny_corpus, name="keep", max_steps=5, **TINY))
     old = (styles.style_path("keep") / "model.safetensors").read_bytes()
 
     class Crash:
@@ -171,10 +171,10 @@ def test_force_keeps_the_old_style_until_the_new_run_validates(tiny_corpus: str)
 
     settings = {**TINY, "log_every": 1}
     with pytest.raises(KeyboardInterrupt):
-        train(TrainConfig(corpus=tiny_corpus, name="keep", max_steps=50, **settings), observers=[Crash()], replace=True)  # type: ignore[arg-type]
+        train(TrainConfig(corpus=tiny_corpus, name="keep", max_steps=50, **settings), observers=[Crash()], replace=True)
     assert (styles.style_path("keep") / "model.safetensors").read_bytes() == old
     assert styles.load_style("keep").meta["steps"] == 5
-    meta = train(TrainConfig(corpus=tiny_corpus, name="keep", max_steps=7, **TINY), replace=True)  # type: ignore[arg-type]
+    meta = train(TrainConfig(corpus=tiny_corpus, name="keep", max_steps=7, **TINY), replace=True)
     assert meta["steps"] == 7
     assert sorted(p.name for p in styles.styles_dir().iterdir()) == ["keep"]
 
@@ -182,7 +182,7 @@ def test_force_keeps_the_old_style_until_the_new_run_validates(tiny_corpus: str)
 def test_resume_refuses_another_corpus(tiny_corpus: str, texts_dir: Path) -> None:
     from stylegen.corpus import build_corpus
 
-    train(TrainConfig(corpus=tiny_corpus, name="r", max_steps=5, **TINY))  # type: ignore[arg-type]
+    train(TrainConfig(corpus=tiny_corpus, name="r", max_steps=5, **TINY))
     build_corpus("other", [str(texts_dir)])
     with pytest.raises(StylegenError, match="trained on corpus 'tiny', not 'other'"):
         train(TrainConfig(corpus="other", name="r", max_steps=10), resume=True)
@@ -199,7 +199,7 @@ def test_precision_auto_follows_the_hardware(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_bf16_autocast_trains_on_the_cpu(tiny_corpus: str) -> None:
-    cfg = TrainConfig(corpus=tiny_corpus, name="half", max_steps=40, **{**TINY, "precision": "bf16"})  # type: ignore[arg-type]
+    cfg = TrainConfig(corpus=tiny_corpus, name="half", max_steps=40, **{**TINY, "precision": "bf16"})
     meta = train(cfg)
     assert meta["precision"] == "bf16"
     assert meta["val_bpc"] is not None and meta["val_bpc"] < 4.0  # it learns the phrase under bf16 too
