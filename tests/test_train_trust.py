@@ -56,10 +56,10 @@ def test_resume_continues_bit_for_bit(tiny_corpus: str) -> None:
         "log_every": 1,
         "eval_every": 7,
     }
-    train(TrainConfig(corpus=tiny_corpus, name="whole", max_steps=20, seed=3, **settings))  # type: ignore[arg-type]
+    train(TrainConfig(corpus=tiny_corpus, name="whole", max_steps=20, seed=3, **settings))
     flag = threading.Event()
     first = train(
-        TrainConfig(corpus=tiny_corpus, name="split", max_steps=20, seed=3, **settings),  # type: ignore[arg-type]
+        TrainConfig(corpus=tiny_corpus, name="split", max_steps=20, seed=3, **settings),
         observers=[Record(10, flag)],
         stop=flag,
     )
@@ -149,7 +149,7 @@ def test_nan_loss_stops_and_rolls_back_to_the_last_checkpoint(tiny_corpus: str) 
     settings = {**TINY, "eval_every": 10, "log_every": 5}
     meta = train(
         TrainConfig(corpus=tiny_corpus, name="nan", model="poisoned", max_steps=60, **settings), observers=[rec]
-    )  # type: ignore[arg-type]
+    )
     assert meta["status"] == "diverged"
     assert meta["diverged"] == {"from_step": 26, "by_step": 30, "rolled_back_to": 20}
     on_disk = styles.load_style("nan").meta
@@ -174,7 +174,7 @@ def test_nan_loss_on_the_command_line_is_one_line_and_exit_1(tiny_corpus: str) -
 def test_nan_before_the_first_validation_leaves_nothing(tiny_corpus: str) -> None:
     poisoned_registry(at=3)
     with pytest.raises(StylegenError, match="before the first validation, so nothing was saved"):
-        train(TrainConfig(corpus=tiny_corpus, name="gone", model="poisoned", max_steps=30, **TINY))  # type: ignore[arg-type]
+        train(TrainConfig(corpus=tiny_corpus, name="gone", model="poisoned", max_steps=30, **TINY))
     assert not styles.user_style_path("gone").exists()
     assert not list(styles.styles_dir().glob(".gone*"))
 
@@ -190,7 +190,7 @@ def test_patience_stops_after_validations_without_a_better_one(
 
     monkeypatch.setattr(loop, "evaluate", fake_evaluate)
     rec = Record()
-    meta = train(TrainConfig(corpus=tiny_corpus, name="pat", max_steps=200, patience=3, **TINY), observers=[rec])  # type: ignore[arg-type]
+    meta = train(TrainConfig(corpus=tiny_corpus, name="pat", max_steps=200, patience=3, **TINY), observers=[rec])
     assert rec.of("end")[0]["reason"] == "patience"
     assert meta["steps"] == 5 * TINY["eval_every"] and meta["best_step"] == 2 * TINY["eval_every"]
     assert meta["val_bpc"] == 2.0 and meta["end_reason"] == "patience" and meta["status"] == "done"
@@ -198,7 +198,7 @@ def test_patience_stops_after_validations_without_a_better_one(
 
 def test_metrics_hold_tokens_seen_and_each_validation_a_sample(tiny_corpus: str) -> None:
     out = io.StringIO()
-    train(TrainConfig(corpus=tiny_corpus, name="m", max_steps=40, **TINY), observers=[ProgressLine(out)])  # type: ignore[arg-type]
+    train(TrainConfig(corpus=tiny_corpus, name="m", max_steps=40, **TINY), observers=[ProgressLine(out)])
     events = metrics("m")
     per_step = TINY["batch_size"] * TINY["seq_len"]
     steps = [e for e in events if e["event"] == "step"]
@@ -231,7 +231,7 @@ def test_tensorboard_logs(tiny_corpus: str, tmp_path: Path) -> None:
 
     logs = tmp_path / "tb"
     board = plugins.get("observer", "tensorboard").create(log_dir=str(logs))
-    train(TrainConfig(corpus=tiny_corpus, name="tb", max_steps=20, **TINY), observers=[board])  # type: ignore[arg-type]
+    train(TrainConfig(corpus=tiny_corpus, name="tb", max_steps=20, **TINY), observers=[board])
     acc = EventAccumulator(str(logs))
     acc.Reload()
     scalars = acc.Tags()["scalars"]
