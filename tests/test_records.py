@@ -50,7 +50,7 @@ def test_a_trained_style_and_its_corpus_round_trip_byte_for_byte(trained: str, h
         (hermetic / "corpora" / trained / "manifest.json", CorpusManifest),
     ):
         raw = path.read_text(encoding="utf-8")
-        record = record_type.from_json(json.loads(raw), path)  # type: ignore[attr-defined]
+        record = record_type.from_json(json.loads(raw), path)
         assert dumped(record.to_json()) == raw, path.name
     meta = styles.read_meta(trained)
     assert meta.corpus.name == trained and meta.steps == 120 and meta.shipped is False
