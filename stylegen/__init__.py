@@ -17,6 +17,7 @@ Training
     RESUME_OVERRIDES                     the settings a resumed run may change
     observers_from(names)                observer plugins by name (progress, jsonl, tensorboard)
     is_main_process()                    rank 0 under torchrun (or no torchrun at all)
+    score_text(style, text, dynamic=)    -> Evaluation: bits/char of a text (and dynamic evaluation)
 Styles
     load_style(name, device=, int8=)     -> Style (.generate(prime, ...), .chat(...))
     list_styles(), read_meta(name)       -> the styles' records (style.json)
@@ -105,6 +106,7 @@ if TYPE_CHECKING:
     from stylegen.styles import Style, list_styles, load_style, read_meta, remove_style, style_path
     from stylegen.training import TrainConfig, train
     from stylegen.training.distributed import is_main_process
+    from stylegen.training.dynamic import Evaluation, score_text
     from stylegen.training.loop import observers_from
     from stylegen.training.prepare import RESUME_OVERRIDES
     from stylegen.training.presets import PRESETS, preset
@@ -125,6 +127,8 @@ _API: dict[str, str] = {
     # training
     "train": "stylegen.training",
     "TrainConfig": "stylegen.training",
+    "score_text": "stylegen.training.dynamic",
+    "Evaluation": "stylegen.training.dynamic",
     "PRESETS": "stylegen.training.presets",
     "preset": "stylegen.training.presets",
     "RESUME_OVERRIDES": "stylegen.training.prepare",
@@ -200,6 +204,7 @@ __all__ = [  # written out (not derived from _API) so linters and type checkers 
     "Corpus",
     "CorpusManifest",
     "Decoder",
+    "Evaluation",
     "HoldBack",
     "InspectResult",
     "NeuronScore",
@@ -252,6 +257,7 @@ __all__ = [  # written out (not derived from _API) so linters and type checkers 
     "remove_style",
     "sampler_params",
     "samples",
+    "score_text",
     "search_neurons",
     "stream",
     "style_lock",

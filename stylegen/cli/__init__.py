@@ -85,6 +85,7 @@ def main() -> None:
 
 from stylegen.cli import chat as _chat  # noqa: E402
 from stylegen.cli import corpus as _corpus  # noqa: E402
+from stylegen.cli import evaluate as _evaluate  # noqa: E402
 from stylegen.cli import generate as _generate  # noqa: E402
 from stylegen.cli import inspect as _inspect  # noqa: E402
 from stylegen.cli import plugin_new as _plugin_new  # noqa: E402
@@ -93,6 +94,6 @@ from stylegen.cli import styles as _styles  # noqa: E402
 from stylegen.cli import train as _train  # noqa: E402
 from stylegen.cli import tui as _tui  # noqa: E402
 
-for _module in (_corpus, _train, _generate, _chat, _styles, _plugins, _plugin_new, _tui, _inspect):
+for _module in (_corpus, _train, _evaluate, _generate, _chat, _styles, _plugins, _plugin_new, _tui, _inspect):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
