@@ -15,6 +15,7 @@ itself); the failure names one concrete loop inside each.
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -174,7 +175,7 @@ def cycles(graph: dict[str, dict[str, int]]) -> list[str]:
         if len(component) == 1 and component[0] not in graph[component[0]]:
             continue
         loop = a_cycle(graph, component)
-        steps = [f"{a} (line {graph[a][b]})" for a, b in zip(loop, loop[1:], strict=False)]
+        steps = [f"{a} (line {graph[a][b]})" for a, b in itertools.pairwise(loop)]
         more = f"   [{len(component)} modules in the knot]" if len(component) > len(loop) - 1 else ""
         lines.append(" -> ".join([*steps, loop[-1]]) + more)
     return lines
