@@ -14,6 +14,7 @@ writes the end.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
@@ -28,6 +29,7 @@ from typing import Any
 from stylegen import home, locks, plugins, styles
 from stylegen.errors import StylegenError, one_line
 from stylegen.protocols import Observer
+from stylegen.records import StyleRecord
 from stylegen.state import tree_map
 from stylegen.training import checkpoint, distributed
 from stylegen.training.config import TrainConfig
@@ -46,7 +48,7 @@ def train(
     stop: threading.Event | None = None,
     resume: bool = False,
     replace: bool = False,
-) -> dict[str, Any]:
+) -> StyleRecord:
     """Train style `cfg.name` on corpus `cfg.corpus`; returns the style's final style.json.
 
     With `resume`, the run continues from the style's checkpoint; the limits in `cfg`
@@ -91,7 +93,7 @@ class Meter:
         return cls(loss_sum=zero, finite=torch.ones((), dtype=torch.bool, device=device), tick_step=step)
 
 
-def _loop(run: Run, st: RunState, sink: EventSink, stop: threading.Event | None, resumed: bool) -> dict[str, Any]:
+def _loop(run: Run, st: RunState, sink: EventSink, stop: threading.Event | None, resumed: bool) -> StyleRecord:
     cfg = run.cfg
     sink.emit(start_event(run, st, resumed))
     st.session_start = time.monotonic()
@@ -231,7 +233,7 @@ def validate_and_save(
         if len({r["weights"] for r in ranks}) > 1:
             plugins.warn(f"step {st.step}: the processes' weights differ (DDP should keep them equal)")
         checkpoint.save(st.style_dir, checkpoint_payload(run, st, ranks))
-        home.write_json(st.style_dir / styles.STYLE_JSON, style_record(run, st, status, ending))
+        home.write_json(st.style_dir / styles.STYLE_JSON, style_record(run, st, status, ending).to_json())
         if st.style_dir != run.final_dir:
             promote(st.style_dir, run.final_dir)
     st.style_dir = run.final_dir
@@ -255,7 +257,7 @@ def sample(run: Run, st: RunState) -> str | None:
         return None
 
 
-def finish(run: Run, st: RunState, sink: EventSink, reason: str) -> dict[str, Any]:
+def finish(run: Run, st: RunState, sink: EventSink, reason: str) -> StyleRecord:
     """The last validation and checkpoint (unless the last step had them), and the end event."""
     status = {"stopped": "stopped", "diverged": "diverged"}.get(reason, "done")
     ending: dict[str, Any] = {"end_reason": reason}
@@ -266,7 +268,7 @@ def finish(run: Run, st: RunState, sink: EventSink, reason: str) -> dict[str, An
             if not validate_and_save(run, st, sink, status, ending):
                 return roll_back(run, st, sink, st.step, ending)
         elif st.step > 0 and run.world.main:
-            home.write_json(st.style_dir / styles.STYLE_JSON, style_record(run, st, status, ending))
+            home.write_json(st.style_dir / styles.STYLE_JSON, style_record(run, st, status, ending).to_json())
         sink.emit(
             EndEvent(
                 step=st.step, reason=reason, style=run.cfg.name, best_val_bpc=st.best_bpc, train_seconds=st.seconds()
@@ -277,7 +279,7 @@ def finish(run: Run, st: RunState, sink: EventSink, reason: str) -> dict[str, An
     return style_record(run, st, status, ending)
 
 
-def roll_back(run: Run, st: RunState, sink: EventSink, good_step: int, ending: dict[str, Any]) -> dict[str, Any]:
+def roll_back(run: Run, st: RunState, sink: EventSink, good_step: int, ending: dict[str, Any]) -> StyleRecord:
     """After a NaN or infinite loss: keep the last checkpoint and style as they are, mark the
     style "diverged", and say so. Before any checkpoint there is nothing to keep: an error.
     `ending["end_reason"]` is why the loop stopped: "diverged", or the limit it had reached
@@ -293,21 +295,22 @@ def roll_back(run: Run, st: RunState, sink: EventSink, good_step: int, ending: d
             f"was saved; try a lower --lr (this run: {run.cfg.lr:g}) or more --warmup-steps"
         )
     ending["diverged"] = {"from_step": good_step + 1, "by_step": bad_step, "rolled_back_to": st.last_eval_step}
-    meta: dict[str, Any] = {}
-    if run.world.main:
-        path = run.final_dir / styles.STYLE_JSON
-        meta = {**home.read_json(path), "status": "diverged", **ending}
-        home.write_json(path, meta)
+    path = run.final_dir / styles.STYLE_JSON
+    if run.world.main:  # the last checkpoint's record, marked
+        meta = StyleRecord.from_json({**home.read_json(path), "status": "diverged", **ending}, path)
+        home.write_json(path, meta.to_json())
+    else:  # other ranks never read the style's files: the same figures from their own state
+        meta = dataclasses.replace(style_record(run, st, "diverged", ending), steps=st.last_eval_step)
     sink.emit(
         EndEvent(
             step=st.last_eval_step,
             reason=ending["end_reason"],
             style=run.cfg.name,
-            best_val_bpc=meta.get("val_bpc"),
+            best_val_bpc=meta.val_bpc,
             diverged=ending["diverged"],
         )
     )
-    return meta or {"status": "diverged", "steps": st.last_eval_step, **ending}
+    return meta
 
 
 def stopped_hint(run: Run, st: RunState) -> str:

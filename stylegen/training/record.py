@@ -7,14 +7,21 @@ import time
 from typing import Any
 
 from stylegen import styles
+from stylegen.records import StyleRecord
 from stylegen.state import tree_map
 from stylegen.training import distributed
 from stylegen.training.prepare import Run, RunState
 
 
-def style_record(run: Run, st: RunState, status: str, ending: dict[str, Any] | None = None) -> dict[str, Any]:
+def style_record(run: Run, st: RunState, status: str, ending: dict[str, Any] | None = None) -> StyleRecord:
     """style.json: what the style is (tokenizer, model), what it learned from, how far it got.
-    `ending` adds how the run ended (end_reason, and `diverged` after a roll-back)."""
+    `ending` adds how the run ended (end_reason, and `diverged` after a roll-back). Built as
+    the JSON it is written as and read back through the record's checks, so a run can never
+    write a style.json that loading would refuse."""
+    return StyleRecord.from_json(style_json(run, st, status, ending), st.style_dir / styles.STYLE_JSON)
+
+
+def style_json(run: Run, st: RunState, status: str, ending: dict[str, Any] | None = None) -> dict[str, Any]:
     cfg, corpus = run.cfg, run.corpus
     return {
         "format_version": styles.FORMAT_VERSION,
@@ -23,7 +30,7 @@ def style_record(run: Run, st: RunState, status: str, ending: dict[str, Any] | N
         "created": st.created,
         "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "corpus": {"name": corpus.name, "sha256": corpus.sha256, "manifest_sha256": run.manifest_sha},
-        "turns": corpus.manifest.get("turns", {"kind": "none", "speakers": {}}),
+        "turns": corpus.manifest.turns.to_json() if corpus.manifest.turns else {"kind": "none", "speakers": {}},
         "tokenizer": {"name": cfg.tokenizer, "vocab_size": run.tokenizer.vocab_size, "config": cfg.tokenizer_config},
         "model": {"name": cfg.model, "config": run.model.config()},
         "params": run.params,
