@@ -298,7 +298,10 @@ class Sampler(Protocol):
 
 
 class Observer(Protocol):
-    """Receives training events (dicts with an `event` key: start, eval, checkpoint, end...)."""
+    """Receives training events: the typed records of `stylegen.training.events` (`StartEvent`,
+    `StepEvent`, `EvalEvent`, `EndEvent`; fields in docs/training.md, "Metrics and events").
+    Each record is also a read-only mapping of its JSON form, so `event["event"]` is its
+    kind ("start", "step", "eval", "end") and `event.get("eta")` works as on the JSON line."""
 
     def on_event(self, event: Mapping[str, Any]) -> None: ...
 
