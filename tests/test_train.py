@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ class StopAt:
     def __init__(self, n: int, flag: threading.Event) -> None:
         self.n, self.flag = n, flag
 
-    def on_event(self, event: dict[str, Any]) -> None:
+    def on_event(self, event: Mapping[str, Any]) -> None:
         if event["event"] == "step" and event["step"] >= self.n:
             self.flag.set()
 
@@ -152,7 +153,7 @@ def test_max_epochs_stops_at_the_end_of_the_data(tiny_corpus: str) -> None:
 
 def test_observer_that_raises_is_dropped_not_fatal(tiny_corpus: str, capsys: pytest.CaptureFixture[str]) -> None:
     class Broken:
-        def on_event(self, event: dict[str, Any]) -> None:
+        def on_event(self, event: Mapping[str, Any]) -> None:
             raise RuntimeError("sink down")
 
     meta = train(TrainConfig(corpus=tiny_corpus, name="obs", max_steps=5, **TINY), observers=[Broken()])
@@ -165,7 +166,7 @@ def test_force_keeps_the_old_style_until_the_new_run_validates(tiny_corpus: str)
     old = (styles.style_path("keep") / "model.safetensors").read_bytes()
 
     class Crash:
-        def on_event(self, event: dict[str, Any]) -> None:
+        def on_event(self, event: Mapping[str, Any]) -> None:
             if event["event"] == "step":
                 raise KeyboardInterrupt  # the run dies before its first validation
 
