@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ class Record:
         self.events: list[dict[str, Any]] = []
         self.stop_at, self.flag = stop_at, flag
 
-    def on_event(self, event: dict[str, Any]) -> None:
+    def on_event(self, event: Mapping[str, Any]) -> None:
         self.events.append(dict(event))
         if self.flag is not None and event["event"] == "step" and event["step"] >= (self.stop_at or 0):
             self.flag.set()
