@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from click.testing import CliRunner
@@ -38,7 +38,7 @@ from stylegen.tui.screens.generate import GenerateScreen
 from stylegen.tui.screens.inspect import FEATURE_NAMES, InspectScreen
 from stylegen.tui.screens.styles import StylesScreen
 from stylegen.tui.screens.train import TrainScreen, ending
-from stylegen.tui.widgets import CopyCheckPanel, MarkedTextArea, Transcript
+from stylegen.tui.widgets import CopyCheckPanel, LossPlot, MarkedTextArea, Transcript
 
 SIZE = (80, 24)
 Scenario = Callable[[StylegenApp, Pilot[None]], Coroutine[Any, Any, None]]
@@ -147,7 +147,7 @@ def test_opens_on_styles_with_an_empty_state_when_there_are_no_styles(hermetic: 
 def test_opens_on_chat_with_the_shipped_default_style(shipped_shakespeare: str) -> None:
     async def scenario(app: StylegenApp, pilot: Pilot[None]) -> None:
         assert isinstance(app.screen, ChatScreen)
-        await until(pilot, lambda: app.screen.session is not None, what="the style to load")
+        await until(pilot, lambda: cast(ChatScreen, app.screen).session is not None, what="the style to load")
         assert app.screen.style_name == "shakespeare"
 
     drive(scenario)
@@ -191,7 +191,7 @@ def test_a_damaged_style_is_named_and_the_app_goes_on(trained: str, hermetic: Pa
         chat = app.screen
         assert isinstance(chat, ChatScreen)
         await until(pilot, lambda: chat.load_error is not None, what="the load error")
-        assert "damaged weights" in chat.load_error
+        assert chat.load_error is not None and "damaged weights" in chat.load_error
         assert "cannot be loaded" in text_of(chat.query_one("#chat-title", Static))
         await enter(pilot, "#message", "hi")  # refused with a message, not a crash
         assert chat.query_one(Transcript).turns == []
@@ -333,7 +333,9 @@ def test_chat_marks_spans_copied_from_the_corpus(trained: str) -> None:
         note = text_of(view.query_one(".turn-copies", Static))
         assert "copied span" in note and "(40+ chars)" in note and "at offset" in note
         shown = view.query_one(".turn-text", Static).render()
-        assert isinstance(shown, Content) and any(span.style.reverse for span in shown.spans)
+        assert isinstance(shown, Content) and any(
+            not isinstance(span.style, str) and span.style.reverse for span in shown.spans
+        )
 
         panel.query_one("#copy-min", Input).value = "0"  # 0: off, the marks go
         await pilot.pause()
@@ -549,7 +551,7 @@ def test_a_tiny_training_run_starts_reports_progress_and_stops(
         assert screen.running
         await until(pilot, lambda: "step " in text_of(screen.query_one("#train-stats", Static)), 90, "progress")
         assert "tok/s" in text_of(screen.query_one("#train-stats", Static))
-        assert screen.query_one("#train-plot").train  # the loss plot has points
+        assert screen.query_one("#train-plot", LossPlot).train  # the loss plot has points
         assert tiny_corpus in app.training_badge
         await pilot.press("ctrl+s")  # stop: SIGINT, the trainer checkpoints and exits
         await until(pilot, lambda: not screen.running and app.training_badge == "", 60, "the run to stop")
@@ -754,7 +756,7 @@ def test_snapshot_inspect_screen(
         await until(pilot, lambda: getattr(screen, "result", None) is not None, what="the colouring")
         await enter(pilot, "#insp-pattern", '"[^"]*"')
         await until(pilot, lambda: bool(getattr(screen, "scores", None)), what="the search")
-        assert screen.scores[0].neuron == 3
+        assert isinstance(screen, InspectScreen) and screen.scores[0].neuron == 3
         still_cursor(pilot)
         screen.query_one(TextArea).cursor_blink = False
 
