@@ -55,6 +55,20 @@ def variants() -> dict[str, dict[str, Any]]:
             **with_model(cpu, locked_dropout=0.3, weight_drop=0.35, embed_dropout=0.1),
             "ema": 0.998,
         },
+        "qrnn+ema": {
+            **cpu,
+            "lr": 5e-3,
+            "model": "qrnn",
+            "model_config": {"layers": 3, "hidden": 384, "embed": 64},
+            "ema": 0.998,
+        },
+        "qrnn+locked+ema": {
+            **cpu,
+            "lr": 5e-3,
+            "model": "qrnn",
+            "model_config": {"layers": 3, "hidden": 384, "embed": 64, "locked_dropout": 0.1},
+            "ema": 0.998,
+        },
         "wide+awd+ema": {
             **with_model(cpu, hidden=384, locked_dropout=0.25, weight_drop=0.3, embed_dropout=0.05),
             "ema": 0.998,
@@ -79,6 +93,7 @@ class Curve:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=1800)
+    parser.add_argument("--minutes", type=float, help="equal wall time instead of equal steps (an idle machine only)")
     parser.add_argument("--variants", default="textbook,cpu,cpu+ema,cpu+awd+ema")
     parser.add_argument("--chars", type=int, default=1_115_394)
     parser.add_argument("--eval-every", type=int, default=200)
@@ -103,15 +118,16 @@ def main() -> None:
 
         build_corpus("bard", ["shakespeare"], max_chars=args.chars, val_fraction=0.1)
         table = variants()
-        print(f"# recipe_compare: {args.steps} steps each, {args.chars:,} characters of Shakespeare (tail split), "
+        budget = f"{args.minutes:g} minutes" if args.minutes else f"{args.steps} steps"
+        print(f"# recipe_compare: {budget} each, {args.chars:,} characters of Shakespeare (tail split), "
               f"torch {torch.__version__}, {torch.get_num_threads()} threads, seed {args.seed}", flush=True)  # fmt: skip
         results = []
         for name in args.variants.split(","):
             settings = {**table[name], "eval_every": args.eval_every}
             curve = Curve()
             cfg = TrainConfig(
-                corpus="bard", name="v", max_steps=args.steps, device="cpu", precision=args.precision,
-                seed=args.seed, **settings,
+                corpus="bard", name="v", max_steps=None if args.minutes else args.steps, max_minutes=args.minutes,
+                device="cpu", precision=args.precision, seed=args.seed, **settings,
             )  # fmt: skip
             start = time.monotonic()
             meta = train(cfg, observers=[curve], replace=True)
