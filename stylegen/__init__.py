@@ -18,6 +18,7 @@ Training
     observers_from(names)                observer plugins by name (progress, jsonl, tensorboard)
     is_main_process()                    rank 0 under torchrun (or no torchrun at all)
     score_text(style, text, dynamic=)    -> Evaluation: bits/char of a text (and dynamic evaluation)
+    StartEvent, StepEvent, EvalEvent, EndEvent, event_from_json(line)   the training events, typed
 Styles
     load_style(name, device=, int8=)     -> Style (.generate(prime, ...), .chat(...))
     list_styles(), read_meta(name)       -> the styles' records (style.json)
@@ -107,6 +108,7 @@ if TYPE_CHECKING:
     from stylegen.training import TrainConfig, train
     from stylegen.training.distributed import is_main_process
     from stylegen.training.dynamic import Evaluation, score_text
+    from stylegen.training.events import EndEvent, EvalEvent, StartEvent, StepEvent, TrainEvent, event_from_json
     from stylegen.training.loop import observers_from
     from stylegen.training.prepare import RESUME_OVERRIDES
     from stylegen.training.presets import PRESETS, preset
@@ -128,6 +130,12 @@ _API: dict[str, str] = {
     "train": "stylegen.training",
     "TrainConfig": "stylegen.training",
     "score_text": "stylegen.training.dynamic",
+    "StartEvent": "stylegen.training.events",
+    "StepEvent": "stylegen.training.events",
+    "EvalEvent": "stylegen.training.events",
+    "EndEvent": "stylegen.training.events",
+    "TrainEvent": "stylegen.training.events",
+    "event_from_json": "stylegen.training.events",
     "Evaluation": "stylegen.training.dynamic",
     "PRESETS": "stylegen.training.presets",
     "preset": "stylegen.training.presets",
@@ -204,16 +212,21 @@ __all__ = [  # written out (not derived from _API) so linters and type checkers 
     "Corpus",
     "CorpusManifest",
     "Decoder",
+    "EndEvent",
+    "EvalEvent",
     "Evaluation",
     "HoldBack",
     "InspectResult",
     "NeuronScore",
     "Penalties",
     "PluginNames",
+    "StartEvent",
+    "StepEvent",
     "Style",
     "StyleRecord",
     "StylegenError",
     "TrainConfig",
+    "TrainEvent",
     "__version__",
     "activations",
     "activations_html",
@@ -230,6 +243,7 @@ __all__ = [  # written out (not derived from _API) so linters and type checkers 
     "correlations",
     "cut_at_stops",
     "default_activation_kind",
+    "event_from_json",
     "export_style",
     "feature_values",
     "find_copies",

@@ -120,3 +120,34 @@ def test_ema_out_of_range_is_refused() -> None:
 
     with pytest.raises(StylegenError, match="ema must be in"):
         TrainConfig(corpus="c", name="s", ema=1.0)
+
+
+def test_events_read_back_as_typed_records_and_as_their_json() -> None:
+    from stylegen import EndEvent, EvalEvent, event_from_json
+
+    line = {
+        "event": "eval",
+        "step": 5,
+        "tokens_seen": 80,
+        "val_loss": 1.0,
+        "val_bpc": 1.44,
+        "best": True,
+        "elapsed": 2.0,
+    }
+    event = event_from_json(line)
+    assert isinstance(event, EvalEvent) and event.val_bpc == 1.44 and event["event"] == "eval"
+    assert event.to_json() == line  # no sample: the key stays out, as the trainer writes it
+    end = EndEvent(step=3, reason="max_steps", style="s", best_val_bpc=2.0, train_seconds=1.0)
+    assert dict(end) == {
+        "event": "end",
+        "step": 3,
+        "reason": "max_steps",
+        "style": "s",
+        "best_val_bpc": 2.0,
+        "train_seconds": 1.0,
+    }
+    from stylegen.tui._training import _typed
+
+    assert isinstance(_typed(end.to_json()), EndEvent)
+    partial = {"event": "step", "step": 1}  # a line that fits no record is passed on as it is
+    assert _typed(partial) is partial

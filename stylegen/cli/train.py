@@ -12,7 +12,7 @@ from stylegen.cli._options import parse_opts
 from stylegen.errors import StylegenError
 
 POSITIVE = click.IntRange(min=1)
-RNN_MODELS = ("lstm", "gru", "rnn")
+BUILT_IN_MODELS = ("lstm", "gru", "rnn", "qrnn")  # the models a preset's sizes are for
 
 
 @click.command("train")
@@ -23,7 +23,11 @@ RNN_MODELS = ("lstm", "gru", "rnn")
     type=click.Choice(["tiny", "cpu", "gpu", "gpu-large"]),
     help="Model size, batch, sequence, learning rate and dropout for the hardware; options given win.",
 )
-@click.option("--model", default="lstm", show_default=True, help="Model plugin (see `stylegen plugins`).")
+@click.option(
+    "--model",
+    default="lstm",
+    help="Model plugin (see `stylegen plugins`).  [default: lstm; with --preset cpu: qrnn]",
+)
 @click.option("--tokenizer", default="char", show_default=True, help="Tokenizer plugin.")
 @click.option("--layers", type=POSITIVE, help="Stacked layers [model default: 2].")
 @click.option("--hidden", type=POSITIVE, help="Units per layer [model default: 256].")
@@ -196,13 +200,19 @@ def train_command(
     if preset is not None and not resume:
         from stylegen import preset as preset_settings
 
-        settings, preset_model = preset_settings(preset)
+        model_given = (
+            click.get_current_context().get_parameter_source("model") is click.core.ParameterSource.COMMANDLINE
+        )
+        settings, preset_model = preset_settings(preset, model if model_given else None)
+        model = settings.pop("model")
         if init_from is not None:
             pass  # the model's shape is the --from style's; the preset gives the training settings
-        elif model in RNN_MODELS:
+        elif model in BUILT_IN_MODELS:
             model_config = {**preset_model, **model_config}
         else:
-            click.echo(f"warning: --preset {preset} sizes the built-in RNNs; {model} keeps its own defaults", err=True)
+            click.echo(
+                f"warning: --preset {preset} sizes the built-in models; {model} keeps its own defaults", err=True
+            )
     given = {
         "batch_size": batch_size, "seq_len": seq_len, "lr": lr, "weight_decay": weight_decay,
         "grad_clip": grad_clip, "warmup_steps": warmup_steps, "eval_every": eval_every, "ema": ema,

@@ -80,7 +80,7 @@ def command(args: list[str]) -> list[str]:
 class TrainProcess:
     """One run of `stylegen train` in a child process.
 
-    `on_event(dict)` is called (from a reader thread) for every JSON event on the child's
+    `on_event(event)` is called (from a reader thread) for every JSON event on the child's
     stdout; `on_exit(returncode, stderr_tail)` once, after the child has exited and both of
     its streams are read to the end. Both callbacks must be thread-safe.
     """
@@ -88,7 +88,7 @@ class TrainProcess:
     def __init__(
         self,
         args: list[str],
-        on_event: Callable[[dict[str, Any]], object],
+        on_event: Callable[[Mapping[str, Any]], object],
         on_exit: Callable[[int, list[str]], object],
         env: Mapping[str, str] | None = None,
     ) -> None:
@@ -135,7 +135,7 @@ class TrainProcess:
             except json.JSONDecodeError:
                 continue  # not an event (a stray print from a plugin): ignored
             if isinstance(event, dict) and "event" in event:
-                self._on_event(event)
+                self._on_event(_typed(event))
         code = self.proc.wait()
         self._err.join(timeout=5)
         self._on_exit(code, list(self.stderr_tail))
@@ -184,7 +184,7 @@ ENDINGS = {
 }
 
 
-def ending(event: dict[str, Any]) -> str:
+def ending(event: Mapping[str, Any]) -> str:
     """One line about a run's end event."""
     how = ENDINGS.get(str(event.get("reason")), "done")
     line = f"{event.get('style')}: {how} after {event.get('step')} steps"
@@ -204,3 +204,14 @@ def has_checkpoint(name: str) -> bool:
         return (style_path(name) / "checkpoint" / "state.pt").is_file()
     except StylegenError:
         return False
+
+
+def _typed(event: dict[str, Any]) -> Mapping[str, Any]:
+    """The event's typed record (`stylegen.StartEvent` ...), which reads as the same mapping;
+    a line that does not fit one (another stylegen's trainer) is passed on as it is."""
+    from stylegen import event_from_json
+
+    try:
+        return event_from_json(event)
+    except (KeyError, TypeError):
+        return event

@@ -7,7 +7,7 @@ event carries a short sample that the model in training wrote; the screen shows 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from textual import on
@@ -45,7 +45,7 @@ class TrainScreen(AppScreen):
     ]
 
     class Event(Message):
-        def __init__(self, run: int, event: dict[str, Any]) -> None:
+        def __init__(self, run: int, event: Mapping[str, Any]) -> None:
             super().__init__()
             self.run, self.event = run, event
 
@@ -59,7 +59,7 @@ class TrainScreen(AppScreen):
         self.process: TrainProcess | None = None
         self.run_id = 0
         self.options: TrainOptions | None = None
-        self.ended: dict[str, Any] | None = None
+        self.ended: Mapping[str, Any] | None = None
         self.best_bpc: float | None = None
         self._name_edited = False
         self._prefill: tuple[str | None, str | None] = (None, None)
