@@ -101,13 +101,13 @@ def test_the_regularisers_train_and_leave_evaluation_deterministic(cell: str) ->
 
 
 def test_locked_dropout_keeps_one_mask_per_sequence() -> None:
-    from stylegen.models.rnn import _locked
+    from stylegen.models.rnn import locked_dropout
 
     x = torch.ones(4, 50, 8)
-    y = _locked(x, 0.5, training=True)
+    y = locked_dropout(x, 0.5, training=True)
     assert torch.equal(y, y[:, :1].expand_as(y))  # the same channels dropped at every step
     assert set(torch.unique(y).tolist()) <= {0.0, 2.0}
-    assert torch.equal(_locked(x, 0.5, training=False), x)
+    assert torch.equal(locked_dropout(x, 0.5, training=False), x)
 
 
 def test_regularisers_off_are_left_out_of_the_config() -> None:

@@ -19,14 +19,14 @@ each layer's c and its last input (for the window of two).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from stylegen.models.rnn import TRAINING_ONLY, _locked, embed_tokens
+from stylegen.models.rnn import embed_tokens, locked_dropout, model_config
 
 
 @dataclass
@@ -120,7 +120,7 @@ class QRNNLanguageModel(nn.Module):
         x = embed_tokens(self.embedding, ids, cfg.embed_dropout if self.training else 0.0)  # (B, T, E)
         acts, new_state = [], []
         for k, layer in enumerate(self.layers):
-            inp = _locked(x, cfg.locked_dropout, self.training)
+            inp = locked_dropout(x, cfg.locked_dropout, self.training)
             out, c, last = layer(inp, state[2 * k], state[2 * k + 1], cfg.weight_drop)
             acts.append(out)
             new_state += [c.to(state[2 * k].dtype), last.to(state[2 * k + 1].dtype)]
@@ -129,7 +129,7 @@ class QRNNLanguageModel(nn.Module):
 
     def forward(self, ids: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         _, x, new_state = self._run(ids, state)
-        x = self.drop(_locked(x, self.cfg.locked_dropout, self.training))
+        x = self.drop(locked_dropout(x, self.cfg.locked_dropout, self.training))
         return self.head(x), new_state  # (B, T, V)
 
     def select_state(self, state: Any, index: torch.Tensor) -> Any:
@@ -146,8 +146,4 @@ class QRNNLanguageModel(nn.Module):
         return kinds, new_state
 
     def config(self) -> dict[str, Any]:
-        config = asdict(self.cfg)
-        for name in TRAINING_ONLY:
-            if not config[name]:
-                del config[name]
-        return config
+        return model_config(self.cfg)

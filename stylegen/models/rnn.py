@@ -69,7 +69,7 @@ class RNNLanguageModel(nn.Module):
     def forward(self, ids: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         cfg = self.cfg
         x = embed_tokens(self.embedding, ids, cfg.embed_dropout if self.training else 0.0)  # (B, T, E)
-        x = self.drop(_locked(x, cfg.locked_dropout, self.training))
+        x = self.drop(locked_dropout(x, cfg.locked_dropout, self.training))
         if self.training and cfg.weight_drop > 0:
             # The same dropped recurrent matrices at every step of the window; the fused kernel
             # runs with them in place of the parameters (gradients flow back through the mask).
@@ -81,7 +81,7 @@ class RNNLanguageModel(nn.Module):
             out, state = functional_call(self.rnn, dropped, (x, state))
         else:
             out, state = self.rnn(x, state)  # (B, T, H); state (L, B, H) or a pair of them
-        out = self.drop(_locked(out, cfg.locked_dropout, self.training))
+        out = self.drop(locked_dropout(out, cfg.locked_dropout, self.training))
         return self.head(out), state  # (B, T, V)
 
     def select_state(self, state: Any, index: torch.Tensor) -> Any:
@@ -95,11 +95,7 @@ class RNNLanguageModel(nn.Module):
     def config(self) -> dict[str, Any]:
         """The options that rebuild this model. The training-only regularisers are left out
         while off, so a style.json written before they existed reads the same."""
-        config = asdict(self.cfg)
-        for name in TRAINING_ONLY:
-            if not config[name]:
-                del config[name]
-        return config
+        return model_config(self.cfg)
 
     def step_states(self, ids: torch.Tensor, state: Any) -> tuple[dict[str, torch.Tensor], Any]:
         """Every layer's activations at every step, for `stylegen inspect`.
@@ -146,7 +142,14 @@ def embed_tokens(embedding: nn.Embedding, ids: torch.Tensor, p: float) -> torch.
     return F.embedding(ids, weight * keep)
 
 
-def _locked(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+def model_config(cfg: Any) -> dict[str, Any]:
+    """A model config dataclass as style.json keeps it: the training-only regularisers
+    (`TRAINING_ONLY`) left out while off, so a style written before they existed reads the same."""
+    config = asdict(cfg)
+    return {k: v for k, v in config.items() if k not in TRAINING_ONLY or v}
+
+
+def locked_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     """Variational ("locked") dropout: one mask per sequence, the same at every step.
     x (B, T, C) -> (B, T, C), each stream's dropped channels zero for the whole window."""
     if not (training and p > 0):
