@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 from typing import Any
@@ -176,26 +177,8 @@ def train_command(
         source = click.get_current_context().get_parameter_source("model")
         if source is click.core.ParameterSource.COMMANDLINE:
             raise click.UsageError("--from STYLE takes that style's model: leave --model out")
-    for kind, given in (("model", model_config), ("tokenizer", tokenizer_config)):
-        if resume and given:
-            raise click.UsageError(f"{kind} options are fixed when a style is created; leave them out with --resume")
     if resume:
-        from stylegen import RESUME_OVERRIDES
-
-        ctx = click.get_current_context()
-        keep = {*RESUME_OVERRIDES, "corpus", "name", "resume", "events", "quiet", "tensorboard"}
-        changed = [
-            f"--{p.name.replace('_', '-')}"
-            for p in ctx.command.params
-            if p.name
-            and p.name not in keep
-            and ctx.get_parameter_source(p.name) is click.core.ParameterSource.COMMANDLINE
-        ]
-        if changed:
-            raise click.UsageError(
-                f"{', '.join(changed)}: a resumed run keeps its saved settings; only "
-                f"{', '.join('--' + k.replace('_', '-') for k in RESUME_OVERRIDES)} may change"
-            )
+        _refuse_changes(name, model_config, tokenizer_config)
     settings: dict[str, Any] = {}
     if preset is not None and not resume:
         from stylegen import preset as preset_settings
@@ -267,6 +250,84 @@ def train_command(
         raise StylegenError(f"style {name!r} finished without a validation")
     if events != "jsonl":
         click.echo(f"style {name!r}: validation {meta['val_bpc']:.4f} bits/char after {meta['steps']} steps")
+
+
+#: options a resumed run ignores (they are not the run's settings)
+NOT_SETTINGS = ("corpus", "name", "resume", "events", "quiet", "tensorboard")
+#: option -> where the saved run keeps it: "model" / "tokenizer" (their options), else the run's settings
+MODEL_OPTIONS = ("layers", "hidden", "embed", "dropout", "locked_dropout", "weight_drop", "embed_dropout")
+TOKENIZER_OPTIONS = {"spm_type": "type", "vocab_size": "vocab_size", "character_coverage": "character_coverage"}
+SETTING_NAMES = {"compile_": "compile"}
+
+
+def _same(given: Any, saved: Any) -> bool:
+    if isinstance(given, float) and isinstance(saved, (int, float)) and not isinstance(saved, bool):
+        return math.isclose(given, saved, rel_tol=1e-9)
+    return bool(given == saved)
+
+
+def _show(value: Any) -> str:
+    return "none" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _refuse_changes(name: str, model_config: dict[str, Any], tokenizer_config: dict[str, Any]) -> None:
+    """--resume with options of the saved run: equal values are accepted, a different one is
+    refused naming it and the saved value (limits, --patience, --device, --precision may change)."""
+    from stylegen import RESUME_OVERRIDES, StylegenError, read_meta
+
+    ctx = click.get_current_context()
+    given = [
+        p.name
+        for p in ctx.command.params
+        if p.name
+        and p.name not in (*RESUME_OVERRIDES, *NOT_SETTINGS)
+        and ctx.get_parameter_source(p.name) is click.core.ParameterSource.COMMANDLINE
+    ]
+    if not given:
+        return
+    may = ", ".join("--" + k.replace("_", "-") for k in RESUME_OVERRIDES)
+    try:
+        meta = read_meta(name)
+    except StylegenError:
+        meta = None  # nothing to compare with: train() says why it cannot resume
+    if meta is None:
+        raise click.UsageError(f"a resumed run keeps its saved settings; only {may} may change")
+    saved_train: dict[str, Any] = dict(meta["train"])
+    model_saved = {**saved_train.get("model_config", {}), **meta["model"].get("config", {})}
+    tok_saved = {**saved_train.get("tokenizer_config", {}), **meta["tokenizer"].get("config", {})}
+    missing = object()
+    changed = []
+    for key in given:
+        value = ctx.params[key]
+        if key in MODEL_OPTIONS:
+            saved = model_saved.get(key, missing)
+        elif key in TOKENIZER_OPTIONS:
+            saved = tok_saved.get(TOKENIZER_OPTIONS[key], missing)
+        elif key == "model_opt":
+            changed += [
+                f"--model-opt {k}={v} (saved: {_show(model_saved.get(k))})"
+                for k, v in parse_opts(value, "--model-opt").items()
+                if not _same(model_config.get(k, v), model_saved.get(k, missing))
+            ]
+            continue
+        elif key == "tokenizer_opt":
+            changed += [
+                f"--tokenizer-opt {k}={v} (saved: {_show(tok_saved.get(k))})"
+                for k, v in parse_opts(value, "--tokenizer-opt").items()
+                if not _same(tokenizer_config.get(k, v), tok_saved.get(k, missing))
+            ]
+            continue
+        else:
+            saved = saved_train.get(SETTING_NAMES.get(key, key), missing)
+        if not _same(value, saved):
+            option = "--" + ("from" if key == "init_from" else key.rstrip("_").replace("_", "-"))
+            shown = option if isinstance(value, bool) else f"{option} {_show(value)}"
+            changed.append(f"{shown} (saved: {'not set' if saved is missing else _show(saved)})")
+    if changed:
+        raise click.UsageError(
+            f"style {name!r} was trained with other settings: {'; '.join(changed)}. A resumed run keeps "
+            f"its saved settings: leave these out or give the saved values; only {may} may change"
+        )
 
 
 COMMANDS = [train_command]

@@ -37,6 +37,9 @@ class TrainConfig:
     preset: str | None = None  # the preset the settings came from (a record; the values are above)
     seed: int = 0
     init_from: str | None = None  # --from: the style whose weights a new run starts from
+    #: True when no limit was given and max_epochs took its default: a resumed run then keeps
+    #: the saved limits (not saved itself)
+    limits_defaulted: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "seq_len", "eval_every", "log_every"):
@@ -54,11 +57,12 @@ class TrainConfig:
             raise StylegenError(f"precision must be auto, fp32 or bf16 (got {self.precision!r})")
         if self.max_steps is None and self.max_minutes is None and self.max_epochs is None:
             self.max_epochs = 10.0
+            self.limits_defaulted = True
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "limits_defaulted"}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = {f.name for f in dataclasses.fields(cls) if f.init}
         return cls(**{k: v for k, v in data.items() if k in known})

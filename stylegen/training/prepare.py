@@ -32,6 +32,7 @@ from stylegen.training.warm_start import WarmStart, copy_weights, source_model, 
 
 #: The settings a resumed run may change; everything else is kept from the checkpoint.
 RESUME_OVERRIDES = ("max_steps", "max_minutes", "max_epochs", "patience", "device", "precision")
+LIMITS = ("max_steps", "max_minutes", "max_epochs")
 
 
 @dataclass
@@ -98,12 +99,16 @@ def model_errors(model: str, when: str, after: str = "") -> Iterator[None]:
 
 
 def resumed_config(cfg: TrainConfig, saved: dict[str, Any]) -> TrainConfig:
-    """The saved run's settings, with the limits (and device, precision) of `cfg` in force."""
+    """The saved run's settings, with the device and precision of `cfg` in force, and its
+    limits (max_steps, max_minutes, max_epochs together) and patience where it gives them:
+    a limit or patience left out keeps the saved one."""
     config = TrainConfig.from_dict(saved)
     if cfg.corpus != config.corpus:
         raise StylegenError(f"style {cfg.name!r} was trained on corpus {config.corpus!r}, not {cfg.corpus!r}")
+    kept = {*(LIMITS if cfg.limits_defaulted else ()), *(("patience",) if cfg.patience is None else ())}
     for name in RESUME_OVERRIDES:
-        setattr(config, name, getattr(cfg, name))
+        if name not in kept:
+            setattr(config, name, getattr(cfg, name))
     config.__post_init__()
     return config
 
