@@ -372,3 +372,15 @@ def test_the_cli_import_stays_light() -> None:
     code = "import sys, stylegen.cli; print(sorted(m for m in ('numpy', 'torch', 'rich') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_pattern_anchors_match_at_line_ends_like_grep() -> None:
+    text = "ROMEO:\nhi there.\nFRIAR JOHN:\nho:\n"
+    mask = api.pattern_mask(text, r"^[A-Z ]+:$")
+    assert [text[i] for i in range(len(text)) if mask[i]] == list("ROMEO:FRIAR JOHN:")
+    from click.testing import CliRunner
+
+    from stylegen.cli import cli
+
+    help_text = " ".join(CliRunner().invoke(cli, ["inspect", "--help"]).output.split())
+    assert "at line ends (like grep)" in help_text

@@ -79,7 +79,10 @@ def _char(ch: str) -> str:
     "gate-r, gate-z (GRU). [default: cell where the model has it, else hidden]",
 )
 @click.option(
-    "--pattern", metavar="REGEX", help="Neuron search: rank every neuron by correlation with 'inside a match of REGEX'."
+    "--pattern",
+    metavar="REGEX",
+    help="Neuron search: rank every neuron by correlation with 'inside a match of REGEX' (Python's re; "
+    "^ and $ match at line ends (like grep), so '^[A-Z ]+:$' finds speaker lines).",
 )
 @click.option(
     "--feature",

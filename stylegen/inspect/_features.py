@@ -25,11 +25,12 @@ OPENING, CLOSING = "\u201c", "\u201d"
 def pattern_mask(text: str, pattern: str) -> np.ndarray:
     """1.0 where a character lies inside a match of the regular expression `pattern`, else 0.0.
 
-    Matches are found with `re.finditer` (use inline flags such as `(?m)` or `(?s)`); empty
-    matches mark nothing.
+    As in grep, `^` and `$` match at the start and end of every line (`re.MULTILINE`); a match
+    may still span lines where the pattern allows it (`[^"]*` crosses newlines, `.` does not
+    unless `(?s)`). Matches are found with `re.finditer`; empty matches mark nothing.
     """
     try:
-        regex = re.compile(pattern)
+        regex = re.compile(pattern, re.MULTILINE)
     except re.error as e:
         raise StylegenError(f"pattern {pattern!r} is not a regular expression ({e})") from None
     mask = np.zeros(len(text))
