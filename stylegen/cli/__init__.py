@@ -64,10 +64,17 @@ def cli(ctx: click.Context) -> None:
     """Learn the style of a body of text, then write in that style.
 
     \b
-    A five-minute start:
+    `stylegen` alone in a terminal (or `stylegen tui`) opens the app: chat,
+    generate, build a corpus, train, inspect. The shipped style `shakespeare`
+    works at once:
+      stylegen chat shakespeare --as ROMEO
+      stylegen generate shakespeare --prime "JULIET:" --length 300
+
+    \b
+    A five-minute start with your own texts:
       stylegen corpus build mytexts ./my-texts/
       stylegen train mytexts --name mine --max-minutes 5
-      stylegen generate mine --prime "Once" --length 300
+      stylegen generate mine --length 300
     """
     if ctx.invoked_subcommand is None:
         if sys.stdin.isatty() and sys.stdout.isatty():  # a person at a terminal: the app

@@ -131,7 +131,8 @@ def generate_command(
     device: str,
     as_json: bool,
 ) -> None:
-    """Write text in STYLE, starting with --prime.
+    """Write text in STYLE. --prime is optional: with it the text continues the prime, without
+    it the style starts a text of its own.
 
     \b
     The sampler follows the options: --temperature 0 is greedy; otherwise --min-p, else
