@@ -3,9 +3,13 @@
     python benchmarks/generate_speed.py [--hidden 512] [--layers 2] [--steps 2000]
     python benchmarks/generate_speed.py --device cuda --batches 1,64 --no-commands
 
-Measures, for a char LSTM with random weights (speed does not depend on what it learned):
-characters/s at batch 1 and batch 16 (`--batches`) with PyTorch's oneDNN (mkldnn) RNN kernel
-on and off and with int8 weights (on the CPU; on CUDA: cuDNN, float32 weights), the time to
+Measures, for a char model with random weights (speed does not depend on what it learned;
+`--model lstm|gru|rnn|qrnn`): characters/s at batch 1 and batch 16 (`--batches`) through the
+one-token step (stylegen/models/stepper.py) with float32, float16 and int8 weights, beside
+the path it replaced (the model's `forward` on one token, PyTorch's oneDNN RNN kernel on and
+off, and torch's dynamic int8 quantisation), each as a fraction of the floor: the time to read
+the model's weights once per step (one matrix-vector product over as many weights, at the
+same format and thread count). On CUDA: cuDNN, float32 weights. Then the time to
 the first character after the model is loaded, and the wall time of `stylegen --help` and of
 `stylegen generate` end to end (a style saved to a temporary home; `python -m stylegen` where
 no `stylegen` command sits beside this Python; `--no-commands` leaves them out).
@@ -34,16 +38,16 @@ from stylegen.styles import Style
 VOCAB = string.printable
 
 
-def make_style(hidden: int, layers: int, device: str = "cpu") -> Style:
+def make_style(hidden: int, layers: int, device: str = "cpu", model_name: str = "lstm") -> Style:
     tokenizer = plugins.get("tokenizer", "char").train(VOCAB)
     config = {"hidden": hidden, "layers": layers, "embed": 64}
     torch.manual_seed(0)
-    model = plugins.get("model", "lstm").build(tokenizer.vocab_size, **config).to(device).eval()
+    model = plugins.get("model", model_name).build(tokenizer.vocab_size, **config).to(device).eval()
     meta = {
         "format_version": styles.FORMAT_VERSION,
         "name": "bench",
         "corpus": {"name": "none"},
-        "model": {"name": "lstm", "config": config},
+        "model": {"name": model_name, "config": config},
         "tokenizer": {"name": "char", "vocab_size": tokenizer.vocab_size},
         "params": 0,
         "steps": 0,
@@ -51,19 +55,50 @@ def make_style(hidden: int, layers: int, device: str = "cpu") -> Style:
     return Style("bench", Path("."), StyleRecord.from_json(meta, "bench"), tokenizer, model, device)
 
 
-def chars_per_second(style: Style, batch: int, steps: int, mkldnn: bool) -> float:
+def chars_per_second(style: Style, batch: int, steps: int, mkldnn: bool = False, fast: bool = True) -> float:
+    """Characters/s of `Decoder.step` at temperature 0.8, best of three rounds of `steps`;
+    `fast=False` steps through the model's `forward` (the path before the one-token step)."""
     _generate.ONEDNN_OFF_ON_CPU = not mkldnn
     try:
         decoder = Decoder(style, sampler="temperature", params={"temperature": 0.8}, seed=0, n=batch)
+        if not fast:
+            decoder._stepper_built = True  # as if the model had no one-token step
         decoder.feed_text("Hello")
-        for _ in range(20):  # warm up
-            decoder.step()
-        start = time.perf_counter()
-        for _ in range(steps):
-            decoder.step()
-        return batch * steps / (time.perf_counter() - start)
+        best = 0.0
+        for _ in range(3):
+            for _ in range(20):  # warm up
+                decoder.step()
+            start = time.perf_counter()
+            for _ in range(steps):
+                decoder.step()
+            best = max(best, batch * steps / (time.perf_counter() - start))
+        return best
     finally:
         _generate.ONEDNN_OFF_ON_CPU = True
+
+
+def floor_steps_per_second(model: torch.nn.Module, precision: str) -> float:
+    """How often per second this CPU reads as many weights as `model` has, in `precision`:
+    one matrix-vector product (batch 1) over a matrix of the same number of weights, with the
+    kernel the one-token step uses for that format (numpy/OpenBLAS for float32, fbgemm for
+    float16 and int8). The step cannot beat this by much: each step reads every weight once."""
+    from stylegen.models.stepper import Linear
+
+    weights = sum(p.numel() for name, p in model.named_parameters() if "embedding" not in name)
+    cols = 1024
+    rows = max(1, weights // cols)
+    x = torch.zeros(1, cols + 1)
+    x[0, cols] = 1.0
+    product = Linear(torch.randn(rows, cols), torch.zeros(rows), precision).bind(x, torch.empty(1, rows))
+    for _ in range(50):
+        product()
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(500):
+            product()
+        best = min(best, (time.perf_counter() - start) / 500)
+    return 1 / best
 
 
 def first_char_ms(style: Style) -> float:
@@ -115,6 +150,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--hidden", type=int, default=512)
     parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--model", default="lstm", help="lstm | gru | rnn | qrnn")
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--device", default="cpu", help="cpu | cuda")
     parser.add_argument("--batches", default="1,16", help="comma-separated batch sizes [1,16]")
@@ -122,27 +158,42 @@ def main() -> None:
     args = parser.parse_args()
 
     cuda = args.device.startswith("cuda")
-    style = make_style(args.hidden, args.layers, args.device)
+    style = make_style(args.hidden, args.layers, args.device, args.model)
     batches = parse_batches(args.batches)
-    rows = []
+    rows: list[tuple[str, str]] = []
+    floors = {} if cuda else {p: floor_steps_per_second(style.model, p) for p in ("fp32", "fp16", "int8")}
+    for precision, floor in floors.items():
+        rows.append((f"floor: weights read once per step, {precision} (steps/s)", f"{floor:,.0f}"))
+
+    def row(name: str, rate: float, batch: int, precision: str) -> tuple[str, str]:
+        """A table row; at batch 1 with the rate as a share of the floor at that format."""
+        share = f" ({rate / floors[precision]:.0%} of floor)" if batch == 1 and floors else ""
+        return name, f"{rate:,.0f}{share}"
+
     for batch in batches:
         steps = args.steps // (4 if batch > 1 else 1)
         if cuda:
-            rows.append(
-                (
-                    f"chars/s, batch {batch}, {args.device} (cuDNN)",
-                    f"{chars_per_second(style, batch, steps, False):,.0f}",
-                )
-            )
+            rate = chars_per_second(style, batch, steps, fast=False)
+            rows.append((f"chars/s, batch {batch}, {args.device} (cuDNN)", f"{rate:,.0f}"))
             continue
         for mkldnn in (True, False):
-            rate = chars_per_second(style, batch, steps, mkldnn)
-            rows.append((f"chars/s, batch {batch}, oneDNN {'on' if mkldnn else 'off'}", f"{rate:,.0f}"))
-    if not cuda:
-        quantized = Style("bench", Path("."), style.meta, style.tokenizer, styles.quantize_int8(style.model))
-        for batch in batches:
-            rate = chars_per_second(quantized, batch, args.steps // (4 if batch > 1 else 1), False)
-            rows.append((f"chars/s, batch {batch}, int8 weights (--int8), oneDNN off", f"{rate:,.0f}"))
+            rate = chars_per_second(style, batch, steps, mkldnn, fast=False)
+            rows.append(
+                row(
+                    f"chars/s, batch {batch}, forward, oneDNN {'on' if mkldnn else 'off'} (before)", rate, batch, "fp32"
+                )
+            )
+        if args.model in ("lstm", "gru", "rnn"):
+            quantized = Style("bench", Path("."), style.meta, style.tokenizer, styles.quantize_int8(style.model))
+            rate = chars_per_second(quantized, batch, steps, fast=False)
+            rows.append(
+                row(f"chars/s, batch {batch}, forward, torch dynamic int8 (--int8 before)", rate, batch, "int8")
+            )
+        for precision in ("fp32", "fp16", "int8"):
+            stepped = Style("bench", Path("."), style.meta, style.tokenizer, style.model, "cpu", precision)
+            flag = {"fp32": "", "fp16": " (--fp16)", "int8": " (--int8)"}[precision]
+            rate = chars_per_second(stepped, batch, steps)
+            rows.append(row(f"chars/s, batch {batch}, one-token step, {precision}{flag}", rate, batch, precision))
     rows.append(("first character after load (ms, median of 5)", f"{first_char_ms(style):.1f}"))
 
     if not args.no_commands:
@@ -158,7 +209,7 @@ def main() -> None:
 
     where = torch.cuda.get_device_name() if cuda else platform.processor() or platform.machine()
     print(
-        f"# generate_speed: {args.layers}x{args.hidden} LSTM on {args.device}, torch {torch.__version__}, "
+        f"# generate_speed: {args.layers}x{args.hidden} {args.model} on {args.device}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads, {where}, {os.cpu_count()} cores"
     )
     width = max(len(r[0]) for r in rows)

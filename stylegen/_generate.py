@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from stylegen import plugins
 from stylegen.errors import PluginError, StylegenError
 from stylegen.processors import Penalties
-from stylegen.protocols import BansIds, DecodesStream, StreamDecoder
+from stylegen.protocols import BansIds, DecodesStream, StepsTokens, StreamDecoder
 
 if TYPE_CHECKING:
     import torch
@@ -171,6 +171,16 @@ def checked_ids(ids: Any, n: int, vocab: int, sampler: str) -> torch.Tensor:
     return ids
 
 
+def model_name(style: Any) -> str:
+    """The name of the model plugin behind a loaded style (`?` for a stand-in without one)."""
+    meta = getattr(style, "meta", None)
+    name = getattr(getattr(meta, "model", None), "name", None)
+    if name is None and isinstance(meta, Mapping):
+        spec = meta.get("model")
+        name = spec.get("name") if isinstance(spec, Mapping) else spec
+    return str(name or "?")
+
+
 class Decoder:
     """A batch of `n` rows of text in progress: the model state, the last logits, a seeded RNG.
 
@@ -208,6 +218,9 @@ class Decoder:
         self.banned = torch.tensor(banned_ids(self.tokenizer), dtype=torch.long)  # (k,) never sampled
         self.streams: list[StreamDecoder] | None = None  # one incremental decoder per row, if the tokenizer has them
         self._new_streams()
+        self._stepper: Any = None  # the model's fast one-token step, built at the first step
+        self._stepper_built = False
+        self._rows, self._ones = torch.arange(n), torch.ones(n)  # for counting each step's ids
 
     def _new_streams(self) -> None:
         tokenizer = self.tokenizer
@@ -228,8 +241,18 @@ class Decoder:
     def encode(self, text: str) -> list[int]:
         return [int(i) for i in self.tokenizer.encode(text)]
 
+    def token_stepper(self) -> Any:
+        """The model's one-token step (`StepsTokens`) at the style's precision, or None."""
+        if not self._stepper_built:
+            self._stepper_built = True
+            if isinstance(self.model, StepsTokens):
+                self._stepper = self.model.token_stepper(self.n, self.style.precision)
+        return self._stepper
+
     def feed(self, ids: Sequence[int] | torch.Tensor) -> None:
-        """Run the model over `ids` (the same for every row, or an (n, t) tensor) in one call."""
+        """Run the model over `ids` (the same for every row, or an (n, t) tensor) in one call;
+        one token per row goes through the model's fast one-token step where it has one (its
+        state is then updated in place: copy `state` to keep it)."""
         import torch
 
         x = ids if isinstance(ids, torch.Tensor) else torch.tensor([list(ids)], dtype=torch.long)
@@ -240,9 +263,16 @@ class Decoder:
         x = x.to(self.device).expand(self.n, -1)  # (n, t)
         if self.state is None:
             self.state = self.model.init_state(self.n, self.device)
-        with torch.no_grad(), fast_kernels(self.device, x.size(1)):
-            logits, self.state = self.model(x, self.state)  # (n, t, V)
-        self.last = logits[:, -1, :].float().cpu()
+        step = self.token_stepper() if x.size(1) == 1 else None
+        if step is not None:
+            with torch.no_grad():
+                self.last, self.state = step(x[:, 0], self.state)  # (n, V) float32
+        else:
+            with torch.no_grad(), fast_kernels(self.device, x.size(1)):
+                logits, self.state = self.model(x, self.state)  # (n, t, V)
+            vocab = self.tokenizer.vocab_size  # the model's output checked: a wrong shape names its plugin
+            plugins.check_logits(logits, self.state, self.n, x.size(1), vocab, model_name(self.style), "in generation")
+            self.last = logits[:, -1, :].float().cpu()
         if self.counts is None:
             self.counts = torch.zeros(self.n, self.last.size(-1))  # (n, V)
         x = x.cpu()
@@ -269,7 +299,12 @@ class Decoder:
         """Sample one token per row, feed it back, and return each row's decoded text (only
         complete characters: a part of one is held back until the rest comes)."""
         ids = self.next_ids()
-        self.feed(ids.view(self.n, 1))
+        stepper = self.token_stepper()
+        if stepper is not None and self.counts is not None:  # the fast one-token step
+            self.last, self.state = stepper(ids, self.state)  # its buffers hold no autograd history
+            self.counts.index_put_((self._rows, ids), self._ones, accumulate=True)
+        else:
+            self.feed(ids.view(self.n, 1))
         if self.streams is None:
             return [self.tokenizer.decode([int(i)]) for i in ids.tolist()]
         return [s.push(int(i)) for s, i in zip(self.streams, ids.tolist(), strict=True)]

@@ -21,3 +21,4 @@ class LoadedStyle(Protocol):
     tokenizer: Any  # a tokenizer plugin object (stylegen.protocols.Tokenizer)
     model: Any  # a model built by a model plugin (the stateful-step protocol)
     device: str
+    precision: str  # the weights' format for generation steps: "fp32", "fp16" or "int8"

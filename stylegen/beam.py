@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stylegen import plugins
 from stylegen._generate import EMPTY_PRIME, banned_ids
 from stylegen.errors import StylegenError
 from stylegen.processors import Penalties
@@ -66,6 +67,7 @@ def beams(
     with torch.no_grad():
         x = torch.tensor([ids], dtype=torch.long)  # (1, P)
         logits, state = model(x.to(device), model.init_state(1, device))  # the whole prime in one call
+        plugins.check_logits(logits, state, 1, x.size(1), tokenizer.vocab_size, _model_name(source), "in beam search")
         last = logits[:, -1, :].float().cpu()  # (K, V), K = 1 beam so far
         vocab = last.size(-1)
         counts = torch.zeros(1, vocab).scatter_add_(1, x, torch.ones(x.shape))  # (K, V) ids in each beam

@@ -66,6 +66,11 @@ def cache_dir() -> Path:
     return data_home() / "cache"
 
 
+def plugin_warnings_file() -> Path:
+    """When each plugin warning was last printed (so a broken plugin warns once a day)."""
+    return cache_dir() / "plugin-warnings.json"
+
+
 def shipped_dir() -> Path:
     """Styles that ship inside the package (read-only), e.g. `shakespeare`."""
     return Path(__file__).parent / "shipped"

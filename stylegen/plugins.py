@@ -143,11 +143,17 @@ class _Loaded:
 
 
 class Registry:
-    """Everything the loaded plugins registered, looked up by kind and name."""
+    """Everything the loaded plugins registered, looked up by kind and name.
 
-    def __init__(self, entries: list[Entry], warnings: list[str]) -> None:
+    `skipped` holds what a third-party plugin registered under a built-in's kind and name:
+    built-in names win, so such an object is never used (`stylegen plugins` marks it).
+    """
+
+    def __init__(self, entries: list[Entry], warnings: list[str], skipped: list[Entry] | None = None) -> None:
         self.entries = entries
         self.warnings = warnings
+        self.skipped = skipped or []
+        self.printed: set[str] = set()  # the warnings printed to stderr by this process
 
     def names(self, kind: str) -> list[str]:
         return sorted({e.name for e in self.entries if e.kind == kind})
@@ -162,13 +168,44 @@ class Registry:
             known = ", ".join(self.names(kind)) or "none"
             raise NotFoundError(f"unknown {kind} {name!r} (available: {known})")
         if len(found) > 1:
-            who = " and ".join(f"{e.plugin} ({e.package} {e.version})" for e in found)
-            raise PluginError(f"{kind} {name!r} is registered by two plugins: {who}")
+            raise PluginError(clash(kind, name, found))
         return found[0]
 
     def get(self, kind: str, name: str) -> Any:
         """The object of `kind` called `name`; an error if none or if two plugins claim it."""
         return self.entry(kind, name).obj
+
+
+def clash(kind: str, name: str, found: list[Entry]) -> str:
+    """What to say when two third-party plugins register the same kind and name."""
+    who = " and ".join(f"{e.plugin!r} ({e.package} {e.version})" for e in sorted(found, key=lambda e: e.package))
+    packages = sorted({e.package for e in found})
+    ways = " or ".join(f"`pip uninstall {p}`" for p in packages)
+    return (
+        f"{kind} {name!r} is registered by two plugins: {who}; uninstall one ({ways}), "
+        "or choose the plugins to load with STYLEGEN_LOAD_PLUGINS"
+    )
+
+
+def builtins_win(entries: list[Entry]) -> tuple[list[Entry], list[Entry], list[str]]:
+    """(entries kept, entries skipped, a warning per skipped one): an object a third-party
+    plugin registers under the kind and name of a built-in one is skipped, so no plugin can
+    make a built-in model or sampler unusable."""
+    builtin = {(e.kind, e.name) for e in entries if e.package == DISTRIBUTION}
+    kept: list[Entry] = []
+    skipped: list[Entry] = []
+    warnings: list[str] = []
+    for e in entries:
+        if e.package != DISTRIBUTION and (e.kind, e.name) in builtin:
+            skipped.append(e)
+            version = "" if e.version == "?" else f" {e.version}"
+            warnings.append(
+                f"plugin {e.plugin!r} from {e.package}{version}: its {e.kind} {e.name!r} was skipped: "
+                f"a built-in {e.kind} has that name (built-in names win; the plugin must rename it)"
+            )
+        else:
+            kept.append(e)
+    return kept, skipped, warnings
 
 
 def _allowed_third_party() -> set[str] | None:
@@ -284,19 +321,60 @@ def collect(pm: pluggy.PluginManager, loaded: dict[str, _Loaded], problems: list
                     "which was ignored (a hook calls register(obj) for each object and returns nothing)"
                 )
             entries.extend(found)
-    return Registry(entries, problems)
+    kept, skipped, clashes = builtins_win(entries)
+    return Registry(kept, problems + clashes, skipped)
 
 
 _REGISTRY: Registry | None = None
 
 
+#: A warning about a plugin is printed again after this long (`stylegen plugins` always shows it).
+WARN_AGAIN_SECONDS = 24 * 3600
+
+
+def _announce(reg: Registry) -> None:
+    """Print the registry's warnings that were not printed in the last day (or that changed):
+    a broken plugin costs one line a day, not one per command. What was printed when is kept
+    in the data home's cache; where it cannot be read or written, every warning is printed."""
+    import hashlib
+    import json
+    import time
+
+    from stylegen import home
+
+    if not reg.warnings:
+        return
+    path = home.plugin_warnings_file()
+    now = time.time()
+    try:
+        seen = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(seen, dict):
+            seen = {}
+    except (OSError, ValueError, RecursionError):
+        seen = {}
+    shown: dict[str, float] = {}
+    for message in reg.warnings:
+        key = hashlib.sha256(message.encode("utf-8", "replace")).hexdigest()[:16]
+        when = seen.get(key)
+        if isinstance(when, (int, float)) and 0 <= now - when < WARN_AGAIN_SECONDS:
+            shown[key] = float(when)
+            continue
+        warn(message)
+        reg.printed.add(message)
+        shown[key] = now
+    if shown != seen:
+        try:
+            home.write_json(path, shown)  # only the warnings of now: one fixed stops being remembered
+        except (OSError, StylegenError):
+            pass
+
+
 def registry() -> Registry:
-    """The process-wide registry; built (and its warnings printed) on first use."""
+    """The process-wide registry; built (and its new warnings printed) on first use."""
     global _REGISTRY
     if _REGISTRY is None:
         reg = collect(*make_plugin_manager())
-        for message in reg.warnings:
-            warn(message)
+        _announce(reg)
         _REGISTRY = reg
     return _REGISTRY
 
@@ -309,6 +387,7 @@ def reset(extra: dict[str, Any] | None = None) -> Registry:
         reg = collect(*make_plugin_manager(extra))
         for message in reg.warnings:
             warn(message)
+        reg.printed.update(reg.warnings)
         _REGISTRY = reg
         return reg
     return registry()
@@ -327,3 +406,35 @@ def describe(kind: str, name: str) -> str:
         return f"{kind} {name!r}"
     version = "" if e.version == "?" else f" {e.version}"
     return f"{kind} {name!r} (plugin {e.plugin!r} from {e.package}{version})"
+
+
+def check_logits(logits: Any, state: Any, batch: int, steps: int, vocab: int, model: str, when: str) -> None:
+    """A model's forward output checked against the protocol: logits (B, T, V) with V the
+    vocabulary, and a state in which some tensor has the batch's size B. Otherwise a one-line
+    `PluginError` naming the model's plugin (a wrong shape would train to a meaningless loss
+    or fail later, blaming someone else)."""
+    import torch
+
+    expected = (batch, steps, vocab)
+    problem = ""
+    if not isinstance(logits, torch.Tensor):
+        problem = f"logits of type {type(logits).__name__}, not a tensor"
+    elif tuple(logits.shape) != expected:
+        shape = tuple(logits.shape)
+        hint = ""
+        if shape == (steps, batch, vocab):
+            hint = " (time first: the protocol puts the batch first)"
+        elif len(shape) == 3 and shape[:2] == expected[:2]:
+            hint = f" ({shape[2]} logits per step for a vocabulary of {vocab})"
+        elif len(shape) != 3:
+            hint = " (one row of logits per step is needed, not only the last)" if shape == (batch, vocab) else ""
+        problem = f"logits of shape {shape} for ids of shape ({batch}, {steps}); expected {expected}, (B, T, V){hint}"
+    else:
+        from stylegen.state import tree_map
+
+        sizes: list[tuple[int, ...]] = []
+        tree_map(lambda t: sizes.append(tuple(getattr(t, "shape", ()))), state)
+        if sizes and not any(batch in s for s in sizes):
+            problem = f"a state whose tensors have no dimension of the batch's size {batch} (shapes {sizes[:4]})"
+    if problem:
+        raise PluginError(f"{describe('model', model)} returned {problem} {when}".rstrip())

@@ -10,6 +10,7 @@ are Protocols of their own, checked with `isinstance` where stylegen uses them:
     DecodesStream  a tokenizer's `decode_stream()`: decodes one id at a time (a `StreamDecoder`)
     SelectsState   a model's `select_state(state, index)`: beam search
     StepsStates    a model's `step_states(ids, state)`: `stylegen inspect`
+    StepsTokens    a model's `token_stepper(batch, precision)`: fast one-token generation steps
 
 Nothing here imports torch: a plugin module must stay cheap to import, so that
 `stylegen --help` and `stylegen plugins` stay instant. Import torch inside methods.
@@ -258,6 +259,24 @@ class StepsStates(Protocol, metaclass=_Capability):
         it), `cell` (tanh of an LSTM's cell state), `gate-i`, `gate-f`, `gate-o` (LSTM gates),
         `gate-r`, `gate-z` (GRU gates); others are shown under their own name. Values in [-1, 1]
         (or [0, 1] for `gate-*`) colour best.
+        """
+        ...
+
+
+@runtime_checkable
+class StepsTokens(Protocol, metaclass=_Capability):
+    """The optional `LanguageModel` method that generation uses for its one-token steps.
+    A model without it is stepped through `forward` with sequences of one token, as before."""
+
+    def token_stepper(self, batch: int, precision: str) -> Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]] | None:
+        """A step for `batch` rows, or None where it does not apply (then `forward` is used).
+
+        The step is `step(ids, state) -> (logits, state)`: ids (batch,) int64 on the model's
+        device, logits (batch, V) float32 on the CPU, and the state in the layout `forward`
+        uses; it may update the state in place and reuse the logits tensor at the next call.
+        `precision` is "fp32", "fp16" or "int8" (`--fp16`, `--int8`): the weights' format.
+        The step must give `forward`'s logits for one token, to the precision's rounding.
+        stylegen/models/stepper.py builds the built-in models' steps.
         """
         ...
 

@@ -21,6 +21,7 @@ from stylegen.home import STYLE_JSON as STYLE_JSON
 from stylegen.home import shipped_dir as shipped_dir  # tests swap it here: this module reads it from here
 from stylegen.home import styles_dir as styles_dir
 from stylegen.home import user_style_path as user_style_path
+from stylegen.protocols import StepsTokens
 from stylegen.records.style import FORMAT_VERSION, StyleRecord
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ class Style:
     tokenizer: Any
     model: Any = field(repr=False)
     device: str = "cpu"
+    precision: str = "fp32"  # the weights' format for generation steps: fp32, fp16 or int8
 
     def generate(self, prime: str = "", **options: Any) -> Iterator[str]:
         """Stream text in this style; see `stylegen.generate` for the options."""
@@ -153,23 +155,45 @@ def quantize_int8(model: Any) -> Any:
         )
 
 
-def load_style(name: str, device: str = "cpu", int8: bool = False) -> Style:
+def load_style(name: str, device: str = "cpu", int8: bool = False, fp16: bool = False) -> Style:
     """Load a style's tokenizer and best weights; errors name the file and what is wrong.
 
-    `int8` quantises the weights for faster generation on the CPU (see `quantize_int8`).
+    `int8` and `fp16` step generation with int8 or float16 weights on the CPU, faster and
+    slightly different text (see `reduced_precision`).
     """
-    if int8 and not device.startswith(("cpu", "auto")):
-        raise StylegenError("--int8 is for generation on the CPU (use --device cpu)")
     meta = read_meta(name)
-    return load_style_at(style_path(name), name, device, int8, meta)
+    return load_style_at(style_path(name), name, device, int8, meta, fp16=fp16)
+
+
+def reduced_precision(device: str, int8: bool, fp16: bool) -> str:
+    """The precision `--int8` / `--fp16` ask for ("fp32" without either), or a one-line error."""
+    if int8 and fp16:
+        raise StylegenError("--int8 and --fp16 are two weight formats: choose one")
+    if not (int8 or fp16):
+        return "fp32"
+    flag = "--int8" if int8 else "--fp16"
+    if not device.startswith(("cpu", "auto")):
+        raise StylegenError(f"{flag} is for generation on the CPU (use --device cpu)")
+    import torch
+
+    if fp16 and "fbgemm" not in torch.backends.quantized.supported_engines:
+        raise StylegenError("--fp16 needs PyTorch's fbgemm kernels (x86 CPUs); try --int8")
+    return "int8" if int8 else "fp16"
 
 
 def load_style_at(
-    path: Path, name: str, device: str = "cpu", int8: bool = False, meta: StyleRecord | None = None
+    path: Path,
+    name: str,
+    device: str = "cpu",
+    int8: bool = False,
+    meta: StyleRecord | None = None,
+    *,
+    fp16: bool = False,
 ) -> Style:
     """Load the style in folder `path` (see `load_style`); `stylegen styles import` loads its
     staged copy this way before moving it into place."""
-    device = "cpu" if int8 else resolve_device(device)
+    precision = reduced_precision(device, int8, fp16)
+    device = "cpu" if precision != "fp32" else resolve_device(device)
     if meta is None:
         meta = read_meta_at(path)
     weights = path / WEIGHTS
@@ -209,6 +233,8 @@ def load_style_at(
             )
     model.load_state_dict(tensors)
     model.to(device).eval()
-    if int8:
-        model = quantize_int8(model)
-    return Style(name, path, meta, tokenizer, model, device)
+    if precision != "fp32" and not isinstance(model, StepsTokens):
+        if precision == "fp16":
+            raise StylegenError(f"model {meta.model.name!r} has no one-token step for --fp16 (try --int8)")
+        model = quantize_int8(model)  # a model without its own step: torch's dynamic quantisation
+    return Style(name, path, meta, tokenizer, model, device, precision)

@@ -83,6 +83,7 @@ def test_second_turn_feeds_only_the_new_text(play: str) -> None:
         return real(ids, state)
 
     style.model.forward = spy
+    style.model.token_stepper = lambda batch, precision: None  # every call through forward, to count them
     session.reply("hello bob.")
     first_turn = len("ANNA:\nhello bob.\n\nBOB:\n")
     assert calls[0] == first_turn and set(calls[1:]) == {1}

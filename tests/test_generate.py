@@ -40,6 +40,11 @@ def test_prime_goes_through_the_model_in_one_call(trained: str) -> None:
 
     style.model.forward = spy
     list(generate(style, "the lazy", length=3, seed=0))
+    assert calls == [(1, 8)]  # the prime in one call; each token after it through the one-token step
+
+    calls.clear()
+    style.model.token_stepper = lambda batch, precision: None  # a model without the fast step
+    list(generate(style, "the lazy", length=3, seed=0))
     assert calls == [(1, 8), (1, 1), (1, 1), (1, 1)]
 
 
@@ -140,10 +145,28 @@ def test_int8_generation_is_reproducible_and_still_writes_the_style(trained: str
     from stylegen.errors import StylegenError
 
     style = load_style(trained, int8=True)
-    assert "quantized" in type(style.model.rnn).__module__
+    assert style.precision == "int8"  # the one-token step packs int8 weights; primes run in float32
+    step = style.model.token_stepper(1, style.precision)
+    assert step is not None
     a = "".join(generate(style, "the ", length=60, seed=2))
     assert a == "".join(generate(style, "the ", length=60, seed=2))
     greedy = "".join(generate(style, "the quick ", length=34, sampler="greedy"))
     assert greedy == "brown fox jumps over the lazy dog."
     with pytest.raises(StylegenError, match="--int8"):
         load_style(trained, device="cuda", int8=True)
+
+
+def test_reduced_precision_steps_write_the_style_from_the_cli(trained: str) -> None:
+    from click.testing import CliRunner
+
+    from stylegen.cli import cli
+
+    for flag in ("--fp16", "--int8"):
+        result = CliRunner().invoke(
+            cli, ["generate", trained, "--prime", "the quick ", "--length", "34", "--temperature", "0", flag]
+        )
+        assert result.exit_code == 0 and result.stdout.startswith("the quick brown fox jumps over the lazy dog."), flag
+    both = CliRunner().invoke(cli, ["generate", trained, "--int8", "--fp16"])
+    assert both.exit_code != 0 and "choose one" in both.output
+    chat = CliRunner().invoke(cli, ["chat", trained, "--fp16"], input="")
+    assert chat.exit_code == 0, chat.output

@@ -14,7 +14,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def style_options(func: F) -> F:
-    """`--check-copy N`, `--int8` and `--device`: how a style is loaded for writing."""
+    """`--check-copy N`, `--int8`, `--fp16` and `--device`: how a style is loaded for writing."""
     for option in reversed(
         [
             click.option(
@@ -26,7 +26,12 @@ def style_options(func: F) -> F:
             click.option(
                 "--int8",
                 is_flag=True,
-                help="Quantise the weights to int8: about 2x faster on the CPU, slightly different text.",
+                help="Step with int8 weights: the fastest on the CPU, slightly different text.",
+            ),
+            click.option(
+                "--fp16",
+                is_flag=True,
+                help="Step with float16 weights: faster on the CPU, nearly the same text as float32.",
             ),
             click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True),
         ]
@@ -75,11 +80,13 @@ def penalty_options(func: F) -> F:
     return func
 
 
-def load_for_writing(name: str, device: str, int8: bool, check_copy: int | None) -> tuple[Any, Any]:
+def load_for_writing(
+    name: str, device: str, int8: bool, check_copy: int | None, fp16: bool = False
+) -> tuple[Any, Any]:
     """The loaded style, and a function text -> copied spans (None without --check-copy)."""
     from stylegen import load_style
 
-    style = load_style(name, device=device, int8=int8)
+    style = load_style(name, device=device, int8=int8, fp16=fp16)
     if check_copy is None:
         return style, None
     from stylegen import find_copies, load_originality_index

@@ -195,6 +195,7 @@ def chat_command(
     frequency_penalty: float,
     check_copy: int | None,
     int8: bool,
+    fp16: bool,
     device: str,
 ) -> None:
     """Chat with STYLE, one line per message (type /help for commands).
@@ -204,7 +205,7 @@ def chat_command(
     """
     from stylegen import ChatSession, Penalties, choose_sampler
 
-    loaded, copies = load_for_writing(style, device, int8, check_copy)
+    loaded, copies = load_for_writing(style, device, int8, check_copy, fp16)
     name, params = choose_sampler(temperature, top_k, top_p)
     session = ChatSession(
         loaded, user=as_, to=to, sampler=sampler or name, params=params if sampler is None else {},

@@ -128,6 +128,7 @@ def generate_command(
     stop: tuple[str, ...],
     check_copy: int | None,
     int8: bool,
+    fp16: bool,
     device: str,
     as_json: bool,
 ) -> None:
@@ -153,7 +154,7 @@ def generate_command(
                 raise click.UsageError(f"--beam does not sample: it cannot be combined with {option}", ctx)
     penalties = Penalties(repetition_penalty, presence_penalty, frequency_penalty)
 
-    loaded, copies = load_for_writing(style, device, int8, check_copy)
+    loaded, copies = load_for_writing(style, device, int8, check_copy, fp16)
     if beam is not None:
         _beam(loaded, prime, length, beam, penalties, as_json, stop, copies)
         return

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import click
 
-from stylegen.cli._output import echo_json, table
+from stylegen.cli._output import echo_json, table, warn
 
 
 @click.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def plugins_command(as_json: bool) -> None:
-    """List plugins: name, kind, package, version."""
+    """List plugins: name, kind, package, version.
+
+    An object a plugin registered under a built-in's name is listed as skipped (built-in
+    names win). Every plugin warning is shown here, also those other commands print only
+    once a day.
+    """
     from stylegen import PLUGIN_KINDS, plugin_registry
 
-    rows = sorted(plugin_registry().entries, key=lambda e: (list(PLUGIN_KINDS).index(e.kind), e.name))
+    reg = plugin_registry()
+    for message in reg.warnings:
+        if message not in reg.printed:
+            warn(message)
+            reg.printed.add(message)
+    order = list(PLUGIN_KINDS)
+    rows = sorted(
+        [(e, "") for e in reg.entries] + [(e, "skipped: a built-in has this name") for e in reg.skipped],
+        key=lambda r: (order.index(r[0].kind), r[0].name, r[0].package != "stylegen"),
+    )
     if as_json:
         echo_json(
             [
@@ -24,14 +38,18 @@ def plugins_command(as_json: bool) -> None:
                     "version": e.version,
                     "plugin": e.plugin,
                     "description": e.description,
+                    **({"skipped": why} if why else {}),
                 }
-                for e in rows
+                for e, why in rows
             ]
         )
         return
     table(
         ["NAME", "KIND", "PACKAGE", "VERSION", "DESCRIPTION"],
-        [[e.name, e.kind, e.package, e.version, e.description] for e in rows],
+        [
+            [e.name, e.kind, e.package, e.version, f"({why}) {e.description}" if why else e.description]
+            for e, why in rows
+        ],
     )
 
 

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from stylegen.models.rnn import embed_tokens, locked_dropout, model_config
+from stylegen.models.stepper import QRNNStepper, Step, steppable
 
 
 @dataclass
@@ -147,3 +148,9 @@ class QRNNLanguageModel(nn.Module):
 
     def config(self) -> dict[str, Any]:
         return model_config(self.cfg)
+
+    def token_stepper(self, batch: int, precision: str = "fp32") -> Step | None:
+        """The fast one-token step of generation (stylegen.models.stepper), on the CPU in eval mode."""
+        if not steppable(self.head.weight.device, self.training):
+            return None
+        return QRNNStepper(self, batch, precision)

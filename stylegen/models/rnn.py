@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from stylegen.models.stepper import RecurrentStepper, Step, steppable
+
 #: options that change training only (a loaded model in eval mode ignores them)
 TRAINING_ONLY = ("locked_dropout", "weight_drop", "embed_dropout")
 
@@ -96,6 +98,13 @@ class RNNLanguageModel(nn.Module):
         """The options that rebuild this model. The training-only regularisers are left out
         while off, so a style.json written before they existed reads the same."""
         return model_config(self.cfg)
+
+    def token_stepper(self, batch: int, precision: str = "fp32") -> Step | None:
+        """The fast one-token step of generation (stylegen.models.stepper), on the CPU in eval
+        mode; None elsewhere (the generator then calls `forward`)."""
+        if not steppable(self.head.weight.device, self.training):
+            return None
+        return RecurrentStepper(self, batch, precision)
 
     def step_states(self, ids: torch.Tensor, state: Any) -> tuple[dict[str, torch.Tensor], Any]:
         """Every layer's activations at every step, for `stylegen inspect`.

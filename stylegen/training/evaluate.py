@@ -70,6 +70,7 @@ class InTraining:
     name: str = ""
     path: Path = field(default_factory=Path)
     meta: Any = None  # no style.json yet
+    precision: str = "fp32"
 
 
 def sample_text(model: Any, tokenizer: Any, device: str, seed: int, length: int = SAMPLE_CHARS) -> str:

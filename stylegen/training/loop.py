@@ -181,6 +181,8 @@ def train_step(run: Run, st: RunState, meter: Meter) -> float:
     meter.loss_sum += loss.detach()
     meter.count += 1
     meter.finite &= torch.isfinite(loss.detach()) & torch.isfinite(norm)  # read at the next check: no sync
+        vocab = run.tokenizer.vocab_size  # a wrong shape would train to a meaningless loss: name the model
+        plugins.check_logits(logits, st.state, x.size(0), x.size(1), vocab, cfg.model, f"at step {st.step + 1}")
     return lr
 
 

@@ -1,0 +1,254 @@
+"""One-token steps for generation at batch 1 (and small batches) on the CPU.
+
+Generation feeds one token at a time. Through `nn.LSTM` that step costs several times the
+matrix-vector products it needs (module dispatch, the fused kernel's set-up for a sequence
+of one, new tensors for every output: benchmarks/generate_speed.py measures it). A stepper
+does only the products, on weights packed once when it is built:
+
+- per layer, the input and recurrent matrices side by side, `[W_ih | W_hh]` (the GRU keeps
+  two, since its candidate needs the recurrent product apart), the two biases summed, the
+  LSTM's gate rows reordered (i, f, o, g) so that one sigmoid covers three gates;
+- buffers allocated once: the layer inputs `[x_t; h_{t-1}]`, the gates, the logits;
+- no autograd, no module calls, results written in place with `out=`.
+
+Weights are float32 (the same numbers as the model's own forward, to float rounding), or,
+on the CPU, packed for fbgemm as float16 (`fp16`: half the bytes, float32 arithmetic) or as
+int8 with a scale per output row and the activations quantised per call (`int8`: a quarter).
+Which is fastest here, and how far each is from reading the weights once, is in
+benchmarks/RESULTS.md.
+
+A stepper is a callable `step(ids, state) -> (logits, state)`: ids (B,) int64, logits
+(B, V) float32 in a buffer the next call overwrites, and the state in the model's own layout,
+in tensors the stepper owns and updates in place (a state that is not the one it returned
+last is copied in first). Models opt in with a `token_stepper(batch, precision)` method
+(`stylegen.protocols.StepsTokens`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+#: The weight formats a stepper can pack: `Style.precision`, `--fp16`, `--int8`.
+PRECISIONS = ("fp32", "fp16", "int8")
+
+Step = Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]]
+
+
+class Linear:
+    """y (B, out) = x (B, in) W^T + b, with W packed once in one of `PRECISIONS`.
+
+    `bind(x, out)` fixes the input and output buffers and returns the product as a call with
+    no arguments. At batch 1 in float32 the product is numpy's matrix-vector product
+    (OpenBLAS), with the bias folded in as one more column of W (the input buffer ends with a
+    constant 1): on this project's AMD test machine it reads the weights about three times
+    faster than torch's MKL kernel, which takes a generic path there (benchmarks/RESULTS.md).
+    """
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, precision: str) -> None:
+        weight, bias = weight.detach().float().contiguous(), bias.detach().float().contiguous()
+        self.precision = check_precision(precision)
+        self.in_features, self.out_features = weight.shape[1], weight.shape[0]
+        self.weight, self.bias = weight, bias
+        self.augmented = torch.cat([weight, bias[:, None]], dim=1).numpy()  # (out, in + 1): [W | b]
+        if precision == "fp16":
+            self.packed = torch.ops.quantized.linear_prepack_fp16(weight, bias)
+        elif precision == "int8":
+            scale = (weight.abs().amax(dim=1) / 127).clamp_min(1e-12).double()  # one per output row
+            zero = torch.zeros(weight.shape[0], dtype=torch.long)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch's notice that quantised tensors will move
+                q = torch.quantize_per_channel(weight, scale, zero, 0, torch.qint8)
+            self.packed = torch.ops.quantized.linear_prepack(q, bias)
+
+    def bind(self, x: torch.Tensor, out: torch.Tensor) -> Callable[[], torch.Tensor]:
+        """The product from buffer `x` (B, in + 1), whose last column holds 1, into `out`
+        (B, out) where the kernel can write there; the call returns the result."""
+        inputs = x[:, : self.in_features]
+        if self.precision == "fp16":
+            return lambda: torch.ops.quantized.linear_dynamic_fp16(inputs, self.packed)
+        if self.precision == "int8":
+            return lambda: torch.ops.quantized.linear_dynamic(inputs, self.packed, True)  # activations per call
+        if x.shape[0] == 1:
+            w, xv, ov = self.augmented, x.numpy()[0], out.numpy()[0]
+            return lambda: (np.dot(w, xv, out=ov), out)[1]
+        weight_t = self.weight.t()
+        return lambda: torch.addmm(self.bias, inputs, weight_t, out=out)
+
+
+def _reordered_lstm(weight: torch.Tensor, hidden: int) -> torch.Tensor:
+    """torch's LSTM gate rows i, f, g, o as i, f, o, g: the three sigmoid gates side by side."""
+    i, f, g, o = weight.split(hidden)
+    return torch.cat([i, f, o, g])
+
+
+def _with_one(batch: int, width: int) -> torch.Tensor:
+    """An input buffer (batch, width + 1) of zeros whose last column is 1 (the bias column)."""
+    buffer = torch.zeros(batch, width + 1)
+    buffer[:, width] = 1.0
+    return buffer
+
+
+class RecurrentStepper:
+    """The one-token step of the built-in `lstm`, `gru` and `rnn` models (stylegen.models.rnn).
+
+    Every slice the step reads or writes is taken once here: a slice costs as much as a small
+    elementwise operation, and a step has a dozen of them per layer."""
+
+    def __init__(self, model: Any, batch: int, precision: str) -> None:
+        cfg, rnn = model.cfg, model.rnn
+        self.cell = model.cell
+        self.relu = rnn.mode == "RNN_RELU"  # what nn.RNN runs (its `nonlinearity` is read only when built)
+        self.embedding = model.embedding.weight.detach().float()
+        H = cfg.hidden
+        inputs = [cfg.embed] + [H] * (cfg.layers - 1)
+        self.h = torch.zeros(cfg.layers, batch, H)
+        self.c = torch.zeros(cfg.layers, batch, H) if self.cell == "lstm" else None
+        self.state: Any = (self.h, self.c) if self.c is not None else self.h
+        self.tmp = torch.empty(batch, H)
+        self.layers: list[dict[str, Any]] = []  # per layer: its buffers' views and bound products
+        for k, n in enumerate(inputs):
+            w_ih, w_hh = getattr(rnn, f"weight_ih_l{k}"), getattr(rnn, f"weight_hh_l{k}")
+            b_ih, b_hh = getattr(rnn, f"bias_ih_l{k}"), getattr(rnn, f"bias_hh_l{k}")
+            layer: dict[str, Any] = {"h": self.h[k], "c": None if self.c is None else self.c[k]}
+            if self.cell == "gru":  # [x_t; 1] and [h_{t-1}; 1]: its candidate needs W_hh h apart
+                x, hx = _with_one(batch, n), _with_one(batch, H)
+                gx = Linear(w_ih, b_ih, precision).bind(x, torch.empty(batch, 3 * H))
+                gh = Linear(w_hh, b_hh, precision).bind(hx, torch.empty(batch, 3 * H))
+                layer.update(x_in=x[:, :n], h_in=hx[:, :H], gx=gx, gh=gh)
+            else:  # [x_t; h_{t-1}; 1]: one product for the layer
+                weight, bias = torch.cat([w_ih, w_hh], dim=1), b_ih + b_hh
+                gates = 4 * H if self.cell == "lstm" else H
+                if self.cell == "lstm":
+                    weight, bias = _reordered_lstm(weight, H), _reordered_lstm(bias, H)
+                x, out = _with_one(batch, n + H), torch.empty(batch, gates)
+                product = Linear(weight, bias, precision).bind(x, out)
+                layer.update(x_in=x[:, :n], h_in=x[:, n : n + H], gx=product)
+                if precision == "fp32":  # the product writes into `out`: its slices can be taken now
+                    layer.update(sig=out[:, : 3 * H], i=out[:, :H], f=out[:, H : 2 * H], o=out[:, 2 * H : 3 * H])
+                    layer.update(g=out[:, 3 * H :])
+            self.layers.append(layer)
+        self.fixed_out = precision == "fp32"
+        self.hidden = H
+        top = _with_one(batch, H)
+        self.top = top[:, :H]
+        self.logits = torch.empty(batch, model.vocab_size)
+        self.head = Linear(model.head.weight, model.head.bias, precision).bind(top, self.logits)
+
+    def adopt(self, state: Any) -> None:
+        """Copy a state in the model's layout into the stepper's own tensors."""
+        if state is self.state:
+            return
+        if self.c is not None:
+            self.h.copy_(state[0])
+            self.c.copy_(state[1])
+        else:
+            self.h.copy_(state)
+
+    def __call__(self, ids: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        self.adopt(state)
+        x = torch.index_select(self.embedding, 0, ids)  # (B, E)
+        for layer in self.layers:
+            h = layer["h"]
+            layer["x_in"].copy_(x)
+            layer["h_in"].copy_(h)
+            if self.cell == "gru":
+                _gru(layer["gx"](), layer["gh"](), h, self.hidden)
+            elif self.c is not None:
+                out = layer["gx"]()
+                if self.fixed_out:
+                    layer["sig"].sigmoid_()  # i, f, o side by side, then the candidate g
+                    i, f, o, g = layer["i"], layer["f"], layer["o"], layer["g"].tanh_()
+                else:
+                    H = self.hidden
+                    sig = out[:, : 3 * H].sigmoid_()
+                    i, f, o, g = sig[:, :H], sig[:, H : 2 * H], sig[:, 2 * H :], out[:, 3 * H :].tanh_()
+                c = layer["c"]
+                c.mul_(f).addcmul_(i, g)  # forget some, write some
+                torch.mul(o, torch.tanh(c, out=self.tmp), out=h)
+            elif self.relu:
+                torch.clamp(layer["gx"](), min=0.0, out=h)
+            else:
+                torch.tanh(layer["gx"](), out=h)
+            x = h
+        self.top.copy_(x)
+        return self.head(), self.state
+
+
+def _gru(gx: torch.Tensor, gh: torch.Tensor, h: torch.Tensor, H: int) -> None:
+    """One GRU update of h in place from the products W_ih x + b_ih and W_hh h + b_hh (r, z, n)."""
+    rz = gx[:, : 2 * H].add_(gh[:, : 2 * H]).sigmoid_()
+    r, z = rz[:, :H], rz[:, H:]
+    n = gx[:, 2 * H :].addcmul_(r, gh[:, 2 * H :]).tanh_()
+    h.sub_(n).mul_(z).add_(n)  # h = (1 - z) n + z h
+
+
+class QRNNStepper:
+    """The one-token step of the built-in `qrnn` model (stylegen.models.qrnn): per layer one
+    product over [x_t; x_{t-1}], then c = f c + (1 - f) z, h = o c, residual after layer 1."""
+
+    def __init__(self, model: Any, batch: int, precision: str) -> None:
+        cfg = model.cfg
+        self.hidden = H = cfg.hidden
+        inputs = [cfg.embed] + [cfg.hidden] * (cfg.layers - 1)
+        self.embedding = model.embedding.weight.detach().float()
+        self.state: tuple[torch.Tensor, ...] = tuple(
+            t for n in inputs for t in (torch.zeros(batch, H), torch.zeros(batch, n))
+        )
+        self.layers: list[dict[str, Any]] = []
+        for k, (n, module) in enumerate(zip(inputs, model.layers, strict=True)):
+            window = _with_one(batch, 2 * n)  # [x_t; x_{t-1}; 1]
+            product = Linear(module.gates.weight, module.gates.bias, precision).bind(window, torch.empty(batch, 3 * H))
+            self.layers.append(
+                {
+                    "x_in": window[:, :n],
+                    "last_in": window[:, n : 2 * n],
+                    "gates": product,
+                    "c": self.state[2 * k],
+                    "last": self.state[2 * k + 1],
+                    "residual": k > 0,
+                }
+            )
+        top = _with_one(batch, H)
+        self.top = top[:, :H]
+        self.logits = torch.empty(batch, model.vocab_size)
+        self.head = Linear(model.head.weight, model.head.bias, precision).bind(top, self.logits)
+
+    def __call__(self, ids: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        if state is not self.state:
+            for mine, theirs in zip(self.state, state, strict=True):
+                mine.copy_(theirs)
+        H = self.hidden
+        x = torch.index_select(self.embedding, 0, ids)  # (B, E)
+        for layer in self.layers:
+            c, last = layer["c"], layer["last"]
+            layer["x_in"].copy_(x)
+            layer["last_in"].copy_(last)
+            g = layer["gates"]()
+            z, fo = g[:, :H].tanh_(), g[:, H:].sigmoid_()
+            c.sub_(z).mul_(fo[:, :H]).add_(z)  # c = f c + (1 - f) z
+            last.copy_(x)
+            h = fo[:, H:] * c  # h = o c
+            x = h.add_(x) if layer["residual"] else h
+        self.top.copy_(x)
+        return self.head(), self.state
+
+
+def check_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} (got {precision!r})")
+    return precision
+
+
+def fp16_available() -> bool:
+    """Whether fbgemm's float16 and int8 packed kernels are in this torch build (x86 CPUs)."""
+    return "fbgemm" in torch.backends.quantized.supported_engines
+
+
+def steppable(device: Any, training: bool) -> bool:
+    """Whether a built-in stepper applies: on the CPU, in eval mode (it has no dropout)."""
+    return str(device).startswith("cpu") and not training

@@ -1,0 +1,230 @@
+"""What a plugin cannot break, and what is checked of it at run time (issue 16, items 1-5).
+
+Built-in names win over a plugin's; a model's output shape is checked at its first forward
+in training and generation; samplers may keep a state per text; sampler parameters follow one
+rule in `generate` and `chat`; a failing sampler costs one line in chat, not the session.
+Plugins here are real throwaway distributions on sys.path (as in test_plugin_isolation.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import TINY
+
+from stylegen import plugins
+from stylegen.cli import cli
+from stylegen.errors import PluginError
+from stylegen.hookspecs import hookimpl
+from stylegen.training import TrainConfig, train
+
+
+def invoke(*args: str, input: str | None = None) -> Result:
+    try:
+        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2
+    except TypeError:
+        runner = CliRunner()
+    return runner.invoke(cli, list(args), input=input)
+
+
+def install(site: Path, dist: str, source: str) -> None:
+    """An installed distribution `dist` in `site`: its module and a dist-info with its entry point."""
+    module = dist.replace("-", "_")
+    (site / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    info = site / f"{module}-0.3.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.3.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(f"[stylegen]\n{dist} = {module}\n", encoding="utf-8")
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delenv("STYLEGEN_LOAD_PLUGINS")  # every installed plugin, as a user's CLI loads them
+    yield site
+    for name in [m for m in sys.modules if m.startswith("sgc_")]:
+        del sys.modules[name]
+
+
+# --- 1. built-in names win -------------------------------------------------------------------
+
+DUPE_MODEL = """
+from stylegen.hookspecs import hookimpl
+
+class Lstm:
+    name = "lstm"
+    description = "not the real LSTM"
+    def build(self, vocab_size, **config):
+        raise RuntimeError("never built: the built-in wins")
+
+class TopP:
+    name = "top-p"
+    description = "not the real top-p"
+    params = ()
+    def __call__(self, logits, params, generator):
+        raise RuntimeError("never called: the built-in wins")
+
+@hookimpl
+def register_models(register):
+    register(Lstm())
+
+@hookimpl
+def register_samplers(register):
+    register(TopP())
+"""
+
+
+def test_a_plugin_cannot_take_a_built_in_name(site: Path, trained: str) -> None:
+    install(site, "sgc-dupe", DUPE_MODEL)
+    out = invoke("generate", trained, "--length", "5", "--top-p", "0.9", "--seed", "1")
+    assert out.exit_code == 0, out.stderr
+    warnings = out.stderr.splitlines()
+    assert any(
+        "plugin 'sgc-dupe' from sgc-dupe 0.3.0: its model 'lstm' was skipped: a built-in model has that name" in w
+        for w in warnings
+    ), warnings
+    assert any("its sampler 'top-p' was skipped" in w for w in warnings), warnings
+    assert plugins.get("model", "lstm").description.startswith("Stacked LSTM")
+    listed = invoke("plugins", "--json")
+    assert listed.exit_code == 0
+    rows = [e for e in json.loads(listed.stdout) if e["name"] in ("lstm", "top-p")]
+    marked = {(e["name"], e["package"]): e.get("skipped") for e in rows}
+    assert marked[("lstm", "stylegen")] is None and marked[("top-p", "stylegen")] is None
+    assert marked[("lstm", "sgc-dupe")] == marked[("top-p", "sgc-dupe")] == "skipped: a built-in has this name"
+    table = invoke("plugins")
+    assert "(skipped: a built-in has this name) not the real LSTM" in table.stdout
+
+
+SAMPLER = """
+from stylegen.hookspecs import hookimpl
+
+class Same:
+    name = "same"
+    description = "the first id"
+    params = ()
+    def __call__(self, logits, params, generator):
+        return logits.new_zeros(logits.size(0)).long()
+
+@hookimpl
+def register_samplers(register):
+    register(Same())
+"""
+
+
+def test_two_third_party_plugins_with_one_name_are_both_named_with_how_to_uninstall_one(site: Path) -> None:
+    install(site, "sgc-one", SAMPLER)
+    install(site, "sgc-two", SAMPLER)
+    with pytest.raises(PluginError) as e:
+        plugins.reset().get("sampler", "same")
+    message = str(e.value)
+    assert (
+        "sampler 'same' is registered by two plugins: 'sgc-one' (sgc-one 0.3.0) and 'sgc-two' (sgc-two 0.3.0)"
+        in message
+    )
+    assert "`pip uninstall sgc-one` or `pip uninstall sgc-two`" in message and "STYLEGEN_LOAD_PLUGINS" in message
+
+
+BROKEN = "raise ImportError('needs libfoo 2.0')\n"
+
+
+def test_a_broken_plugin_warns_once_a_day_and_stylegen_plugins_always_shows_it(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    install(site, "sgc-broken", BROKEN)
+    plugins.reset(None)  # what the first command of the day does
+    assert capsys.readouterr().err.count("needs libfoo 2.0") == 1
+    plugins.reset(None)  # the next command
+    assert "needs libfoo 2.0" not in capsys.readouterr().err  # the same warning, shown within the day
+    listed = invoke("plugins")
+    assert listed.stderr.count("needs libfoo 2.0") == 1  # always here
+    from stylegen import home
+
+    seen = home.plugin_warnings_file()
+    stale = {k: v - plugins.WARN_AGAIN_SECONDS - 1 for k, v in json.loads(seen.read_text()).items()}
+    seen.write_text(json.dumps(stale))
+    plugins.reset(None)  # a day later: again
+    assert capsys.readouterr().err.count("needs libfoo 2.0") == 1
+
+
+# --- 2. a model's output is checked -----------------------------------------------------------
+
+
+def wrapped_lstm(name: str, change: Any) -> Any:
+    """A model plugin: the built-in LSTM with its logits changed by `change` (in training and generation)."""
+
+    class Factory:
+        description = "an LSTM with the wrong output"
+
+        def build(self, vocab_size: int, **config: Any) -> Any:
+            model = plugins.get("model", "lstm").build(vocab_size, **config)
+            inner = model.forward
+
+            def forward(ids: Any, state: Any) -> Any:
+                logits, state = inner(ids, state)
+                return change(logits), state
+
+            model.forward = forward
+            return model
+
+    Factory.name = name  # type: ignore[attr-defined]
+
+    class Plugin:
+        __version__ = "0.0.2"
+
+        @hookimpl
+        def register_models(self, register: Any) -> None:
+            register(Factory())
+
+    return Plugin()
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda x: x.transpose(0, 1), "logits of shape (16, 4, 30) for ids of shape (4, 16); expected (4, 16, 30), (B, T, V) (time first"),
+        (lambda x: x[:, -1], "logits of shape (4, 30) for ids of shape (4, 16); expected (4, 16, 30)"),
+        (lambda x: __import__("torch").cat([x, x[..., :3]], -1), "logits of shape (4, 16, 33) for ids of shape (4, 16); expected (4, 16, 30), (B, T, V) (33 logits per step for a vocabulary of 30)"),
+    ],
+)  # fmt: skip
+def test_a_model_with_the_wrong_output_shape_stops_training_at_once_naming_it(
+    tiny_corpus: str, change: Any, problem: str
+) -> None:
+    plugins.reset({"bent": wrapped_lstm("bent", change)})
+    with pytest.raises(PluginError) as e:
+        train(TrainConfig(corpus=tiny_corpus, name="bent", model="bent", max_steps=5, **TINY))
+    assert str(e.value).startswith("model 'bent' (plugin 'bent' from bent 0.0.2) returned ")
+    assert problem in str(e.value) and str(e.value).endswith("at step 1")
+
+
+def test_a_model_with_the_wrong_output_shape_is_named_in_generation(tiny_corpus: str) -> None:
+    import stylegen
+
+    plugins.reset({"bent": wrapped_lstm("bent", lambda x: x)})
+    train(
+        TrainConfig(
+            corpus=tiny_corpus,
+            name="bent",
+            model="bent",
+            max_steps=2,
+            eval_every=2,
+            **{k: v for k, v in TINY.items() if k != "eval_every"},
+        )
+    )
+    plugins.reset({"bent": wrapped_lstm("bent", lambda x: x.transpose(0, 1))})
+    style = stylegen.load_style("bent")
+    with pytest.raises(
+        PluginError,
+        match=r"^model 'bent' \(plugin 'bent' from bent 0.0.2\) returned logits of shape \(3, 1, 30\) for ids of shape \(1, 3\); .* in generation$",
+    ):
+        "".join(style.generate("the", length=5))
+    out = invoke("generate", "bent", "--prime", "the", "--length", "5")
+    assert out.exit_code == 1 and "returned logits of shape (3, 1, 30)" in out.stderr and "sampler" not in out.stderr
