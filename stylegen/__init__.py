@@ -8,6 +8,7 @@ Corpora
     build_corpus(name, sources, ...)     -> Corpus (text + manifest, in the data home)
     load_corpus(name), list_corpora()    -> Corpus, list[Corpus]
     remove_corpus(name)                  -> the folder removed
+    corpus_lock(name, doing)             the corpus's one-writer lock (building, removing it)
     CleanOptions(...)                    how documents are cleaned (NFC, dedupe, rare characters ...)
     load_recipe(path)                    a corpus recipe (TOML) read into build settings
     corpus_summary(manifest), corpus_info(corpus, seed)   what `corpus list/show` print
@@ -91,7 +92,7 @@ if TYPE_CHECKING:
     from stylegen.inspect import rank as rank_neurons
     from stylegen.inspect import rich_text as activations_rich_text
     from stylegen.inspect import search as search_neurons
-    from stylegen.locks import style_lock
+    from stylegen.locks import corpus_lock, style_lock
     from stylegen.originality import find_copies
     from stylegen.originality import load_for_style as load_originality_index
     from stylegen.originality import mark as mark_copies
@@ -150,6 +151,7 @@ _API: dict[str, str] = {
     "remove_style": "stylegen.styles",
     "Style": "stylegen.styles",
     "style_lock": "stylegen.locks",
+    "corpus_lock": "stylegen.locks",
     "export_style": "stylegen.transfer",
     "import_style": "stylegen.transfer",
     # writing
@@ -239,6 +241,7 @@ __all__ = [  # written out (not derived from _API) so linters and type checkers 
     "check_plugin_name",
     "choose_sampler",
     "corpus_info",
+    "corpus_lock",
     "corpus_summary",
     "correlations",
     "cut_at_stops",

@@ -119,6 +119,46 @@ def write_failure(e: OSError, path: Path, kept: str = "the previous version is u
     return StylegenError(f"{path}: cannot write: {why}; {kept}")
 
 
+#: How libraries that do not raise OSError word a full or read-only disk (safetensors: "No
+#: space left on device (os error 28)"), with the errno each stands for.
+_DISK_WORDS = (
+    ("no space left on device", errno.ENOSPC),
+    ("os error 28", errno.ENOSPC),
+    ("disk quota exceeded", errno.EDQUOT),
+    ("read-only file system", errno.EROFS),
+    ("os error 30", errno.EROFS),
+)
+
+
+def disk_error(e: BaseException, folder: Path) -> OSError | None:
+    """The disk problem behind an exception from a writer, as an OSError (ENOSPC, EROFS ...), or
+    None when the disk is not why it failed. OSErrors speak for themselves; a library's own
+    exception (torch's checkpoint writer says `[enforce fail at inline_container.cc] unexpected
+    pos`, safetensors `SafetensorError`) is read by its wording, else by asking the file system
+    of `folder` whether it is read-only or full."""
+    if isinstance(e, OSError):
+        return e if e.errno in _WRITE_ERRORS else None
+    if isinstance(e, StylegenError):  # already says what is wrong
+        return None
+    text = str(e).lower()
+    for words, number in _DISK_WORDS:
+        if words in text:
+            return OSError(number, os.strerror(number))
+    try:
+        fs = os.statvfs(folder)
+    except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
+        return None
+    if fs.f_flag & os.ST_RDONLY:
+        return OSError(errno.EROFS, os.strerror(errno.EROFS))
+    if fs.f_bavail * fs.f_frsize < FULL_BELOW or (fs.f_files and not fs.f_favail):
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    return None
+
+
+#: A file system with less free space than this, after a failed write, is taken to be full.
+FULL_BELOW = 1 << 20
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -140,8 +180,13 @@ def atomic_path(path: Path) -> Iterator[Path]:
     `kill -9` leaves it behind: `stylegen.locks` sweeps such leftovers from a style's folder).
     A full or read-only disk is a one-line `StylegenError` naming the file.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        if e.errno in _WRITE_ERRORS:
+            raise write_failure(e, path) from None
+        raise
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -150,9 +195,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
             os.fsync(f.fileno())
         os.replace(tmp_path, path)
         _fsync_dir(path.parent)
-    except OSError as e:
-        if e.errno in _WRITE_ERRORS:
-            raise write_failure(e, path) from None
+    except Exception as e:  # a library's writer may word a full disk its own way: see `disk_error`
+        problem = disk_error(e, path.parent)
+        if problem is not None:
+            raise write_failure(problem, path) from None
         raise
     finally:
         tmp_path.unlink(missing_ok=True)
@@ -196,15 +242,21 @@ def staged_dir(final: Path, *, replace: bool) -> Iterator[Path]:
     full or read-only disk while building is a one-line `StylegenError`; nothing is kept.
     """
     made_parent = not final.parent.exists()
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    except OSError as e:
+        if e.errno in _WRITE_ERRORS:
+            raise write_failure(e, final, "nothing was changed") from None
+        raise
     done = False
     try:
         try:
             yield tmp
-        except OSError as e:
-            if e.errno in _WRITE_ERRORS:  # disk full while building: nothing of it is kept
-                raise write_failure(e, final, "nothing was changed") from None
+        except Exception as e:
+            problem = disk_error(e, tmp)
+            if problem is not None:  # disk full while building: nothing of it is kept
+                raise write_failure(problem, final, "nothing was changed") from None
             raise
         old = None
         if final.exists():
@@ -228,6 +280,23 @@ def staged_dir(final: Path, *, replace: bool) -> Iterator[Path]:
         if made_parent and not done:
             with contextlib.suppress(OSError):
                 final.parent.rmdir()  # a failed first build leaves no empty folder behind
+
+
+def remove_tree(folder: Path, what: str) -> None:
+    """Delete `folder` (a corpus or style) whole or not at all: it is first renamed to a hidden
+    temporary name beside it (no new file is written, so this works on a full disk), then
+    deleted; what a crash leaves of it is swept by the next lock of that name
+    (`locks.recover`). A read-only disk is a one-line error, with nothing removed."""
+    import secrets
+
+    letters = "abcdefghijklmnopqrstuvwxyz0123456789_"
+    doomed = folder.with_name(f".{folder.name}.{''.join(secrets.choice(letters) for _ in range(8))}.tmp")
+    try:
+        os.replace(folder, doomed)
+    except OSError as e:
+        raise StylegenError(f"{folder}: cannot remove {what}: {e.strerror or e}; nothing was removed") from None
+    _fsync_dir(folder.parent)
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def sha256_file(path: Path) -> str:

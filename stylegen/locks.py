@@ -17,6 +17,7 @@ interrupted swap of a new version for an old one (the old one is put back, see `
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -122,9 +123,14 @@ def acquire(path: Path, what: str, doing: str) -> Lock:
     process does with it ("training"), for the error another process would get.
     """
     made_parent = not path.parent.exists()
-    path.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT):
+                raise home.write_failure(e, path, f"{what} was not changed") from None
+            raise
         if not _try_lock(fd):
             os.close(fd)
             info = holder(path)
@@ -145,10 +151,24 @@ def acquire(path: Path, what: str, doing: str) -> Lock:
         "doing": doing,
         "since": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    os.ftruncate(fd, 0)
-    os.lseek(fd, 0, os.SEEK_SET)
-    os.write(fd, b" " + json.dumps(info).encode("utf-8"))  # see `holder`
+    try:
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, b" " + json.dumps(info).encode("utf-8"))  # see `holder`
+    except OSError:
+        pass  # a full disk: the lock holds all the same (a refused writer is told "another process")
     return Lock(path, fd, made_parent)
+
+
+def _read_only(folder: Path) -> bool:
+    """Whether no file can be made in `folder`: a read-only file system, or (not as root) a
+    folder without write permission."""
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return True
+    except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
+        pass
+    return folder.is_dir() and not os.access(folder, os.W_OK)
 
 
 # ----------------------------------------------------------------------------- repairs
@@ -194,9 +214,38 @@ def recover(parent: Path, name: str) -> list[str]:
     return done
 
 
-def style_lock(name: str, doing: str = "training it") -> Lock:
-    """The lock on style `name` (training, importing over or removing it), its folder repaired."""
-    return _folder_lock(home.styles_dir(), "style", name, doing)
+def sweep_staged(parent: Path, kind: str, held: str) -> list[str]:
+    """Repair what killed writers of any name left in `parent` (half-built folders
+    `.NAME.xxxxxxxx.tmp`, interrupted swaps): each such name whose lock is free is locked,
+    repaired (`recover`) and unlocked; a name another process holds, and `held` (this
+    process's own), are left alone. Returns what it did, one line each."""
+    done: list[str] = []
+    names = set()
+    for path in parent.glob(".*.tmp") if parent.is_dir() else ():
+        match = re.fullmatch(r"\.(.+)\.[a-z0-9_]{8}\.tmp", path.name)
+        if match and match.group(1) != held and path.is_dir() and not path.is_symlink():
+            names.add(match.group(1))
+    for name in sorted(names):
+        try:
+            home.check_name(name, kind)
+            lock = acquire(home.lock_path(parent / name), f"{kind} {name!r}", "repairing it")
+        except StylegenError:  # not a name stylegen made, or busy: its writer is at work
+            continue
+        try:
+            done += recover(parent, name)
+        except OSError:
+            pass
+        finally:
+            lock.release()
+    return done
+
+
+def style_lock(name: str, doing: str = "training it", *, reading: bool = False) -> Lock:
+    """The lock on style `name` (training, importing over or removing it), its folder repaired.
+
+    `reading` (exporting it): on a read-only data home, where no lock file can be made, the
+    style is read without one; no writer can change a read-only home meanwhile."""
+    return _folder_lock(home.styles_dir(), "style", name, doing, reading)
 
 
 def corpus_lock(name: str, doing: str = "building it") -> Lock:
@@ -204,10 +253,13 @@ def corpus_lock(name: str, doing: str = "building it") -> Lock:
     return _folder_lock(home.corpora_dir(), "corpus", name, doing)
 
 
-def _folder_lock(parent: Path, kind: str, name: str, doing: str) -> Lock:
+def _folder_lock(parent: Path, kind: str, name: str, doing: str, reading: bool = False) -> Lock:
     """The lock on folder `parent/name` (a `kind`), then what a crash left there repaired."""
     home.check_name(name, kind)
-    lock = acquire(home.lock_path(parent / name), f"{kind} {name!r}", doing)
+    path = home.lock_path(parent / name)
+    if reading and _read_only(parent):
+        return Lock(path, -1, False)  # not held: releasing it does nothing
+    lock = acquire(path, f"{kind} {name!r}", doing)
     try:
         recover(parent, name)
     except OSError:

@@ -10,7 +10,6 @@ checkpoint/         resume state (torch.load with weights_only=True)
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,7 +83,7 @@ def remove_style(name: str) -> Path:
     path = style_path(name)
     if is_shipped(path):
         raise StylegenError(f"style {name!r} ships with stylegen and cannot be removed")
-    shutil.rmtree(path)
+    home.remove_tree(path, f"style {name!r}")
     return path
 
 

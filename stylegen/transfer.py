@@ -106,7 +106,7 @@ def export_style(
         raise StylegenError(f"{file} already exists (use --force to replace it)")
     styles.read_meta(name)  # a one-line error for an unknown or damaged style
     src = styles.style_path(name)
-    with locks.style_lock(name, "exporting it"):
+    with locks.style_lock(name, "exporting it", reading=True):  # a read-only home can be exported from
         files: dict[str, Path | bytes] = dict(_style_files(src, with_index))
         if with_checkpoint:
             from stylegen.training import checkpoint, portable

@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -288,14 +289,14 @@ def test_a_hostile_folder_builds_and_reports_every_skip(
     })  # fmt: skip
     (root / "loop").symlink_to(root, target_is_directory=True)
     (root / "dangling.txt").symlink_to(root / "nowhere")
-    real_read = Path.read_bytes
+    real_open = Path.open
 
-    def read_bytes(self: Path) -> bytes:
+    def open_(self: Path, *args: Any, **kwargs: Any) -> Any:  # files are read through Path.open
         if self.name == "secret.txt":
             raise PermissionError(13, "Permission denied")
-        return real_read(self)
+        return real_open(self, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(Path, "open", open_)
     result = ok(invoke("corpus", "build", "mess", str(root), "--errors", "skip", "--json"))
     manifest = json.loads(result.stdout)
     reasons = {Path(s["origin"]).name: s["reason"] for s in manifest["skipped"]}
@@ -304,6 +305,7 @@ def test_a_hostile_folder_builds_and_reports_every_skip(
     assert "empty" in reasons["empty.txt"]
     assert "Permission denied" in reasons["secret.txt"]
     assert "broken symbolic link" in reasons["dangling.txt"]
+    assert reasons["loop"] == "symbolic link loop: not followed"
     assert manifest["stats"]["documents"] == 2001  # 2000 notes and the long line, each once despite the loop
     assert manifest["stats"]["words"] == 2000 * 6 + 10_000_000
     assert "more skipped" in result.stderr or len(result.stderr.splitlines()) == len(manifest["skipped"])

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from stylegen.builtin.extract_text import decode_text
+from stylegen.builtin.extract_text import decode_text, lone_surrogates
 from stylegen.errors import StylegenError
 from stylegen.plugins import warn
 from stylegen.protocols import SkipFile
@@ -88,6 +88,7 @@ class JsonLinesExtractor:
         texts: list[str] = []
         bad: list[int] = []  # line numbers that are not JSON
         missing = 0  # records without the field (or where it is not a string)
+        surrogates: list[int] = []  # line numbers whose text holds a lone surrogate (skipped)
         # (split on \n only: a JSON string may hold a raw U+2028, which splitlines() would split on)
         for number, line in enumerate(decode_text(data, origin, errors).split("\n"), 1):
             if not line.strip():
@@ -104,7 +105,11 @@ class JsonLinesExtractor:
                 continue
             text = default_text(record) if field is None else field_value(record, field)
             if isinstance(text, str):
-                texts.append(text)
+                kept = lone_surrogates(text, f"{origin}:{number}", errors)
+                if kept is None:  # --errors skip
+                    surrogates.append(number)
+                else:
+                    texts.append(kept)
             else:
                 missing += 1
         what = f"field {field!r}" if field else "'text' field or single string value"
@@ -113,9 +118,11 @@ class JsonLinesExtractor:
             problems.append(f"{len(bad)} line(s) not valid JSON (first: line {bad[0]})")
         if missing:
             problems.append(f"{missing} record(s) without a {what}")
+        if surrogates:
+            problems.append(f"{len(surrogates)} record(s) with a lone surrogate (first: line {surrogates[0]})")
         text = paragraphs(texts)
         if not text:
-            if not texts and not missing and not bad:
+            if not texts and not missing and not bad and not surrogates:
                 raise SkipFile("no JSON records")
             hint = "" if field else " (use --field NAME)"
             raise SkipFile(f"no record with text: {'; '.join(problems) or 'all empty'}{hint}")

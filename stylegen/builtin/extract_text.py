@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import codecs
+import io
+import os
+import re
+import stat
+from typing import BinaryIO
 
 from stylegen.errors import StylegenError
 from stylegen.protocols import SkipFile
@@ -54,6 +59,73 @@ def binary_reason(data: bytes) -> str | None:
     if head and controls > len(head) // 20:  # more than 5% control bytes
         return "binary file (control bytes)"
     return None
+
+
+#: The most bytes read as one document: a longer file is skipped, a longer stream (stdin) refused.
+#: (A document is held in memory whole while it is cleaned.)
+MAX_DOCUMENT_BYTES = 1 << 30
+_BLOCK = 1 << 20
+
+
+def _size(n: int) -> str:
+    if n >= 1 << 30:
+        return f"{n / (1 << 30):.1f} GiB"
+    return f"{n / (1 << 20):.1f} MiB" if n >= 1 << 20 else f"{n:,} bytes"
+
+
+def read_document(f: BinaryIO, origin: str, *, sniff: bool = True) -> bytes:
+    """The bytes of an open file or stream `f`, read only as far as needed: with `sniff`, the
+    first `SNIFF` bytes tell a binary file (`SkipFile`) before the rest is read (a sparse 3 GB
+    file costs 8 KB). A regular file larger than `MAX_DOCUMENT_BYTES` is skipped unread; a
+    stream (stdin, a pipe, /dev/zero) is read up to that limit and refused beyond it."""
+    limit = MAX_DOCUMENT_BYTES
+    try:
+        st = os.fstat(f.fileno())
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        st = None
+    regular = st is not None and stat.S_ISREG(st.st_mode)
+    head = f.read(SNIFF)
+    if sniff and not head.startswith(_UTF16_BOMS):
+        reason = binary_reason(head)
+        if reason:
+            raise SkipFile(reason)
+    if regular and st is not None and st.st_size > limit:
+        raise SkipFile(f"larger than {_size(limit)} ({_size(st.st_size)}); split it into smaller files")
+    parts = [head]
+    total = len(head)
+    while block := f.read(_BLOCK):
+        total += len(block)
+        if total > limit:
+            if regular:  # it grew while being read
+                raise SkipFile(f"larger than {_size(limit)}; split it into smaller files")
+            raise StylegenError(
+                f"{origin}: more than {_size(limit)} without an end; a stream is read as one document of at most "
+                f"{_size(limit)} (save it into smaller files and build from those)"
+            )
+        parts.append(block)
+    return b"".join(parts)
+
+
+#: A UTF-16 surrogate code point on its own: JSON's `"\ud83d"` decodes to one, but it is no
+#: character and cannot be written as UTF-8.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogates(text: str, where: str, errors: str) -> str | None:
+    """`text` with its lone surrogates handled by `errors`: replaced by U+FFFD (replace), None
+    (skip: leave this text out), or an error naming `where` (strict). Text without any is
+    returned as it is."""
+    found = LONE_SURROGATE.search(text)
+    if found is None:
+        return text
+    if errors == "replace":
+        return LONE_SURROGATE.sub("\ufffd", text)
+    if errors == "skip":
+        return None
+    raise StylegenError(
+        f"{where}: a lone surrogate ({found.group()!a}) where a character should be; use --errors "
+        "replace to write U+FFFD for it, or --errors skip to leave such text out"
+    )
 
 
 def decode_text(data: bytes, origin: str, errors: str) -> str:

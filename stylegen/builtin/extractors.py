@@ -10,10 +10,10 @@ from stylegen.builtin.extract_html import HtmlExtractor
 from stylegen.builtin.extract_markdown import MarkdownExtractor
 from stylegen.builtin.extract_subtitles import SubtitlesExtractor
 from stylegen.builtin.extract_tables import CsvExtractor, JsonLinesExtractor
-from stylegen.builtin.extract_text import CodeExtractor, TextExtractor, binary_reason, decode_text
+from stylegen.builtin.extract_text import CodeExtractor, TextExtractor, binary_reason, decode_text, read_document
 from stylegen.hookspecs import Register, hookimpl
 
-__all__ = ["binary_reason", "decode_text", "register_extractors"]
+__all__ = ["binary_reason", "decode_text", "read_document", "register_extractors"]
 
 
 @hookimpl

@@ -160,8 +160,11 @@ class ShakespeareSource:
 
 
 def _as_list(value: Any) -> list[str]:
+    """The `plays` option: names separated by commas, or a list of names."""
     if value is None:
         return []
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
-    return [str(v) for v in value]
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return [str(v) for v in value]
+    raise StylegenError(f"source option plays={value!r}: expected play names (text separated by commas, or a list)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import glob
+import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -15,16 +17,44 @@ from stylegen.protocols import Document, SkipFile, Skipped, SourceOptions
 _GLOB_CHARS = set("*?[")
 
 
-def _walk(folder: Path, seen: set[tuple[int, int]] | None = None) -> Iterator[Path]:
-    """Everything below `folder` that is not a folder, in sorted order, skipping hidden files
-    and folders (.git ...). A folder reached twice through symbolic links (a loop) is walked
-    once; a folder that cannot be listed is yielded itself, for the reader to report."""
-    seen = set() if seen is None else seen
+def _stat(path: Path, follow: bool = True) -> os.stat_result | None:
+    """`path`'s status, or None when it cannot be had (no permission to enter a folder on
+    the way, a broken link, a /proc entry ...)."""
     try:
-        st = folder.stat()
-        entries = sorted(folder.iterdir())
+        return path.stat() if follow else path.lstat()
     except OSError:
-        yield folder
+        return None
+
+
+def _link_problem(path: Path, root: Path, seen: set[tuple[int, int]]) -> str | None:
+    """Why the symbolic link `path` to a folder is not followed: it leads out of the source
+    folder `root` (into the system: `/`, `/proc` ...), or back into a folder being walked."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # RuntimeError: a loop on Python < 3.13
+        return "symbolic link loop: not followed"
+    if target != root and root not in target.parents:
+        return f"symbolic link out of the source folder (to {target}): not followed"
+    st = _stat(target)
+    if st is not None and (st.st_dev, st.st_ino) in seen:
+        return "symbolic link loop: not followed"
+    return None
+
+
+def _walk(folder: Path, root: Path, seen: set[tuple[int, int]]) -> Iterator[Path | Skipped]:
+    """Everything below `folder` that is not a folder, in sorted order, skipping hidden files
+    and folders (.git ...). A folder that cannot be listed or entered, and a symbolic link to a
+    folder out of the source folder `root` or back into one being walked (a loop), is yielded
+    as `Skipped` with the reason; nothing of it is read. Files (and broken links or special
+    files, which the reader reports) are yielded as paths."""
+    st = _stat(folder)
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as e:
+        yield Skipped(str(folder), f"folder cannot be listed ({e.strerror or e})")
+        return
+    if st is None:
+        yield Skipped(str(folder), "folder cannot be entered (permission denied)")
         return
     if (st.st_dev, st.st_ino) in seen:
         return
@@ -32,30 +62,42 @@ def _walk(folder: Path, seen: set[tuple[int, int]] | None = None) -> Iterator[Pa
     for path in entries:
         if path.name.startswith("."):
             continue
-        if path.is_dir():
-            yield from _walk(path, seen)
+        target = _stat(path)
+        if target is None and _stat(path, follow=False) is None:
+            yield Skipped(str(path), "cannot be read (permission denied: its folder cannot be entered)")
+            continue
+        if target is not None and stat.S_ISDIR(target.st_mode):
+            if path.is_symlink() and (why := _link_problem(path, root, seen)) is not None:
+                yield Skipped(str(path), why)
+                continue
+            yield from _walk(path, root, seen)
         else:
             yield path  # files, and broken links or special files, which are reported as skipped
 
 
-def expand(args: Sequence[str], options: SourceOptions) -> list[Path | None]:
-    """Resolve arguments to files in order; `None` stands for stdin. Errors name the argument."""
-    out: list[Path | None] = []
+def expand(args: Sequence[str], options: SourceOptions) -> list[Path | Skipped | None]:
+    """Resolve arguments to files in order; `None` stands for stdin, `Skipped` for what a
+    folder holds that cannot be read. Errors name the argument."""
+    out: list[Path | Skipped | None] = []
     for arg in args:
         if arg == "-":
             out.append(None)
             continue
         path = Path(arg).expanduser()
         if path.is_dir():
-            files = [
-                p for p in _walk(path) if selected(p.relative_to(path).as_posix(), options.include, options.exclude)
-            ]
-            out.extend(files)
+            root = path.resolve()
+            for item in _walk(path, root, set()):
+                if isinstance(item, Skipped):
+                    rel = Path(item.origin).relative_to(path).as_posix()
+                    if selected(rel, (), options.exclude):
+                        out.append(item)
+                elif selected(item.relative_to(path).as_posix(), options.include, options.exclude):
+                    out.append(item)
         elif path.is_file():
             out.append(path)
         elif _GLOB_CHARS & set(arg):
             hits = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
-            files = [p for p in hits if p.is_file() and not matches(p.as_posix(), options.exclude)]
+            files: list[Path] = [p for p in hits if _is_file(p) and not matches(p.as_posix(), options.exclude)]
             if not files:
                 raise StylegenError(f"{arg}: no files match this pattern")
             out.extend(files)
@@ -66,10 +108,16 @@ def expand(args: Sequence[str], options: SourceOptions) -> list[Path | None]:
     return out
 
 
+def _is_file(path: Path) -> bool:
+    st = _stat(path)
+    return st is not None and stat.S_ISREG(st.st_mode)
+
+
 def _not_a_file(path: Path) -> str:
-    if path.is_symlink() and not path.exists():
+    if path.is_symlink() and _stat(path) is None:
         return "broken symbolic link"
-    if path.is_dir():
+    st = _stat(path)
+    if st is not None and stat.S_ISDIR(st.st_mode):
         return "folder cannot be listed (permission denied?)"
     return "not a regular file (a pipe, socket or device)"
 
@@ -83,14 +131,18 @@ class FilesSource:
             raise StylegenError("the files source needs an extractor")
         for path in expand(args, options):
             if path is None:
-                from stylegen.builtin.extractors import decode_text
+                from stylegen.builtin.extractors import decode_text, read_document
 
                 try:
-                    yield Document(decode_text(sys.stdin.buffer.read(), "<stdin>", options.errors), "<stdin>")
+                    data = read_document(sys.stdin.buffer, "<stdin>")
+                    yield Document(decode_text(data, "<stdin>", options.errors), "<stdin>")
                 except SkipFile as e:
                     yield Skipped("<stdin>", str(e))
                 continue
-            if not path.is_file():
+            if isinstance(path, Skipped):
+                yield path
+                continue
+            if not _is_file(path):
                 yield Skipped(str(path), _not_a_file(path))
                 continue
             try:

@@ -100,7 +100,9 @@ from stylegen.cli import plugins as _plugins  # noqa: E402
 from stylegen.cli import styles as _styles  # noqa: E402
 from stylegen.cli import train as _train  # noqa: E402
 from stylegen.cli import tui as _tui  # noqa: E402
+from stylegen.cli._options import check_numbers  # noqa: E402
 
 for _module in (_corpus, _train, _evaluate, _generate, _chat, _styles, _plugins, _plugin_new, _tui, _inspect):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
+check_numbers(cli)  # every float option finite, every --seed one torch accepts

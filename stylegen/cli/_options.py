@@ -40,6 +40,46 @@ def style_options(func: F) -> F:
     return func
 
 
+#: The largest seed: torch, numpy and Python's `random` all take 0 ... 2**64-1.
+SEED_MAX = 2**64 - 1
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option's type: within its range (if any) and finite (click lets `nan` through
+    every range and `inf` through any open-ended one)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.min is None and self.max is None:
+            self.name = "float"  # shown as FLOAT, as click.FLOAT is
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{number} is not a finite number", param, ctx)
+        return number
+
+    def _describe_range(self) -> str:
+        return "" if self.min is None and self.max is None else super()._describe_range()
+
+
+def check_numbers(group: click.Group) -> None:
+    """Validate every command's numbers where click reads them, once for the whole CLI: each
+    float option or argument must be finite (and in its range), each `--seed` in 0 ... 2**64-1
+    (what torch accepts). Call it after every command is added."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            check_numbers(command)
+        for param in command.params:
+            kind = param.type
+            if isinstance(kind, click.FloatRange) and not isinstance(kind, FiniteFloat):
+                param.type = FiniteFloat(kind.min, kind.max, kind.min_open, kind.max_open, kind.clamp)
+            elif isinstance(kind, click.types.FloatParamType) and not isinstance(kind, click.FloatRange):
+                param.type = FiniteFloat()
+            elif param.name == "seed" and type(kind) is click.types.IntParamType:
+                param.type = click.IntRange(0, SEED_MAX)
+
+
 def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     if value is not None and not math.isfinite(value):
         raise click.BadParameter(f"{value} is not a finite number", ctx=ctx, param=param)
@@ -111,13 +151,21 @@ def parse_opts(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
     (numbers, true/false), else kept as a string."""
     import json
 
+    def no_constant(name: str) -> Any:
+        raise ValueError(name)
+
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint=f"'{option}'")
         try:
-            out[key.replace("-", "_")] = json.loads(value)
+            parsed = json.loads(value, parse_constant=no_constant)
         except json.JSONDecodeError:
-            out[key.replace("-", "_")] = value
+            parsed = value
+        except ValueError:  # NaN, Infinity, -Infinity
+            raise click.BadParameter(f"{pair!r}: {value} is not a finite number", param_hint=f"'{option}'") from None
+        if isinstance(parsed, float) and not math.isfinite(parsed):  # 1e999
+            raise click.BadParameter(f"{pair!r}: {value} is not a finite number", param_hint=f"'{option}'")
+        out[key.replace("-", "_")] = parsed
     return out

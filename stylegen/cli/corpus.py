@@ -250,9 +250,10 @@ def show(name: str, seed: int | None, as_json: bool) -> None:
 @click.argument("name")
 def rm(name: str) -> None:
     """Delete corpus NAME (trained styles keep working)."""
-    from stylegen import remove_corpus
+    from stylegen import corpus_lock, remove_corpus
 
-    path = remove_corpus(name)
+    with corpus_lock(name, "removing it"):  # not while it is being built
+        path = remove_corpus(name)
     click.echo(f"removed corpus {name!r} ({path})")
 
 

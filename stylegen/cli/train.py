@@ -218,21 +218,24 @@ def train_command(
         observers.append(get_plugin("observer", "tensorboard").create(log_dir=tensorboard))
     stop = threading.Event()
 
-    def on_sigint(signum: int, frame: Any) -> None:
+    def on_stop(signum: int, frame: Any) -> None:
+        # Ctrl-C (SIGINT) and SIGTERM (a service manager, a cluster scheduler) stop the same way.
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
         if main:
-            click.echo("\nstopping after this step with a checkpoint (Ctrl-C again to abort)...", err=True)
+            what = "terminated: " if signum == signal.SIGTERM else ""
+            click.echo(f"\n{what}stopping after this step with a checkpoint (Ctrl-C again to abort)...", err=True)
 
-    previous = (
-        signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is threading.main_thread() else None
-    )
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, on_stop)
     try:
         meta = train(cfg, observers=observers, stop=stop, resume=resume, replace=force)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if not main:
         return
     if meta.get("status") == "diverged":

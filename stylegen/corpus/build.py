@@ -11,7 +11,6 @@ import dataclasses
 import hashlib
 import math
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from stylegen import home, locks, plugins
+from stylegen.builtin.extract_text import lone_surrogates, read_document
 from stylegen.corpus.clean import Cleaner, CleanOptions, rare_table
 from stylegen.corpus.counts import CharCounts
 from stylegen.corpus.turns import TurnFormat, count_speakers
@@ -43,6 +43,11 @@ MANIFEST = "manifest.json"
 CHUNK_CHARS = 4_000_000  # characters per chunk when text is read back (about 16 MB as UTF-32)
 TURN_SAMPLE = 1_000_000  # characters the turn-format detector reads
 FORMAT_VERSION = 1
+SEED_MAX = 2**64 - 1  # the sampling order's seed: what numpy (and torch) accept
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def read_chunks(path: Path, size: int | None = None) -> Iterator[str]:
@@ -73,8 +78,12 @@ def extract_file(path: Path, errors: str, by_suffix: dict[str, Any], options: Ma
     extractor = by_suffix.get(suffix) or by_suffix.get("*")
     if extractor is None:
         raise StylegenError(f"{path}: no extractor for {suffix or 'files without a suffix'}")
+    # The built-in extractors read text: a binary file is told by its first bytes, unread. A
+    # plugin's extractor may read binary formats (PDF ...): it gets every file.
+    text_only = type(extractor).__module__.startswith("stylegen.builtin.")
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = read_document(f, str(path), sniff=text_only)
     except OSError as e:
         raise SkipFile(f"cannot read ({e.strerror or e})") from None
     known = extractor.options if isinstance(extractor, ReadsOptions) else ()
@@ -148,8 +157,13 @@ def build_corpus(
     if errors not in ("strict", "skip", "replace"):
         raise StylegenError(f"--errors must be strict, skip or replace (got {errors!r})")
     for label, limit in (("--target-words", target_words), ("--max-chars", max_chars)):
-        if limit is not None and limit < 1:
-            raise StylegenError(f"{label} must be >= 1 (got {limit})")
+        if limit is not None and (not _is_int(limit) or limit < 1):
+            raise StylegenError(f"{label} must be a whole number >= 1 (got {limit!r})")
+    if not _is_int(seed) or not 0 <= seed <= SEED_MAX:
+        raise StylegenError(f"--seed must be a whole number from 0 to {SEED_MAX} (got {seed!r})")
+    for label, globs in (("--include", include), ("--exclude", exclude)):
+        if isinstance(globs, str) or not all(isinstance(g, str) for g in globs):
+            raise StylegenError(f"{label} must be a list of glob patterns (strings) (got {list(globs)!r})")
     final = home.corpora_dir() / name
     if final.exists() and not replace:
         raise StylegenError(f"corpus {name!r} already exists at {final} (use --force to replace it)")
@@ -167,11 +181,13 @@ def build_corpus(
     groups = _group_sources(sources, reg.names("source"))
     # One build of a name at a time: a second is refused (the OS drops the lock if this dies).
     with locks.corpus_lock(name), home.staged_dir(final, replace=replace) as tmp:
+        locks.sweep_staged(final.parent, "corpus", name)  # what killed builds of other names left
         cleaner = Cleaner(clean)
         docs, skipped = _write_documents(
             tmp / "documents.tmp",
             (item for source, args in groups for item in reg.get("source", source).documents(args, options)),
             cleaner,
+            errors,
         )
         if not docs:
             where = ", ".join(sources)
@@ -258,9 +274,10 @@ class _Doc:
 
 
 def _write_documents(
-    path: Path, items: Iterable[Document | Skipped], cleaner: Cleaner
+    path: Path, items: Iterable[Document | Skipped], cleaner: Cleaner, errors: str = "strict"
 ) -> tuple[list[_Doc], list[Skipped]]:
-    """Clean each document and append it to `path` (each ending with a line break)."""
+    """Clean each document and append it to `path` (each ending with a line break). A lone
+    surrogate in a document's text (from any source or extractor) is handled by `errors`."""
     docs: list[_Doc] = []
     skipped: list[Skipped] = []
     offset = 0
@@ -272,7 +289,11 @@ def _write_documents(
             if not item.text.strip():
                 skipped.append(Skipped(item.origin, "empty (no text)"))
                 continue
-            text, reason = cleaner.clean(item.text)
+            whole = lone_surrogates(item.text, item.origin, errors)
+            if whole is None:
+                skipped.append(Skipped(item.origin, "holds a lone surrogate (not a character)"))
+                continue
+            text, reason = cleaner.clean(whole)
             if reason is not None:
                 skipped.append(Skipped(item.origin, reason))
                 continue
@@ -437,5 +458,5 @@ def list_corpora() -> list[Corpus]:
 
 def remove_corpus(name: str) -> Path:
     path = load_corpus(name).path
-    shutil.rmtree(path)
+    home.remove_tree(path, f"corpus {name!r}")
     return path

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,17 @@ TOP_KEYS = {
     "max_chars": int,
     "seed": int,
 }
+#: The smallest value of the whole-number fields (`clean.` ones by their dotted key).
+INT_MINIMUM = {
+    "target_words": 1,
+    "max_chars": 1,
+    "seed": 0,
+    "clean.max_blank_lines": 0,
+    "clean.min_doc_chars": 0,
+    "clean.max_doc_chars": 1,
+    "clean.min_char_count": 0,
+}
+SEED_MAX = 2**64 - 1  # what numpy and torch accept as a seed
 CLEAN_KEYS = {
     "newlines": bool,
     "nfc": bool,
@@ -70,6 +82,8 @@ def load_recipe(path: Path) -> dict[str, Any]:
         if key == "source":
             if not isinstance(value, dict):
                 raise StylegenError(f"{path}: [source] must be a table of source options")
+            for skey, svalue in value.items():
+                _check_source_option(path, skey, svalue)
             out["source"] = dict(value)
         elif key == "clean":
             if not isinstance(value, dict):
@@ -96,6 +110,25 @@ def _check(path: Path, key: str, value: Any, kind: type | None) -> None:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
     if not ok:
         raise StylegenError(f"{path}: {key} must be a {kind.__name__} (got {value!r})")
+    if kind is list and not all(isinstance(v, str) for v in value):
+        raise StylegenError(f"{path}: {key} must be a list of strings (got {value!r})")
+    if kind is float and not math.isfinite(value):
+        raise StylegenError(f"{path}: {key} must be a finite number (got {value!r})")
+    low = INT_MINIMUM.get(key)
+    if kind is int and low is not None and value < low:
+        raise StylegenError(f"{path}: {key} must be >= {low} (got {value!r})")
+    if key == "seed" and value > SEED_MAX:
+        raise StylegenError(f"{path}: seed must be at most {SEED_MAX} (got {value!r})")
+
+
+def _check_source_option(path: Path, key: str, value: Any) -> None:
+    """A `[source]` option is a string, number or true/false, or a list of strings (each source
+    checks what it means)."""
+    scalar = isinstance(value, str | bool | int) or (isinstance(value, float) and math.isfinite(value))
+    if not scalar and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise StylegenError(
+            f"{path}: source.{key} must be a string, a finite number, true/false or a list of strings (got {value!r})"
+        )
 
 
 def _relative_to(folder: Path, source: str) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from stylegen.errors import StylegenError
+
+SEED_MAX = 2**64 - 1  # what torch.manual_seed accepts
 
 
 @dataclass
@@ -47,6 +50,17 @@ class TrainConfig:
                 raise StylegenError(f"{name.replace('_', '-')} must be >= 1 (got {getattr(self, name)})")
         if self.patience is not None and int(self.patience) < 1:
             raise StylegenError(f"patience must be >= 1 (got {self.patience})")
+        for name in ("lr", "min_lr_ratio", "weight_decay", "grad_clip", "ema", "max_minutes", "max_epochs"):
+            value = getattr(self, name)
+            if value is None and name in ("max_minutes", "max_epochs"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise StylegenError(f"{name.replace('_', '-')} must be a finite number (got {value!r})")
+        for name in ("max_minutes", "max_epochs"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise StylegenError(f"{name.replace('_', '-')} must be > 0 (got {getattr(self, name)})")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= SEED_MAX:
+            raise StylegenError(f"seed must be a whole number from 0 to {SEED_MAX} (got {self.seed!r})")
         if not 0.0 <= self.ema < 1.0:
             raise StylegenError(f"ema must be in [0, 1) (got {self.ema})")
         if self.lr <= 0:

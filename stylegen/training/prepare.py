@@ -113,6 +113,20 @@ def resumed_config(cfg: TrainConfig, saved: dict[str, Any]) -> TrainConfig:
     return config
 
 
+def refuse_changed_corpus(name: str, style_dir: Path, corpus: Corpus) -> None:
+    """--resume on a corpus whose text is not the one the run trained on (rebuilt since) is
+    refused: its text would map to other ids (new characters to the unknown one) and the run
+    would report a meaningless best. A style.json without the hash (older styles) is let through."""
+    trained = styles.read_meta_at(style_dir).corpus.sha256
+    if trained is None or trained == corpus.sha256:
+        return
+    raise StylegenError(
+        f"style {name!r} was trained on corpus {corpus.name!r} with text sha256 {trained}, but the corpus "
+        f"now has sha256 {corpus.sha256} (rebuilt since): --resume would continue on other text; start a new "
+        f"run with --force (it replaces the style), or rebuild the corpus as it was"
+    )
+
+
 def prepare(
     cfg: TrainConfig, world: distributed.World, device: str, *, resume: bool, replace: bool
 ) -> tuple[Run, RunState, dict[str, Any] | None]:
@@ -130,6 +144,8 @@ def prepare(
         world.on_main(lambda: _refuse_existing(cfg.name, final_dir, replace))
 
     corpus = load_corpus(cfg.corpus)
+    if resume:
+        world.on_main(lambda: refuse_changed_corpus(cfg.name, final_dir, corpus))
     source = None
     if cfg.init_from and not resume:
         source = styles.load_style(cfg.init_from)
