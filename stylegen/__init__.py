@@ -32,6 +32,7 @@ Writing
     Decoder, stream, HoldBack, cut_at_stops, random_seed     the streaming generator's parts
     choose_sampler(...), sampler_params(sampler, params)    samplers from options, checked values
     Penalties(repetition, presence, frequency)              logit penalties for every sampler
+    sampler_choice(sampler, options, params)                the one rule generate, chat and the app follow
     beam_search(style, prime, length=, width=)              the likeliest continuation found
     load_originality_index(path, meta), find_copies(index, text, n), mark_copies(text, spans)
 Inspecting a model
@@ -72,6 +73,7 @@ if TYPE_CHECKING:
         generate,
         random_seed,
         sampler_params,
+        sampler_choice,
         samples,
         stream,
     )
@@ -166,6 +168,7 @@ _API: dict[str, str] = {
     "sampler_params": "stylegen._generate",
     "chat": "stylegen._chat",
     "ChatSession": "stylegen._chat",
+    "sampler_choice": "stylegen._generate",
     "Penalties": "stylegen.processors",
     "beam_search": "stylegen.beam",
     "load_originality_index": "stylegen.originality:load_for_style",
@@ -275,6 +278,7 @@ __all__ = [  # written out (not derived from _API) so linters and type checkers 
     "sampler_params",
     "samples",
     "score_text",
+    "sampler_choice",
     "search_neurons",
     "stream",
     "style_lock",

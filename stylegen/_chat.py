@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stylegen import home
-from stylegen._generate import Decoder, HoldBack, random_seed
+from stylegen import home, plugins
+from stylegen._generate import DEFAULT_TEMPERATURE, Decoder, HoldBack, random_seed, sampler_params
 from stylegen.corpus.turns import TurnFormat
 from stylegen.errors import StylegenError, one_line
 from stylegen.processors import Penalties
@@ -44,7 +44,7 @@ class ChatSession:
     user: str | None = None  # who the user speaks as (turn formats only)
     to: str | None = None  # who answers; None: whoever the model writes next
     sampler: str = "temperature"
-    params: Mapping[str, Any] = field(default_factory=lambda: {"temperature": 0.8})
+    params: Mapping[str, Any] | None = None  # None: 0.8 for the default sampler, else its own defaults
     seed: int | None = None
     max_tokens: int = 600
     stops: Sequence[str] = ()
@@ -56,6 +56,8 @@ class ChatSession:
             raise StylegenError(f"style {self.style.name!r} has no turn structure: --as and --to need one")
         if self.seed is None:
             self.seed = random_seed()
+        if self.params is None:
+            self.params = {"temperature": DEFAULT_TEMPERATURE} if self.sampler == "temperature" else {}
         self.decoder = Decoder(
             self.style, sampler=self.sampler, params=self.params, seed=self.seed, penalties=self.penalties
         )
@@ -64,11 +66,26 @@ class ChatSession:
         self.turns: list[Turn] = []
         self.speaker: str | None = None  # who is answering now (known before the answer streams)
         self.forward_tokens = 0  # tokens fed to the model so far (for tests and the curious)
+        self.params = dict(self.decoder.params)
+        self.previous: tuple[str, dict[str, Any]] | None = None  # the sampler before this one
 
     # --- settings -------------------------------------------------------------------------
     def set_sampler(self, sampler: str, params: Mapping[str, Any] | None = None) -> None:
+        before = (self.sampler, dict(self.decoder.params))
         self.decoder.set_sampler(sampler, params or {})
+        if sampler != before[0]:
+            self.previous = before
         self.sampler, self.params = sampler, dict(self.decoder.params)
+
+    def fall_back(self) -> str:
+        """After the sampler failed: go back to the sampler used before it (or the default
+        temperature sampler); returns its name. The conversation is left as it is."""
+        name, params = self.previous or ("temperature", {"temperature": DEFAULT_TEMPERATURE})
+        if name == self.sampler:
+            name, params = "temperature", {"temperature": DEFAULT_TEMPERATURE}
+        self.decoder.set_sampler(name, params)
+        self.sampler, self.params, self.previous = name, dict(self.decoder.params), None
+        return name
 
     def set_param(self, name: str, value: Any) -> None:
         self.decoder.set_sampler(self.sampler, {**self.decoder.params, name: value})
@@ -116,6 +133,7 @@ class ChatSession:
             "last": clone(decoder.last),
             "counts": clone(decoder.counts),
             "rng": decoder.generator.get_state(),  # a copy
+            "sampler_state": tree_map(clone, decoder.sampler_state),
             "turns": [Turn(t.speaker, t.text) for t in self.turns],
             "speaker": self.speaker,
             "forward_tokens": self.forward_tokens,
@@ -139,6 +157,8 @@ class ChatSession:
         decoder.flush()  # between turns nothing is held back; drop any part of a character
         if rng:
             decoder.generator.set_state(snapshot["rng"])
+        if "sampler_state" in snapshot:
+            decoder.sampler_state = tree_map(clone, snapshot["sampler_state"])
         self.turns[:] = [Turn(t.speaker, t.text) for t in snapshot["turns"]]
         self.speaker = snapshot["speaker"]
         self.forward_tokens = snapshot["forward_tokens"]
@@ -229,19 +249,28 @@ class ChatSession:
             return "".join(self.format.turn(t.speaker, t.text) for t in self.turns)
         return "".join(t.text for t in self.turns)
 
-    def save_transcript(self, path: Path) -> None:
-        home.write_text(path, self.transcript())
+    def save_transcript(self, path: Path, *, overwrite: bool = False) -> None:
+        """Write the transcript to `path`; an existing file only with `overwrite`."""
+        path = writable(path, overwrite)
+        try:
+            home.write_text(path, self.transcript())
+        except OSError as e:
+            raise home.write_failure(e, path, "nothing was written") from None
 
-    def save_state(self, path: Path) -> None:
-        """The conversation and the model's state, to continue later (safetensors + JSON, no pickle)."""
+    def save_state(self, path: Path, *, overwrite: bool = False) -> None:
+        """The conversation and the model's state, to continue later (safetensors + JSON, no
+        pickle); an existing file is replaced only with `overwrite`."""
         from safetensors.torch import save_file
 
+        path = writable(path, overwrite)
         tensors, structure = flatten_state(self.decoder.state)
         if self.decoder.last is not None:
             tensors["last"] = self.decoder.last.contiguous()
         if self.decoder.counts is not None:
             tensors["counts"] = self.decoder.counts.contiguous()  # what the penalties count
         tensors["rng"] = self.decoder.generator.get_state()
+        sampler_tensors, sampler_structure = flatten_state(self.decoder.sampler_state, "sampler")
+        tensors.update(sampler_tensors)
         session = {
             "style": self.style.name,
             "style_params": self.style.meta.get("params"),
@@ -250,47 +279,142 @@ class ChatSession:
             "to": self.to,
             "sampler": self.sampler,
             "params": dict(self.decoder.params),
+            "sampler_state": sampler_structure,
             "penalties": self.penalties.as_dict(),
             "seed": self.seed,
             "turns": [[t.speaker, t.text] for t in self.turns],
             "structure": structure,
         }
-        with home.atomic_path(path) as tmp:
-            save_file(tensors, str(tmp), metadata={"format": STATE_FORMAT, "session": json.dumps(session)})
+        try:
+            with home.atomic_path(path) as tmp:
+                save_file(tensors, str(tmp), metadata={"format": STATE_FORMAT, "session": json.dumps(session)})
+        except StylegenError:
+            raise
+        except OSError as e:
+            raise home.write_failure(e, path, "nothing was written") from None
+        except Exception as e:  # safetensors' own error for a full disk
+            raise StylegenError(f"{path}: cannot write: {one_line(e)}; nothing was written") from None
 
     def load_state(self, path: Path) -> None:
-        """Continue a conversation saved by `save_state` with this same style."""
+        """Continue a conversation saved by `save_state` with this same style. Everything in
+        the file is checked before anything changes: a bad file is a one-line error and the
+        session goes on as it was."""
+        import torch
         from safetensors import SafetensorError, safe_open
 
         try:
             with safe_open(str(path), framework="pt") as f:
                 meta = f.metadata() or {}
                 tensors = {k: f.get_tensor(k) for k in f.keys()}
-        except (SafetensorError, OSError) as e:
+        except (SafetensorError, OSError, ValueError, RuntimeError, TypeError) as e:
             raise StylegenError(f"{path}: not a chat state file ({one_line(e)})") from None
         if meta.get("format") != STATE_FORMAT:
             raise StylegenError(f"{path}: not a stylegen chat state file")
+
+        def damaged(why: str) -> StylegenError:
+            return StylegenError(f"{path}: damaged chat state ({why})")
+
         try:
             session = json.loads(meta["session"])
-        except (KeyError, json.JSONDecodeError):
-            raise StylegenError(f"{path}: damaged chat state (no session description)") from None
+        except (KeyError, json.JSONDecodeError, RecursionError):
+            raise damaged("no session description") from None
+        if not isinstance(session, dict):
+            raise damaged("its session description is not an object")
         if (session.get("style"), session.get("style_params"), session.get("style_steps")) != (
             self.style.name,
             self.style.meta.get("params"),
             self.style.meta.get("steps"),
         ):
             raise StylegenError(f"{path}: saved with style {session.get('style')!r} as it was then, not with this one")
+        try:
+            state = unflatten_state(session.get("structure"), tensors)
+            sampler_state = unflatten_state(session.get("sampler_state", {"t": "none"}), tensors)
+        except (StylegenError, AttributeError, TypeError, KeyError, RecursionError):
+            raise damaged("its model state does not match its description") from None
         device = self.style.device
-        self.decoder.state = tree_map(lambda t: t.to(device), unflatten_state(session["structure"], tensors))
+        template = self.decoder.model.init_state(1, device)
+        if _layout(state) != _layout(template):
+            raise damaged(f"its model state is {_describe(state)}, this style's is {_describe(template)}")
+        vocab = self.decoder.tokenizer.vocab_size
+        for key in ("last", "counts"):
+            t = tensors.get(key)
+            if t is not None and (tuple(t.shape) != (1, vocab) or t.dtype != torch.float32):
+                raise damaged(f"{key!r} is {t.dtype} {tuple(t.shape)}, not float32 (1, {vocab})")
+        counts = tensors.get("counts")
+        if counts is not None and not bool(((counts >= 0) & torch.isfinite(counts)).all()):
+            raise damaged("'counts' holds negative or non-finite counts")
+        rng = tensors.get("rng")
+        expected_rng = torch.Generator().get_state()
+        if rng is None or rng.dtype != torch.uint8 or rng.shape != expected_rng.shape:
+            raise damaged("no random generator state, or not one of this PyTorch")
+        user, to, seed = session.get("user"), session.get("to"), session.get("seed")
+        if not all(v is None or isinstance(v, str) for v in (user, to)):
+            raise damaged("'user' and 'to' must be names")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise damaged("'seed' must be a whole number")
+        turns = session.get("turns")
+        if not isinstance(turns, list) or not all(
+            isinstance(t, list) and len(t) == 2 and all(isinstance(x, str) for x in t) for t in turns
+        ):
+            raise damaged("'turns' must be a list of [speaker, text] pairs")
+        penalties = session.get("penalties", {})
+        if not isinstance(penalties, dict) or not set(penalties) <= {"repetition", "presence", "frequency"}:
+            raise damaged("'penalties' must hold only repetition, presence and frequency")
+        try:
+            restored_penalties = Penalties(**penalties)
+            name, params = session.get("sampler"), session.get("params")
+            if not isinstance(name, str) or not isinstance(params, dict):
+                raise damaged("no sampler and parameters")
+            sampler_params(plugins.get("sampler", name), params)
+        except StylegenError as e:
+            raise StylegenError(f"{path}: {one_line(e)}") from None
+        # every part checked: now the session changes, all at once
+        probe = torch.Generator()
+        try:
+            probe.set_state(rng)
+        except RuntimeError:
+            raise damaged("its random generator state is not valid") from None
+        self.decoder.state = tree_map(lambda t: t.to(device), state)
         self.decoder.last = tensors.get("last")
-        self.decoder.counts = tensors.get("counts")
-        self.penalties = Penalties(**session.get("penalties", {}))
+        self.decoder.counts = counts
+        self.penalties = restored_penalties
         self.decoder.penalties = self.penalties
-        self.decoder.generator.set_state(tensors["rng"])
-        self.user, self.to = session["user"], session["to"]
-        self.set_sampler(session["sampler"], session["params"])
-        self.seed = session["seed"]
-        self.turns = [Turn(s, t) for s, t in session["turns"]]
+        self.decoder.generator.set_state(rng)
+        self.user, self.to = user, to
+        self.set_sampler(name, params)
+        self.decoder.sampler_state = sampler_state
+        self.seed = seed
+        self.turns = [Turn(s, t) for s, t in turns]
+
+
+def writable(path: Path, overwrite: bool) -> Path:
+    """`path` if chat may write a file there: not a folder, not inside the data home (a
+    transcript must never land over a style's or a corpus's files), and not an existing file
+    unless `overwrite` (`/save! FILE`). Otherwise a one-line error naming it."""
+    path = Path(path)
+    if path.is_dir():
+        raise StylegenError(f"{path}: is a folder; give a file name")
+    if home.inside_data_home(path):
+        raise StylegenError(f"{path}: is inside stylegen's data home ({home.data_home()}); save somewhere else")
+    if path.exists() and not overwrite:
+        raise StylegenError(f"{path} already exists (use /save! or /save-state! to replace it)")
+    return path
+
+
+def _layout(state: Any) -> Any:
+    """A state's nesting with each tensor's shape and dtype, for comparing two states."""
+    if isinstance(state, (tuple, list)):
+        return ("seq", tuple(_layout(s) for s in state))
+    if isinstance(state, dict):
+        return ("dict", tuple(sorted((str(k), _layout(v)) for k, v in state.items())))
+    if state is None:
+        return None
+    return (tuple(state.shape), str(state.dtype))
+
+
+def _describe(state: Any) -> str:
+    text = str(_layout(state))
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def chat(style: LoadedStyle, **options: Any) -> ChatSession:

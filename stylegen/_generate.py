@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from stylegen import plugins
 from stylegen.errors import PluginError, StylegenError
 from stylegen.processors import Penalties
-from stylegen.protocols import BansIds, DecodesStream, StepsTokens, StreamDecoder
+from stylegen.protocols import BansIds, DecodesStream, KeepsState, StepsTokens, StreamDecoder
 
 if TYPE_CHECKING:
     import torch
@@ -54,6 +54,60 @@ def choose_sampler(
     return "temperature", {"temperature": temperature}
 
 
+#: The temperature when none is given and the options choose the sampler (`choose_sampler`).
+DEFAULT_TEMPERATURE = 0.8
+#: (option, parameter) of the options that set a sampler parameter of the same name.
+SAMPLER_OPTIONS = (
+    ("--temperature", "temperature"),
+    ("--top-k", "top_k"),
+    ("--top-p", "top_p"),
+    ("--min-p", "min_p"),
+    ("--typical-p", "typical_p"),
+)
+
+
+def sampler_choice(
+    sampler: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> tuple[str, dict[str, Any], list[str]]:
+    """The one rule for samplers and their parameters, used by `generate`, `chat` and the app:
+    (sampler name, parameters, warnings for options that do nothing).
+
+    `options` are the values given of `temperature`, `top_k`, `top_p`, `min_p`, `typical_p`
+    (None or absent: not given); `params` are `--param NAME=VALUE`, applied last.
+
+    - Without `sampler`, the options choose a built-in sampler (`choose_sampler`: temperature
+      0 is greedy; then min-p, typical, top-p, top-k, temperature), at temperature 0.8 unless
+      one is given; an option the chosen sampler does not take is named in a warning.
+    - With `sampler`, it starts from its own declared defaults: only the options given set
+      its parameters of the same name (one it does not declare is an error), and temperature 0
+      is an error, not greedy (greedy is `--sampler greedy`).
+
+    The values are checked (type, range) by `sampler_params` when the sampler is set.
+    """
+    given = {k: v for k, v in (options or {}).items() if v is not None}
+    warnings: list[str] = []
+    if sampler is None:
+        temperature = float(given.get("temperature", DEFAULT_TEMPERATURE))
+        name, values = choose_sampler(
+            temperature, given.get("top_k"), given.get("top_p"), given.get("min_p"), given.get("typical_p")
+        )
+        for option, key in SAMPLER_OPTIONS[1:]:
+            if key in given and key not in values:
+                why = "--temperature 0 means greedy" if name == "greedy" else f"the {name!r} sampler was chosen"
+                warnings.append(f"{option} is ignored: {why} (see --help for the precedence)")
+    else:
+        name, values = sampler, dict(given)
+        if "temperature" in given and float(given["temperature"]) <= 0:
+            raise StylegenError(
+                f"--temperature 0 means greedy only when the options choose the sampler; {plugins.describe('sampler', sampler)} "
+                "was asked for: give it a temperature above 0, or use --sampler greedy"
+            )
+    values.update(params or {})
+    return name, values, warnings
+
+
 def random_seed() -> int:
     return secrets.randbelow(2**31)
 
@@ -67,14 +121,15 @@ def sampler_params(sampler: Any, params: Mapping[str, Any] | None) -> dict[str, 
             known = ", ".join(declared) or "none"
             raise StylegenError(f"sampler {sampler.name!r} has no parameter {name!r} (its parameters: {known})")
         p = declared[name]
+        whose = f"sampler {sampler.name!r}: {name}"
         try:
             value = p.type(value)
         except (TypeError, ValueError):
-            raise StylegenError(f"{name} must be a {p.type.__name__} (got {value!r})") from None
+            raise StylegenError(f"{whose} must be a {p.type.__name__} (got {value!r})") from None
         if isinstance(value, float) and not math.isfinite(value):
-            raise StylegenError(f"{name} must be a finite number (got {value})")
+            raise StylegenError(f"{whose} must be a finite number (got {value})")
         if (p.min is not None and value < p.min) or (p.max is not None and value > p.max):
-            raise StylegenError(f"{name} must be in [{p.min}, {'∞' if p.max is None else p.max}] (got {value})")
+            raise StylegenError(f"{whose} must be in [{p.min}, {'∞' if p.max is None else p.max}] (got {value})")
         values[name] = value
     return values
 
@@ -229,14 +284,28 @@ class Decoder:
         )
 
     def set_sampler(self, sampler: str, params: Mapping[str, Any]) -> None:
+        """Choose the sampler; a sampler with a state per text (`KeepsState`) starts a new one
+        when it is newly chosen (a change of its parameters keeps it)."""
         pick = plugins.get("sampler", sampler)
-        self.params = sampler_params(pick, params)
-        self.sampler = pick
+        values = sampler_params(pick, params)
+        same = getattr(self, "sampler", None) is pick
+        self.params, self.sampler = values, pick
+        if not same:
+            self.start_sampler()
+
+    def start_sampler(self) -> None:
+        """A new text starts for the sampler: its per-text state (None for a stateless one)."""
+        self.sampler_state: Any = None
+        sampler: Any = self.sampler  # narrowed on its own: `self.sampler` keeps the Sampler protocol
+        if isinstance(sampler, KeepsState):
+            with plugins.blame("sampler", self.sampler.name, "at start"):
+                self.sampler_state = sampler.start(self.n, self.params)
 
     def reset(self) -> None:
         """Forget everything fed so far."""
         self.state, self.last, self.counts = None, None, None
         self._new_streams()
+        self.start_sampler()
 
     def encode(self, text: str) -> list[int]:
         return [int(i) for i in self.tokenizer.encode(text)]
@@ -292,7 +361,11 @@ class Decoder:
         if len(self.banned):
             logits.index_fill_(1, self.banned, float("-inf"))  # never emit the unknown (or control) ids
         with plugins.blame("sampler", self.sampler.name):  # a sampler plugin's bug: one line naming it
-            ids = self.sampler(logits, self.params, self.generator)
+            stateful: Any = self.sampler
+            if isinstance(stateful, KeepsState):
+                ids, self.sampler_state = stateful.sample(logits, self.params, self.generator, self.sampler_state)
+            else:
+                ids = self.sampler(logits, self.params, self.generator)
         return checked_ids(ids, self.n, logits.size(-1), self.sampler.name)
 
     def step(self) -> list[str]:

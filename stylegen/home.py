@@ -71,6 +71,17 @@ def plugin_warnings_file() -> Path:
     return cache_dir() / "plugin-warnings.json"
 
 
+def inside_data_home(path: Path) -> bool:
+    """Whether `path` (resolved, links followed) is inside the data home or the shipped styles:
+    where only stylegen's own writers may write (an export or a transcript must never replace
+    a style's files)."""
+    target = Path(path).expanduser().resolve()
+    for root in (data_home(), shipped_dir()):
+        if target.is_relative_to(Path(root).expanduser().resolve()):
+            return True
+    return False
+
+
 def shipped_dir() -> Path:
     """Styles that ship inside the package (read-only), e.g. `shakespeare`."""
     return Path(__file__).parent / "shipped"

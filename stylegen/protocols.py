@@ -11,6 +11,7 @@ are Protocols of their own, checked with `isinstance` where stylegen uses them:
     SelectsState   a model's `select_state(state, index)`: beam search
     StepsStates    a model's `step_states(ids, state)`: `stylegen inspect`
     StepsTokens    a model's `token_stepper(batch, precision)`: fast one-token generation steps
+    KeepsState     a sampler's `start(batch, params)` and `sample(..., state)`: a state per text
 
 Nothing here imports torch: a plugin module must stay cheap to import, so that
 `stylegen --help` and `stylegen plugins` stay instant. Import torch inside methods.
@@ -313,6 +314,26 @@ class Sampler(Protocol):
 
     def __call__(self, logits: torch.Tensor, params: Mapping[str, Any], generator: torch.Generator) -> torch.Tensor:
         """logits (B, V) float32 -> ids (B,) int64."""
+        ...
+
+
+@runtime_checkable
+class KeepsState(Protocol, metaclass=_Capability):
+    """The optional `Sampler` methods for a sampler that keeps a state per text (mirostat's
+    running threshold, say). `start` is called when a text starts: each `generate` run, a
+    chat session, its `/reset`, and when the sampler is chosen; then `sample` is called
+    instead of `__call__` with the state it returned last. Chat carries the state across
+    turns and `/save-state` saves it, so it must be a tensor or a tuple/list/dict of tensors
+    (or None). A sampler without them is called as `__call__`, with no state."""
+
+    def start(self, batch: int, params: Mapping[str, Any]) -> Any:
+        """The state for `batch` rows at the start of a text."""
+        ...
+
+    def sample(
+        self, logits: torch.Tensor, params: Mapping[str, Any], generator: torch.Generator, state: Any
+    ) -> tuple[torch.Tensor, Any]:
+        """logits (B, V) float32 -> (ids (B,) int64, the state after this step)."""
         ...
 
 

@@ -102,6 +102,11 @@ def export_style(
     file = Path(file)
     if file.is_dir():
         raise StylegenError(f"{file}: is a folder; give the archive's file name (e.g. {name}.zip)")
+    if home.inside_data_home(file):
+        raise StylegenError(
+            f"{file}: is inside stylegen's data home ({home.data_home()}); export somewhere else "
+            "(--force never replaces a style's own files)"
+        )
     if file.exists() and not force:
         raise StylegenError(f"{file} already exists (use --force to replace it)")
     styles.read_meta(name)  # a one-line error for an unknown or damaged style

@@ -343,6 +343,73 @@ def test_load_state_takes_any_file(
     one_line(e.value)
 
 
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | odd_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(odd_text, inner, max_size=4),
+    max_leaves=12,
+)
+#: What a crafted chat state file changes: a session key set to any JSON value (or removed), a
+#: tensor replaced by one of another shape or dtype (or removed), or the nesting made deep.
+STATE_KEYS = ["structure", "sampler_state", "turns", "user", "to", "sampler", "params", "penalties", "seed", "style"]
+TENSOR_KEYS = ["state.0", "state.1", "last", "counts", "rng"]
+session_edits = st.tuples(st.sampled_from(STATE_KEYS), st.none() | json_values, st.booleans())
+tensor_edits = st.tuples(
+    st.sampled_from(TENSOR_KEYS),
+    st.lists(st.integers(0, 3), max_size=3),
+    st.sampled_from(["float32", "float64", "uint8", "int64", "bfloat16", "drop"]),
+)
+
+
+@FEW
+@given(
+    edits=st.lists(session_edits, max_size=3),
+    tensors=st.lists(tensor_edits, max_size=2),
+    depth=st.sampled_from([0, 0, 0, 5_000, 50_000]),
+)
+def test_load_state_takes_any_crafted_session(
+    chat_styles: list[Any], tmp_path_factory: pytest.TempPathFactory, edits: Any, tensors: Any, depth: int
+) -> None:
+    """A state file as `/save-state` writes it, with its description and tensors changed: it
+    loads, or is refused in one line with the session as it was."""
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    folder = tmp_path_factory.mktemp("crafted")
+    r = repl(chat_styles[1])
+    r.answer("hello")
+    good, bad = folder / "good.state", folder / "bad.state"
+    r.command(f"/save-state {good}")
+    with safe_open(str(good), framework="pt") as f:
+        meta = dict(f.metadata())
+        data = {k: f.get_tensor(k) for k in f.keys()}
+    session = json.loads(meta["session"])
+    for key, value, remove in edits:
+        if remove:
+            session.pop(key, None)
+        else:
+            session[key] = value
+    for key, shape, dtype in tensors:
+        if dtype == "drop":
+            data.pop(key, None)
+        else:
+            data[key] = torch.zeros(shape, dtype=getattr(torch, dtype))
+    text = json.dumps(session)
+    if depth:
+        text = text[:-1] + ', "structure": ' + '{"t": "list", "items": [' * depth + "]}" * depth + "}"
+    save_file(data, str(bad), metadata={**meta, "session": text})
+    s = r.session
+    before = (s.decoder.last.clone(), [(t.speaker, t.text) for t in s.turns], s.sampler, dict(s.params))
+    try:
+        r.command(f"/load-state {bad}")
+    except StylegenError as e:
+        one_line(e)
+        after = (s.decoder.last, [(t.speaker, t.text) for t in s.turns], s.sampler, dict(s.params))
+        assert bool((before[0] == after[0]).all()) and before[1:] == after[1:]  # unchanged
+    with within(20):
+        r.answer("and now")  # the session answers on, loaded or not
+
+
 def test_chat_on_stdin_with_invalid_utf8(trained: str, hermetic: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "stylegen", "chat", trained, "--seed", "1"],

@@ -228,3 +228,143 @@ def test_a_model_with_the_wrong_output_shape_is_named_in_generation(tiny_corpus:
         "".join(style.generate("the", length=5))
     out = invoke("generate", "bent", "--prime", "the", "--length", "5")
     assert out.exit_code == 1 and "returned logits of shape (3, 1, 30)" in out.stderr and "sampler" not in out.stderr
+
+
+# --- 3. samplers with a state per text ----------------------------------------------------------
+
+COUNTING = """
+import torch
+from stylegen.hookspecs import hookimpl
+from stylegen.protocols import Param
+
+STARTS = []
+
+class Counting:
+    name = "counting"
+    description = "greedy, counting its steps per text (a state per row)"
+    params = (Param("temperature", float, 1.0, 1e-3, 10.0, ""), Param("tau", float, 3.0, 0.0, 10.0, ""))
+    def __call__(self, logits, params, generator):
+        raise AssertionError("a stateful sampler is called through sample()")
+    def start(self, batch, params):
+        STARTS.append(batch)
+        return {"steps": torch.zeros(batch), "tau": torch.full((batch,), params["tau"])}
+    def sample(self, logits, params, generator, state):
+        return logits.argmax(-1), {"steps": state["steps"] + 1, "tau": state["tau"]}
+
+@hookimpl
+def register_samplers(register):
+    register(Counting())
+"""
+
+
+def test_a_stateful_sampler_starts_per_text_and_chat_carries_and_saves_its_state(
+    site: Path, trained: str, tmp_path: Path
+) -> None:
+    import stylegen
+
+    install(site, "sgc-counting", COUNTING)
+    plugins.reset()
+    module = sys.modules["sgc_counting"]
+    style = stylegen.load_style(trained)
+    texts = stylegen.samples(style, "the", n=3, length=4, sampler="counting")
+    assert len(texts) == 3 and module.STARTS == [3]  # one start for the text of each of 3 rows
+    session = style.chat(sampler="counting", max_tokens=5, seed=1)
+    assert session.params == {"temperature": 1.0, "tau": 3.0}  # its own defaults, not 0.8
+    session.reply("hello")
+    session.reply("again")
+    steps = session.decoder.sampler_state["steps"]
+    assert steps.tolist() == [10.0]  # carried across the two turns
+    saved = tmp_path / "chat.state"
+    session.save_state(saved)
+    other = style.chat(sampler="temperature", seed=2, max_tokens=5)
+    other.load_state(saved)
+    assert other.sampler == "counting" and other.decoder.sampler_state["steps"].tolist() == [10.0]
+    assert other.reply("more") == session.reply("more")  # the same state gives the same answer
+    session.reset()
+    assert session.decoder.sampler_state["steps"].tolist() == [0.0]  # /reset: a new text
+    session.set_param("tau", 5.0)  # a parameter change keeps the text's state
+    assert session.decoder.sampler_state["steps"].tolist() == [0.0]
+
+
+# --- 4. one rule for sampler parameters ----------------------------------------------------------
+
+MIRO = """
+from stylegen.hookspecs import hookimpl
+from stylegen.protocols import Param
+
+SEEN = []
+
+class Miro:
+    name = "miro"
+    description = "greedy, recording its parameters"
+    params = (Param("temperature", float, 1.0, 1e-3, 10.0, ""), Param("tau", float, 3.0, 0.0, 10.0, ""))
+    def __call__(self, logits, params, generator):
+        SEEN.append(dict(params))
+        return logits.argmax(-1)
+
+@hookimpl
+def register_samplers(register):
+    register(Miro())
+"""
+
+
+@pytest.mark.parametrize("command", ["generate", "chat"])
+def test_sampler_parameters_follow_one_rule_in_generate_and_chat(site: Path, trained: str, command: str) -> None:
+    install(site, "sgc-miro", MIRO)
+    plugins.reset()
+    seen = sys.modules["sgc_miro"].SEEN
+
+    def run(*args: str) -> Result:
+        seen.clear()
+        if command == "generate":
+            return invoke("generate", trained, "--length", "3", "--seed", "1", *args)
+        return invoke("chat", trained, "--max-length", "3", "--seed", "1", *args, input="hello\n")
+
+    assert run("--sampler", "miro").exit_code == 0
+    assert seen[-1] == {"temperature": 1.0, "tau": 3.0}  # its declared defaults: not the CLI's 0.8
+    assert run("--sampler", "miro", "--temperature", "0.5", "--param", "tau=4").exit_code == 0
+    assert seen[-1] == {"temperature": 0.5, "tau": 4.0}  # given options set its parameters
+    bad = run("--sampler", "miro", "--param", "tau=abc")
+    assert bad.exit_code == 1
+    assert "sampler 'miro': tau must be a float (got 'abc')" in bad.stderr
+    zero = run("--sampler", "miro", "--temperature", "0")
+    assert zero.exit_code == 1
+    assert "--temperature 0 means greedy only when the options choose the sampler" in zero.stderr
+    assert "sampler 'miro' (plugin 'sgc-miro' from sgc-miro 0.3.0)" in zero.stderr
+
+
+# --- 5. a failing sampler costs one line in chat, not the session ----------------------------------
+
+FAILING = """
+from stylegen.hookspecs import hookimpl
+
+class Failing:
+    name = "failing"
+    description = "raises after two steps"
+    params = ()
+    calls = 0
+    def __call__(self, logits, params, generator):
+        Failing.calls += 1
+        if Failing.calls > 2:
+            raise RuntimeError("the sampler broke")
+        return logits.argmax(-1)
+
+@hookimpl
+def register_samplers(register):
+    register(Failing())
+"""
+
+
+def test_a_failing_sampler_in_chat_is_one_line_and_the_session_goes_on(site: Path, trained: str) -> None:
+    install(site, "sgc-failing", FAILING)
+    plugins.reset()
+    script = "hello\n/sampler failing\nagain\nthird\n/quit\n"
+    out = invoke("chat", trained, "--max-length", "5", "--temperature", "0", "--seed", "1", input=script)
+    assert out.exit_code == 0, out.stderr
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: sampler 'failing' (plugin 'sgc-failing' from sgc-failing 0.3.0) failed: RuntimeError: the sampler "
+        "broke; the message was not added (send it again), sampler 'failing' replaced by 'greedy'"
+    ]
+    answers = out.stdout.splitlines()
+    assert len(answers) == 3 and answers[0] and answers[2]  # the third message is answered, greedily

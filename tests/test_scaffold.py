@@ -237,6 +237,28 @@ def test_tree_plugins_use_only_the_public_api() -> None:
     assert imported >= 2  # each package registers its hooks through stylegen.hookspecs at least
 
 
+def test_the_skeletons_tests_use_only_the_public_api() -> None:
+    """The scaffold's own tests import only what docs/plugins.md allows: the public modules,
+    `stylegen.testing` (its `Registry` included) and the facade's names."""
+    public = {"stylegen.hookspecs", "stylegen.protocols", "stylegen.errors", "stylegen.config", "stylegen.testing"}
+    sources = sorted((ROOT / "stylegen" / "scaffold" / "templates").glob("**/*.py"))
+    assert len(sources) >= 7
+    imported = 0
+    for source in sources:
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"), str(source))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                if name.split(".")[0] == "stylegen":
+                    imported += 1
+                    assert name in public | {"stylegen"}, f"{source}:{node.lineno}: imports {name}"
+    assert imported >= 7
+
+
 # ------------------------------------------------------------ the examples in docs/plugins.md
 
 

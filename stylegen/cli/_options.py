@@ -169,3 +169,14 @@ def parse_opts(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
             raise click.BadParameter(f"{pair!r}: {value} is not a finite number", param_hint=f"'{option}'")
         out[key.replace("-", "_")] = parsed
     return out
+
+
+def name_values(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    """`--param NAME=VALUE` (repeatable) as a dict; a value without `=` is a usage error."""
+    out: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected NAME=VALUE (got {item!r})", ctx=ctx, param=param)
+        out[name.strip()] = value.strip()
+    return out

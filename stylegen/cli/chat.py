@@ -14,8 +14,8 @@ from typing import Any, TextIO
 
 import click
 
-from stylegen.cli._options import load_for_writing, penalty_options, style_options
-from stylegen.errors import StylegenError, one_line
+from stylegen.cli._options import load_for_writing, name_values, penalty_options, style_options
+from stylegen.errors import PluginError, StylegenError, one_line
 
 #: `/set` names of the penalties, and the `Penalties` field each sets.
 PENALTIES = {"repetition_penalty": "repetition", "presence_penalty": "presence", "frequency_penalty": "frequency"}
@@ -29,6 +29,7 @@ HELP = """commands:
   /speakers          the corpus's most frequent speakers
   /reset             forget the conversation and the model's state
   /save FILE         write the transcript    /save-state FILE, /load-state FILE   the conversation with the model's state
+  /save! FILE, /save-state! FILE             the same, replacing an existing file
   /help              this text               /quit (or Ctrl-D)"""
 
 
@@ -71,6 +72,8 @@ class Repl:
                         return
                 except StylegenError as e:
                     self.say("error: " + one_line(e))
+                except Exception as e:  # a command never ends the session: it checks before it changes
+                    self.say(f"error: {line.strip().partition(' ')[0]} failed: {one_line(e, typed=True)}")
                 continue
             self.answer(line)
 
@@ -79,12 +82,25 @@ class Repl:
         self.cancel.clear()
         label = s.format.has_turns
         started = False
-        for chunk in s.send(message, self.cancel):
-            if not started and label:
-                self.stdout.write(f"{s.speaker}: ")
-            started = True
-            self.stdout.write(chunk)
-            self.stdout.flush()
+        before = s.snapshot()
+        try:
+            for chunk in s.send(message, self.cancel):
+                if not started and label:
+                    self.stdout.write(f"{s.speaker}: ")
+                started = True
+                self.stdout.write(chunk)
+                self.stdout.flush()
+        except PluginError as e:  # a sampler plugin failed: the session stays as before this message
+            if started:
+                self.stdout.write("\n")
+                self.stdout.flush()
+            failed = s.sampler
+            s.restore(before)
+            switched = ""
+            if str(e).startswith(f"sampler {failed!r}"):  # not the model's error: another sampler helps
+                switched = f", sampler {failed!r} replaced by {s.fall_back()!r}"
+            self.say(f"error: {one_line(e)}; the message was not added (send it again){switched}")
+            return
         if not started and label:
             self.stdout.write(f"{s.speaker}: ")
         self.stdout.write("\n")
@@ -141,14 +157,15 @@ class Repl:
         elif name == "/reset":
             s.reset()
             self.say("conversation forgotten")
-        elif name in ("/save", "/save-state", "/load-state"):
+        elif name in ("/save", "/save!", "/save-state", "/save-state!", "/load-state"):
             if not arg:
                 raise StylegenError(f"usage: {name} FILE")
             path = Path(arg).expanduser()
-            if name == "/save":
-                s.save_transcript(path)
-            elif name == "/save-state":
-                s.save_state(path)
+            overwrite = name.endswith("!")  # /save! and /save-state! replace an existing file
+            if name.startswith("/save-state"):
+                s.save_state(path, overwrite=overwrite)
+            elif name.startswith("/save"):
+                s.save_transcript(path, overwrite=overwrite)
             else:
                 s.load_state(path)
             self.say(f"{'loaded' if name == '/load-state' else 'saved'} {path}")
@@ -168,10 +185,26 @@ def _number(text: str, usage: str) -> float:
 @click.argument("style")
 @click.option("--as", "as_", metavar="NAME", help="Who you speak as (a speaker of the corpus; any case).")
 @click.option("--to", metavar="NAME", help="Who answers (default: whoever the model writes next).")
-@click.option("--temperature", type=click.FloatRange(min=0), default=0.8, show_default=True, help="0 means greedy.")
+@click.option(
+    "--temperature",
+    type=click.FloatRange(min=0),
+    help="Default 0.8; 0 means greedy. With --sampler, the sampler's own default, and 0 is an error.",
+)
 @click.option("--top-k", type=click.IntRange(min=1), help="Sample among the k most likely tokens.")
 @click.option("--top-p", type=click.FloatRange(0, 1, min_open=True), help="Nucleus sampling.")
-@click.option("--sampler", help="A sampler plugin by name.")
+@click.option(
+    "--sampler",
+    help="A sampler plugin by name, from its own defaults (the options above that are given set "
+    "its parameters of the same name).",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    callback=name_values,
+    help="Set a parameter of the sampler, e.g. --param tau=3 (repeatable; applied last).",
+)
 @click.option("--seed", type=int, help="Same seed and messages, same answers.")
 @click.option(
     "--max-length", type=click.IntRange(min=1), default=600, show_default=True, help="Tokens per answer at most."
@@ -183,10 +216,11 @@ def chat_command(
     style: str,
     as_: str | None,
     to: str | None,
-    temperature: float,
+    temperature: float | None,
     top_k: int | None,
     top_p: float | None,
     sampler: str | None,
+    params: dict[str, str],
     seed: int | None,
     max_length: int,
     stop: tuple[str, ...],
@@ -203,12 +237,15 @@ def chat_command(
     With a play, the answer is a turn by a character: `stylegen chat bard --as ROMEO --to JULIET`.
     Works in pipes: `echo "Good morrow" | stylegen chat bard`.
     """
-    from stylegen import ChatSession, Penalties, choose_sampler
+    from stylegen import ChatSession, Penalties, sampler_choice
 
+    options = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
+    name, values, warnings = sampler_choice(sampler, options, params)  # the rule generate follows
+    for message in warnings:
+        click.echo(f"warning: {message}", err=True)
     loaded, copies = load_for_writing(style, device, int8, check_copy, fp16)
-    name, params = choose_sampler(temperature, top_k, top_p)
     session = ChatSession(
-        loaded, user=as_, to=to, sampler=sampler or name, params=params if sampler is None else {},
+        loaded, user=as_, to=to, sampler=name, params=values,
         seed=seed, max_tokens=max_length, stops=stop,
         penalties=Penalties(repetition_penalty, presence_penalty, frequency_penalty),
     )  # fmt: skip

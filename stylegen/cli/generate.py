@@ -8,7 +8,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from stylegen.cli._options import load_for_writing, penalty_options, report_copies, style_options
+from stylegen.cli._options import load_for_writing, name_values, penalty_options, report_copies, style_options
 
 #: The options that choose or tune a sampler: meaningless with --beam.
 SAMPLING_OPTIONS = (
@@ -20,16 +20,6 @@ SAMPLING_OPTIONS = (
     ("--sampler", "sampler"),
     ("--param", "params"),
 )
-
-
-def _name_values(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"expected NAME=VALUE (got {item!r})", ctx=ctx, param=param)
-        out[name.strip()] = value.strip()
-    return out
 
 
 @click.command("generate")
@@ -45,9 +35,8 @@ def _name_values(ctx: click.Context, param: click.Parameter, values: tuple[str, 
 @click.option(
     "--temperature",
     type=click.FloatRange(min=0),
-    default=0.8,
-    show_default=True,
-    help="0 means greedy (and the sampling options below are then ignored).",
+    help="Default 0.8; 0 means greedy (and the sampling options below are then ignored). "
+    "With --sampler, the sampler's own default, and 0 is an error.",
 )
 @click.option("--top-k", type=click.IntRange(min=1), help="Sample among the k most likely tokens.")
 @click.option(
@@ -77,7 +66,7 @@ def _name_values(ctx: click.Context, param: click.Parameter, values: tuple[str, 
     "params",
     multiple=True,
     metavar="NAME=VALUE",
-    callback=_name_values,
+    callback=name_values,
     help="Set a parameter of the chosen sampler, e.g. --param min_p=0.1 (repeatable; applied last).",
 )
 @penalty_options
@@ -112,7 +101,7 @@ def generate_command(
     style: str,
     prime: str,
     length: int,
-    temperature: float,
+    temperature: float | None,
     top_k: int | None,
     top_p: float | None,
     min_p: float | None,
@@ -138,7 +127,8 @@ def generate_command(
     \b
     The sampler follows the options: --temperature 0 is greedy; otherwise --min-p, else
     --typical-p, else --top-p (with --top-k), else --top-k, else plain temperature sampling.
-    --sampler NAME picks any sampler plugin, and --param NAME=VALUE sets any of its parameters.
+    --sampler NAME picks any sampler plugin, starting from its own defaults: the options above
+    that are given set its parameters of the same name, and --param NAME=VALUE sets any of them.
     The penalties apply to every sampler and to --beam.
     """
     from stylegen import Penalties
@@ -161,8 +151,7 @@ def generate_command(
 
     from stylegen import Decoder, HoldBack, cut_at_stops, random_seed, stream
 
-    name, values = _sampler_choice(temperature, top_k, top_p, min_p, typical_p, sampler, given)
-    values.update(params)
+    name, values = _sampler_choice(temperature, top_k, top_p, min_p, typical_p, sampler, params)
     random = seed is None
     seed = random_seed() if seed is None else seed
     decoder = Decoder(loaded, sampler=name, params=values, seed=seed, n=n, penalties=penalties)  # checks them all
@@ -214,42 +203,24 @@ def generate_command(
 
 
 def _sampler_choice(
-    temperature: float,
+    temperature: float | None,
     top_k: int | None,
     top_p: float | None,
     min_p: float | None,
     typical_p: float | None,
     sampler: str | None,
-    given: Any,
+    params: dict[str, str],
 ) -> tuple[str, dict[str, Any]]:
-    """The sampler name and the parameters the options give it (checked later, by the decoder)."""
-    from stylegen import choose_sampler, get_plugin
+    """The sampler name and the parameters the options give it (`stylegen.sampler_choice`:
+    the rule chat and the app follow too; the values are checked by the decoder)."""
+    from stylegen import sampler_choice
     from stylegen.cli._output import warn
 
-    options: list[tuple[str, str, float | None]] = [
-        ("--top-k", "top_k", top_k),
-        ("--top-p", "top_p", top_p),
-        ("--min-p", "min_p", min_p),
-        ("--typical-p", "typical_p", typical_p),
-    ]
-    if sampler is None:
-        name, values = choose_sampler(temperature, top_k, top_p, min_p, typical_p)
-        for option, key, value in options:
-            if value is not None and key not in values:
-                why = "--temperature 0 means greedy" if name == "greedy" else f"the {name!r} sampler was chosen"
-                warn(f"{option} is ignored: {why} (see --help for the precedence)")
-        return name, values
-    # An explicit sampler: the options set its parameters of the same name. The default
-    # temperature goes only to a sampler that has one; an explicit option always goes, so that
-    # a sampler without that parameter says so.
-    declared = {p.name for p in get_plugin("sampler", sampler).params}
-    values = {}
-    if "temperature" in declared or given("temperature"):
-        values["temperature"] = temperature
-    for _, key, value in options:
-        if value is not None:
-            values[key] = value
-    return sampler, values
+    options = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "min_p": min_p, "typical_p": typical_p}
+    name, values, warnings = sampler_choice(sampler, options, params)
+    for message in warnings:
+        warn(message)
+    return name, values
 
 
 def _beam(

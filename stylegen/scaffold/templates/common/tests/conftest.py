@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from stylegen.plugins import Registry
-from stylegen.testing import plugin_registry
+from stylegen.testing import Registry, plugin_registry
 
 import plugin_module
 

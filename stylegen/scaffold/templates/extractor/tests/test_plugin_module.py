@@ -3,9 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from stylegen.plugins import Registry
 from stylegen.protocols import SkipFile
-from stylegen.testing import check_extractor
+from stylegen.testing import Registry, check_extractor
 
 
 def test_comments_are_dropped(registry: Registry) -> None:

@@ -3,8 +3,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from stylegen.plugins import Registry
-from stylegen.testing import check_observer
+from stylegen.testing import Registry, check_observer
 
 
 def test_writes_a_row_per_validation(registry: Registry, tmp_path: Path) -> None:
@@ -14,8 +13,7 @@ def test_writes_a_row_per_validation(registry: Registry, tmp_path: Path) -> None
 
 
 def test_follows_a_real_training_run(registry: Registry, tmp_path: Path) -> None:
-    from stylegen import build_corpus
-    from stylegen.training import TrainConfig, train
+    from stylegen import TrainConfig, build_corpus, train
 
     text = tmp_path / "text.txt"
     text.write_text("the quick brown fox jumps over the lazy dog.\n" * 100, encoding="utf-8")

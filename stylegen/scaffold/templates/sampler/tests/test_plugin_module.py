@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 import torch
-from stylegen.plugins import Registry
-from stylegen.testing import check_sampler
+from stylegen.testing import Registry, check_sampler
 
 
 def test_follows_the_sampler_protocol(registry: Registry) -> None:

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stylegen.plugins import Registry
 from stylegen.protocols import SourceOptions
-from stylegen.testing import check_source
+from stylegen.testing import Registry, check_source
 
 
 def test_paragraphs_become_documents(registry: Registry, tmp_path: Path) -> None:

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 from stylegen.errors import StylegenError
-from stylegen.plugins import Registry
-from stylegen.testing import check_tokenizer
+from stylegen.testing import Registry, check_tokenizer
 
 
 def test_follows_the_tokenizer_protocol(registry: Registry, tmp_path: Path) -> None:
@@ -23,8 +22,7 @@ def test_unknown_option_is_a_one_line_error(registry: Registry) -> None:
 
 
 def test_stylegen_trains_a_style_with_it(registry: Registry, tmp_path: Path) -> None:
-    from stylegen import build_corpus
-    from stylegen.training import TrainConfig, train
+    from stylegen import TrainConfig, build_corpus, train
 
     text = tmp_path / "text.txt"
     text.write_text("the quick brown fox jumps over the lazy dog.\n" * 100, encoding="utf-8")
