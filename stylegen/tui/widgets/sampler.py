@@ -1,6 +1,7 @@
 """The sampler and its parameters, built from what the sampler declares (`protocols.Param`).
 
-Every change is checked with the same rules as the command line (`generate.sampler_params`);
+Every change is checked with the same rules as the command line (`sampler_params`), and a
+newly chosen sampler starts from its own defaults with the values the user set (`sampler_choice`);
 a valid one is announced with `SamplerPanel.Changed`, an invalid one is marked and explained
 in place and announced as nothing.
 """
@@ -71,6 +72,10 @@ class SamplerPanel(Vertical):
         self._registry = plugin_registry()
         self.sampler = sampler
         self.params = sampler_params(self._registry.get("sampler", sampler), params or {})
+        # What the user set, carried to another sampler that declares it (the rule of
+        # `stylegen.sampler_choice`: a sampler starts from its own defaults, the values given
+        # set its parameters of the same name); the default temperature 0.8 is not carried.
+        self.given: dict[str, Any] = {k: v for k, v in (params or {}).items() if (k, v) not in DEFAULT_PARAMS.items()}
 
     @property
     def names(self) -> list[str]:
@@ -111,9 +116,9 @@ class SamplerPanel(Vertical):
             return
         from stylegen import sampler_params
 
-        # Keep the values the new sampler shares with the old one (temperature, say).
+        # Keep the values the user set that the new sampler shares (temperature, say).
         obj = self._registry.get("sampler", name)
-        shared = {p.name: self.params[p.name] for p in obj.params if p.name in self.params}
+        shared = {p.name: self.given[p.name] for p in obj.params if p.name in self.given}
         self.sampler, self.params = name, sampler_params(obj, shared)
         box = self.query_one("#sampler-params", Vertical)
         await box.remove_children()
@@ -142,6 +147,9 @@ class SamplerPanel(Vertical):
             return
         field.remove_class("-invalid")
         help_text.update(field.param.help)
+        name = field.param.name
+        if name in self.given or values[name] != self.params.get(name):  # typed by the user, not the initial value
+            self.given[name] = values[name]
         if values != self.params:
             self.params = values
             self.post_message(self.Changed(self, self.sampler, dict(values)))
