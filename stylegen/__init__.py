@@ -15,6 +15,7 @@ Corpora
 Training
     train(TrainConfig(...), observers=, stop=, resume=, replace=)   -> the style's record
     PRESETS, preset(name)                -> (training settings, model options) for the hardware
+    auto_preset(corpus, device)          -> (preset, why, settings): the one picked when none is given
     RESUME_OVERRIDES                     the settings a resumed run may change
     observers_from(names)                observer plugins by name (progress, jsonl, tensorboard)
     is_main_process()                    rank 0 under torchrun (or no torchrun at all)
@@ -114,7 +115,7 @@ if TYPE_CHECKING:
     from stylegen.training.events import EndEvent, EvalEvent, StartEvent, StepEvent, TrainEvent, event_from_json
     from stylegen.training.loop import observers_from
     from stylegen.training.prepare import RESUME_OVERRIDES
-    from stylegen.training.presets import PRESETS, preset
+    from stylegen.training.presets import PRESETS, auto_preset, preset
     from stylegen.transfer import export_style, import_style
 
 #: public name -> "module" that defines it under that name, or "module:name" where it has another
@@ -142,6 +143,7 @@ _API: dict[str, str] = {
     "Evaluation": "stylegen.training.dynamic",
     "PRESETS": "stylegen.training.presets",
     "preset": "stylegen.training.presets",
+    "auto_preset": "stylegen.training.presets",
     "RESUME_OVERRIDES": "stylegen.training.prepare",
     "observers_from": "stylegen.training.loop",
     "is_main_process": "stylegen.training.distributed",
@@ -237,6 +239,7 @@ __all__ = [  # written out (not derived from _API) so linters and type checkers 
     "activations_html",
     "activations_rich_text",
     "atomic_write_text",
+    "auto_preset",
     "beam_search",
     "build_corpus",
     "chat",

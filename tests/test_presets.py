@@ -53,3 +53,58 @@ def test_preset_cpu_trains_its_model_unless_one_is_given(tiny_corpus: str, herme
     ok(invoke("train", tiny_corpus, "--name", "l", "--preset", "cpu", "--model", "lstm", *small))
     meta = json.loads((hermetic / "styles" / "l" / "style.json").read_text())
     assert meta["model"]["name"] == "lstm" and meta["model"]["config"]["layers"] == 2 and meta["train"]["lr"] == 1.3e-2
+
+
+def test_auto_preset_fits_the_device_and_the_corpus() -> None:
+    from stylegen.training.presets import choose_preset
+
+    assert choose_preset("cpu", 21_000) == "tiny"
+    assert choose_preset("cpu", 5_000_000) == "cpu"
+    assert choose_preset("cuda", 5_000_000) == "gpu"
+    assert choose_preset("cuda:1", 21_000) == "tiny"
+
+
+def test_train_without_a_preset_picks_one_and_says_so(tiny_corpus: str, hermetic: Path) -> None:
+    result = invoke("train", tiny_corpus, "--name", "a", "--seq-len", "16", "--max-steps", "2", "--eval-every", "2")
+    ok(result)
+    assert "preset tiny (picked for cpu and a corpus of" in result.output and "--preset" in result.output
+    meta = json.loads((hermetic / "styles" / "a" / "style.json").read_text())
+    assert meta["train"]["preset"] == "tiny" and meta["train"]["batch_size"] == preset("tiny")[0]["batch_size"]
+    assert 0 < meta["train"]["first_eval_minutes"] <= 1.0  # a sample within the first minute
+    ok(invoke("train", tiny_corpus, "--name", "n", "--preset", "none", "--seq-len", "16", "--max-steps", "2"))
+    meta = json.loads((hermetic / "styles" / "n" / "style.json").read_text())
+    assert meta["train"]["preset"] is None and meta["train"]["lr"] == 3e-3  # TrainConfig's own defaults
+
+
+def test_warm_up_ends_within_a_tenth_of_a_time_or_epoch_limited_run() -> None:
+    from stylegen.training.config import TrainConfig
+    from stylegen.training.schedule import lr_at
+
+    cfg = TrainConfig(corpus="c", name="s", lr=1.0, warmup_steps=100, max_minutes=5.0)
+    assert lr_at(cfg, 0, 0.0) == pytest.approx(0.01)
+    assert lr_at(cfg, 40, 0.1) == lr_at(cfg, 400, 0.1)  # step 40 of a run that reaches 44: warm-up over
+    assert lr_at(cfg, 5, 0.05) == pytest.approx(0.5)  # half way through its (shortened) warm-up
+
+
+def test_first_validation_comes_after_first_eval_minutes(tiny_corpus: str) -> None:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from conftest import TINY
+
+    from stylegen.training import TrainConfig, train
+
+    evals: list[int] = []
+
+    class Evals:
+        def on_event(self, event: Mapping[str, Any]) -> None:
+            if event["event"] == "eval":
+                evals.append(int(event["step"]))
+
+    settings = {**TINY, "eval_every": 1000, "log_every": 5}
+    train(
+        TrainConfig(corpus=tiny_corpus, name="f", max_steps=12, first_eval_minutes=1e-9, **settings),
+        observers=[Evals()],
+    )
+    assert evals[0] == 5 and evals[-1] == 12  # the first at the first logged step past the time, then the end
+    assert len(evals) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import signal
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -21,8 +22,10 @@ BUILT_IN_MODELS = ("lstm", "gru", "rnn", "qrnn")  # the models a preset's sizes 
 @click.option("--name", help="The style to create (default: the corpus name).")
 @click.option(
     "--preset",
-    type=click.Choice(["tiny", "cpu", "gpu", "gpu-large"]),
-    help="Model size, batch, sequence, learning rate and dropout for the hardware; options given win.",
+    type=click.Choice(["auto", "tiny", "cpu", "gpu", "gpu-large", "none"]),
+    help="Model size, batch, sequence, learning rate and dropout for the hardware; options given win. "
+    "[default: auto: tiny for a corpus under 1M characters, else cpu or gpu for the device, with a first "
+    "validation within a minute; none: the plain defaults below]",
 )
 @click.option(
     "--model",
@@ -180,19 +183,30 @@ def train_command(
     if resume:
         _refuse_changes(name, model_config, tokenizer_config)
     settings: dict[str, Any] = {}
+    notice = ""
+    if preset is None and not resume and init_from is None:
+        preset = "auto"
+    if preset == "auto" and not resume:
+        from stylegen import auto_preset
+
+        preset, why, settings = auto_preset(corpus, device)
+        notice = f"preset {preset} (picked for {why}; --preset NAME chooses another, --preset none none)"
+    if preset in ("none", "auto"):
+        preset = None
     if preset is not None and not resume:
         from stylegen import preset as preset_settings
 
         model_given = (
             click.get_current_context().get_parameter_source("model") is click.core.ParameterSource.COMMANDLINE
         )
-        settings, preset_model = preset_settings(preset, model if model_given else None)
+        chosen, preset_model = preset_settings(preset, model if model_given else None)
+        settings = {**chosen, **settings}
         model = settings.pop("model")
         if init_from is not None:
             pass  # the model's shape is the --from style's; the preset gives the training settings
         elif model in BUILT_IN_MODELS:
             model_config = {**preset_model, **model_config}
-        else:
+        elif not notice:  # a preset picked for you sizes only the built-in models, without a word
             click.echo(
                 f"warning: --preset {preset} sizes the built-in models; {model} keeps its own defaults", err=True
             )
@@ -216,6 +230,8 @@ def train_command(
         from stylegen import get_plugin
 
         observers.append(get_plugin("observer", "tensorboard").create(log_dir=tensorboard))
+    if notice and main:
+        observers.insert(0, _Notice(notice))  # said when the run starts: an error before it stays one line
     stop = threading.Event()
 
     def on_stop(signum: int, frame: Any) -> None:
@@ -253,6 +269,17 @@ def train_command(
         raise StylegenError(f"style {name!r} finished without a validation")
     if events != "jsonl":
         click.echo(f"style {name!r}: validation {meta['val_bpc']:.4f} bits/char after {meta['steps']} steps")
+
+
+class _Notice:
+    """An observer that prints one line on stderr when the run starts."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+
+    def on_event(self, event: Mapping[str, Any]) -> None:
+        if event["event"] == "start":
+            click.echo(self.line, err=True)
 
 
 #: options a resumed run ignores (they are not the run's settings)
@@ -302,6 +329,8 @@ def _refuse_changes(name: str, model_config: dict[str, Any], tokenizer_config: d
     changed = []
     for key in given:
         value = ctx.params[key]
+        if key == "preset" and value in ("auto", "none"):
+            value = None if value == "none" else saved_train.get("preset")  # auto: what it picked then
         if key in MODEL_OPTIONS:
             saved = model_saved.get(key, missing)
         elif key in TOKENIZER_OPTIONS:
@@ -328,8 +357,9 @@ def _refuse_changes(name: str, model_config: dict[str, Any], tokenizer_config: d
             changed.append(f"{shown} (saved: {'not set' if saved is missing else _show(saved)})")
     if changed:
         raise click.UsageError(
-            f"style {name!r} was trained with other settings: {'; '.join(changed)}. A resumed run keeps "
-            f"its saved settings: leave these out or give the saved values; only {may} may change"
+            f"style {name!r} was trained with other settings: {'; '.join(changed)}. The model options, tokenizer "
+            f"options and settings are fixed when a style is created: a resumed run keeps its saved settings (leave "
+            f"these out or give the saved values); only {may} may change"
         )
 
 

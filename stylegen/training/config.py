@@ -40,6 +40,7 @@ class TrainConfig:
     preset: str | None = None  # the preset the settings came from (a record; the values are above)
     seed: int = 0
     init_from: str | None = None  # --from: the style whose weights a new run starts from
+    first_eval_minutes: float | None = None  # validate (and sample) once this much time has passed, if not yet
     #: True when no limit was given and max_epochs took its default: a resumed run then keeps
     #: the saved limits (not saved itself)
     limits_defaulted: bool = field(default=False, init=False, repr=False, compare=False)
@@ -69,6 +70,8 @@ class TrainConfig:
             raise StylegenError(f"device must be auto, cpu or cuda (got {self.device!r})")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise StylegenError(f"precision must be auto, fp32 or bf16 (got {self.precision!r})")
+        if self.first_eval_minutes is not None and not self.first_eval_minutes > 0:
+            raise StylegenError(f"first-eval-minutes must be > 0 (got {self.first_eval_minutes})")
         if self.max_steps is None and self.max_minutes is None and self.max_epochs is None:
             self.max_epochs = 10.0
             self.limits_defaulted = True

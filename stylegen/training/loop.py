@@ -104,6 +104,7 @@ def _loop(run: Run, st: RunState, sink: EventSink, stop: threading.Event | None,
         while (reason := stop_reason(run, st, stop)) is None:
             lr = train_step(run, st, meter)
             logged, evaluated = st.step % cfg.log_every == 0, st.step % cfg.eval_every == 0
+            evaluated = evaluated or (logged and first_eval_due(run, st))
             if (logged or evaluated) and not check(run, st, meter):
                 reason = "diverged"
                 break
@@ -129,6 +130,16 @@ def _loop(run: Run, st: RunState, sink: EventSink, stop: threading.Event | None,
 
 def progress(run: Run, st: RunState) -> float:
     return progress_of(run.cfg, st.step, st.epochs(run.data.windows), st.seconds())
+
+
+def first_eval_due(run: Run, st: RunState) -> bool:
+    """Whether `first_eval_minutes` have passed in a run with no validation yet (checked at
+    logged steps; under torchrun every rank agrees)."""
+    minutes = run.cfg.first_eval_minutes
+    if minutes is None or st.last_eval_step >= 0:
+        return False
+    due = st.seconds() >= minutes * 60.0
+    return run.world.any(due)[0]
 
 
 def stop_reason(run: Run, st: RunState, stop: threading.Event | None) -> str | None:
