@@ -80,7 +80,15 @@ class TrainScreen(AppScreen):
                 yield Input(placeholder="the corpus name", compact=True, id="train-name")
                 if preset_names:
                     yield Label("Preset", classes="field-label")
-                    yield Select([(p, p) for p in preset_names], prompt="none", compact=True, id="train-preset")
+                    choices = [("auto", "auto"), *((p, p) for p in preset_names)]
+                    yield Select(
+                        [*choices, ("none", "none")],
+                        value="auto",
+                        allow_blank=False,
+                        compact=True,
+                        id="train-preset",
+                    )
+                    yield Static("", id="train-preset-note", classes="field-note", markup=False)
                 yield Label("Model", classes="field-label")
                 models = reg.names("model")
                 yield Select(
@@ -162,8 +170,11 @@ class TrainScreen(AppScreen):
             elif len(names) == 1:
                 select.value = names[0]
                 self._suggest_name(names[0])
+        self._show_preset()
         if not names and self.process is None:
             self._status(NO_CORPUS)
+        elif names and str(self.query_one("#train-status", Static).render()) == NO_CORPUS:
+            self._status(IDLE)
 
     def prefill(self, corpus: str | None = None, style: str | None = None) -> None:
         """Open with `corpus` chosen and `style` as the name (from the Styles or Corpus screen)."""
@@ -191,6 +202,28 @@ class TrainScreen(AppScreen):
     def _corpus_chosen(self, event: Select.Changed) -> None:
         if isinstance(event.value, str):
             self._suggest_name(event.value)
+        self._show_preset()
+
+    @on(Select.Changed, "#train-preset")
+    @on(Select.Changed, "#train-device")
+    def _show_preset(self) -> None:
+        """Under the preset: what `auto` picks for this corpus and device (the run says it too)."""
+        if not self.query("#train-preset-note"):
+            return
+        note = self.query_one("#train-preset-note", Static)
+        corpus = self.query_one("#train-corpus", Select).value
+        if self.query_one("#train-preset", Select).value != "auto" or not isinstance(corpus, str):
+            note.update("")
+            return
+        from stylegen import auto_preset
+        from stylegen.errors import StylegenError
+
+        try:
+            name, why, _ = auto_preset(corpus, str(self.query_one("#train-device", Select).value))
+        except StylegenError as e:
+            note.update(str(e))
+            return
+        note.update(f"auto picks {name}: {why}")
 
     @on(Input.Changed, "#train-name")
     def _name_changed(self) -> None:
@@ -366,8 +399,10 @@ class TrainScreen(AppScreen):
         elif kind == "end":
             self.ended = e
             self._status(ending(e))
-            if e.get("reason") not in ("stopped", "diverged"):
-                self.query_one("#train-progress", ProgressBar).update(progress=100)
+            # The run is over however it ended: a full bar, and the last figures without an ETA.
+            self.query_one("#train-progress", ProgressBar).update(progress=100)
+            stats = self.query_one("#train-stats", Static)
+            stats.update(str(stats.render()).split(" · ETA ")[0])
 
     def on_train_screen_exited(self, message: Exited) -> None:
         if message.run != self.run_id:

@@ -20,6 +20,7 @@ class LossPlot(Vertical):
         self.train: list[float] = []
         self.val: list[float] = []
         self.best_bpc: float | None = None
+        self.val_unit = ""  # " bits/char" once validations come with it
 
     def compose(self) -> ComposeResult:
         yield Label("train loss  -", classes="plot-label", id="train-label")
@@ -28,7 +29,7 @@ class LossPlot(Vertical):
         yield Sparkline([], id="val-line", summary_function=max)
 
     def reset(self) -> None:
-        self.train, self.val, self.best_bpc = [], [], None
+        self.train, self.val, self.best_bpc, self.val_unit = [], [], None, ""
         self._draw()
 
     def add_train(self, loss: float) -> None:
@@ -36,7 +37,10 @@ class LossPlot(Vertical):
         self._draw()
 
     def add_val(self, loss: float, bpc: float | None = None) -> None:
-        self.val = [*self.val, loss][-POINTS:]
+        """A validation: plotted and shown in bits/char where the event has it (one unit with
+        the best), else as the loss."""
+        self.val = [*self.val, loss if bpc is None else bpc][-POINTS:]
+        self.val_unit = self.val_unit if bpc is None and self.val_unit else ("" if bpc is None else " bits/char")
         if bpc is not None and (self.best_bpc is None or bpc < self.best_bpc):
             self.best_bpc = bpc
         self._draw()
@@ -46,8 +50,9 @@ class LossPlot(Vertical):
         self.query_one("#val-line", Sparkline).data = list(self.val)
         self.query_one("#train-label", Label).update(f"train loss  {_span(self.train)}")
         best = f" · best {self.best_bpc:.3f} bits/char" if self.best_bpc is not None else ""
+        what = "validation" if self.val_unit else "validation loss"
         self.query_one("#val-label", Label).update(
-            f"validation loss  {self.val[-1]:.4f}{best}" if self.val else "validation loss  -"
+            f"{what}  {self.val[-1]:.3f}{self.val_unit}{best}" if self.val else "validation loss  -"
         )
 
 
