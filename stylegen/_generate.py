@@ -1,9 +1,9 @@
 """Streaming generation over the stateful-step model protocol.
 
-A `Decoder` holds a model's state and its last logits for a batch of rows. Text is fed in
-one forward call (a prime, a chat message); each step samples one token per row and feeds
-it back, the state carried. Everything that writes text — `generate`, chat, the TUI — is
-built on it. One seed gives one text (on the CPU).
+A `Decoder` holds a model's state and its last logits for a batch of rows. Text (a prime, a
+chat message) is fed in bounded pieces with the state carried (`stylegen.chunked`); each
+step samples one token per row and feeds it back, the state carried. Everything that
+writes text — `generate`, chat, the TUI — is built on it. One seed gives one text (on the CPU).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from stylegen import plugins
+from stylegen.chunked import run_chunked
 from stylegen.errors import PluginError, StylegenError
 from stylegen.processors import Penalties
 from stylegen.protocols import BansIds, DecodesStream, KeepsState, StepsTokens, StreamDecoder
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 
 #: What the model is primed with when the prime is empty: a line break, the most neutral start.
 EMPTY_PRIME = "\n"
+#: The most samples in one batch (--n): every row holds its own state, logits and counts
+#: (--n 100000000 took 22 GB before an unexpected error).
+MAX_ROWS = 1_000
 
 
 def choose_sampler(
@@ -259,8 +263,8 @@ class Decoder:
     ) -> None:
         import torch
 
-        if n < 1:
-            raise StylegenError(f"--n must be >= 1 (got {n})")
+        if not 1 <= n <= MAX_ROWS:
+            raise StylegenError(f"--n must be from 1 to {MAX_ROWS:,} (got {n:,})")
         self.style = style
         self.tokenizer, self.model, self.device = style.tokenizer, style.model, style.device
         self.n = n
@@ -307,8 +311,11 @@ class Decoder:
         self._new_streams()
         self.start_sampler()
 
-    def encode(self, text: str) -> list[int]:
-        return [int(i) for i in self.tokenizer.encode(text)]
+    def encode(self, text: str) -> torch.Tensor:
+        """`text` as ids (t,) int64 on the CPU (one tensor: a long text costs 8 bytes a token)."""
+        import torch
+
+        return torch.as_tensor(self.tokenizer.encode(text), dtype=torch.long).reshape(-1)
 
     def token_stepper(self) -> Any:
         """The model's one-token step (`StepsTokens`) at the style's precision, or None."""
@@ -319,33 +326,51 @@ class Decoder:
         return self._stepper
 
     def feed(self, ids: Sequence[int] | torch.Tensor) -> None:
-        """Run the model over `ids` (the same for every row, or an (n, t) tensor) in one call;
-        one token per row goes through the model's fast one-token step where it has one (its
-        state is then updated in place: copy `state` to keep it)."""
+        """Run the model over `ids` (the same for every row, or an (n, t) tensor), in pieces
+        of at most `chunked.CHUNK_TOKENS` tokens with the state carried (memory stays flat
+        however long the text); one token per row goes through the model's fast one-token
+        step where it has one (its state is then updated in place: copy `state` to keep it)."""
         import torch
 
-        x = ids if isinstance(ids, torch.Tensor) else torch.tensor([list(ids)], dtype=torch.long)
+        x = ids if isinstance(ids, torch.Tensor) else torch.as_tensor(ids, dtype=torch.long)
         if x.dim() == 1:
             x = x.view(1, -1)
         if x.size(1) == 0:
             return
-        x = x.to(self.device).expand(self.n, -1)  # (n, t)
+        x = x.expand(self.n, -1)  # (n, t); each piece goes to the device on its own
         if self.state is None:
             self.state = self.model.init_state(self.n, self.device)
         step = self.token_stepper() if x.size(1) == 1 else None
         if step is not None:
             with torch.no_grad():
-                self.last, self.state = step(x[:, 0], self.state)  # (n, V) float32
+                last, self.state = step(x[:, 0].to(self.device), self.state)  # (n, V) float32
+            self.last = last
+            self._count(x, last.size(-1))
         else:
-            with torch.no_grad(), fast_kernels(self.device, x.size(1)):
-                logits, self.state = self.model(x, self.state)  # (n, t, V)
-            vocab = self.tokenizer.vocab_size  # the model's output checked: a wrong shape names its plugin
-            plugins.check_logits(logits, self.state, self.n, x.size(1), vocab, model_name(self.style), "in generation")
-            self.last = logits[:, -1, :].float().cpu()
+            last, self.state = run_chunked(self._forward, x, self.state, each=self._count_piece)
+            self.last = last
+
+    def _forward(self, piece: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """One model call over `piece` (n, t): the last logits (n, V) float32 on the CPU, the state."""
+        import torch
+
+        with torch.no_grad(), fast_kernels(self.device, piece.size(1)):
+            logits, state = self.model(piece.to(self.device), state)  # (n, t, V)
+        vocab = self.tokenizer.vocab_size  # the model's output checked: a wrong shape names its plugin
+        plugins.check_logits(logits, state, self.n, piece.size(1), vocab, model_name(self.style), "in generation")
+        return logits[:, -1, :].float().cpu(), state
+
+    def _count_piece(self, piece: torch.Tensor, last: torch.Tensor) -> None:
+        self._count(piece, last.size(-1))
+
+    def _count(self, ids: torch.Tensor, vocab: int) -> None:
+        """Count the ids (n, t) fed to each row (what the penalties look at)."""
+        import torch
+
         if self.counts is None:
-            self.counts = torch.zeros(self.n, self.last.size(-1))  # (n, V)
-        x = x.cpu()
-        self.counts.scatter_add_(1, x, torch.ones(x.shape))  # count every id of every row
+            self.counts = torch.zeros(self.n, vocab)  # (n, V)
+        ids = ids.cpu()
+        self.counts.scatter_add_(1, ids, torch.ones(ids.shape))
 
     def feed_text(self, text: str) -> None:
         self.feed(self.encode(text))
@@ -415,7 +440,8 @@ def sample_stream(
 
 def stream(decoder: Decoder, prime: str, length: int, cancel: threading.Event | None = None) -> Iterator[list[str]]:
     """Feed `prime` (a line break when empty) to a fresh `decoder`, then yield `length` steps."""
-    decoder.feed(decoder.encode(prime) or decoder.encode(EMPTY_PRIME))  # the whole prime in one call
+    ids = decoder.encode(prime)
+    decoder.feed(ids if len(ids) else decoder.encode(EMPTY_PRIME))  # in bounded pieces, the state carried
     for k in range(length):
         if cancel is not None and cancel.is_set():
             return

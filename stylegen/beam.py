@@ -19,10 +19,15 @@ from typing import Any
 
 from stylegen import plugins
 from stylegen._generate import EMPTY_PRIME, banned_ids
+from stylegen.chunked import run_chunked
 from stylegen.errors import StylegenError
 from stylegen.processors import Penalties
 from stylegen.protocols import SelectsState
 from stylegen.records.style import StyleRecord
+
+#: The widest beam: each step scores width x vocabulary extensions and keeps width states, so
+#: memory grows with it (--beam 100000000 took 22 GB before an unexpected error).
+MAX_WIDTH = 1_000
 
 
 def _model_name(source: Any) -> str:
@@ -52,8 +57,8 @@ def beams(
 
     if length < 0:
         raise StylegenError(f"--length must be >= 0 (got {length})")
-    if width < 1:
-        raise StylegenError(f"--beam must be >= 1 (got {width})")
+    if not 1 <= width <= MAX_WIDTH:
+        raise StylegenError(f"--beam must be from 1 to {MAX_WIDTH:,} (got {width:,})")
     tokenizer, model, device = source.tokenizer, source.model, source.device
     selects: Any = model  # narrowed on its own: `model` keeps the whole model protocol
     if not isinstance(selects, SelectsState):
@@ -63,12 +68,20 @@ def beams(
     penalise = penalties is not None and penalties.active
     banned = torch.tensor(banned_ids(tokenizer), dtype=torch.long)  # (k,) ids never produced
 
-    ids = [int(i) for i in tokenizer.encode(prime)] or [int(i) for i in tokenizer.encode(EMPTY_PRIME)]
+    x = torch.as_tensor(tokenizer.encode(prime), dtype=torch.long).view(1, -1)  # (1, P)
+    if x.size(1) == 0:
+        x = torch.as_tensor(tokenizer.encode(EMPTY_PRIME), dtype=torch.long).view(1, -1)
+
+    def last_logits(piece: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        logits, state = model(piece.to(device), state)
+        plugins.check_logits(
+            logits, state, 1, piece.size(1), tokenizer.vocab_size, _model_name(source), "in beam search"
+        )
+        return logits[:, -1, :].float().cpu(), state
+
     with torch.no_grad():
-        x = torch.tensor([ids], dtype=torch.long)  # (1, P)
-        logits, state = model(x.to(device), model.init_state(1, device))  # the whole prime in one call
-        plugins.check_logits(logits, state, 1, x.size(1), tokenizer.vocab_size, _model_name(source), "in beam search")
-        last = logits[:, -1, :].float().cpu()  # (K, V), K = 1 beam so far
+        # the prime in bounded pieces, the state carried; last (K, V), K = 1 beam so far
+        last, state = run_chunked(last_logits, x, model.init_state(1, device))
         vocab = last.size(-1)
         counts = torch.zeros(1, vocab).scatter_add_(1, x, torch.ones(x.shape))  # (K, V) ids in each beam
         scores = torch.zeros(1)  # (K,) total log-probability of each beam's continuation

@@ -154,6 +154,53 @@ def quantize_int8(model: Any) -> Any:
         )
 
 
+def _unbuildable(path: Path, e: Exception) -> StylegenError:
+    """The one-line error for a model or config the plugins reject (style.json was changed)."""
+    message = one_line(e)[:200]
+    ours = isinstance(e, StylegenError)  # a missing plugin keeps its kind (NotFoundError...)
+    why = message if ours else f"{type(e).__name__}: {message}"
+    kind = type(e) if isinstance(e, StylegenError) else StylegenError
+    return kind(f"{path / STYLE_JSON}: the model cannot be built from its config ({why})")
+
+
+def check_shapes(path: Path, meta: StyleRecord, vocab_size: int) -> None:
+    """Before a real byte of model is allocated: build the model style.json describes on the
+    meta device (shapes only), refuse it over `models.MAX_PARAMS` parameters, and check its
+    tensors' shapes against model.safetensors' header. A model plugin that cannot be built on
+    the meta device is left to the full load's checks."""
+    import torch
+    from safetensors import SafetensorError, safe_open
+
+    from stylegen.models import MAX_PARAMS
+
+    weights = path / WEIGHTS
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise StylegenError(f"{weights}: damaged weights ({one_line(e)})") from None
+    try:
+        with torch.device("meta"):  # a hostile config (hidden=10**9) allocates nothing here
+            model = build_model(meta, vocab_size)
+    except StylegenError as e:  # the config refused (a size limit, a bad option): the same on any device
+        raise _unbuildable(path, e) from None
+    except Exception:
+        return  # a plugin that cannot build on the meta device: the full load checks
+    params = sum(p.numel() for p in model.parameters())
+    if params > MAX_PARAMS:
+        raise StylegenError(
+            f"{path / STYLE_JSON}: model.config describes {params:,} parameters, "
+            f"more than the {MAX_PARAMS:,} a model may have"
+        )
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    if expected != shapes:
+        wrong = sorted(set(expected) ^ set(shapes)) or sorted(k for k in expected if expected[k] != shapes[k])
+        raise StylegenError(
+            f"{weights}: the tensors do not fit the model {STYLE_JSON} describes "
+            f"(first difference: {wrong[0]!r}: {shapes.get(wrong[0])} in the file, {expected.get(wrong[0])} expected)"
+        )
+
+
 def load_style(name: str, device: str = "cpu", int8: bool = False, fp16: bool = False) -> Style:
     """Load a style's tokenizer and best weights; errors name the file and what is wrong.
 
@@ -204,14 +251,11 @@ def load_style_at(
             f"{path / TOKENIZER_DIR}: {tokenizer.vocab_size} tokens, but {STYLE_JSON} says "
             f"{meta.tokenizer.vocab_size} (the tokenizer files were changed)"
         )
+    check_shapes(path, meta, tokenizer.vocab_size)  # nothing real is allocated for a config that does not fit
     try:
         model = build_model(meta, tokenizer.vocab_size)
     except Exception as e:  # a model or config the plugins reject: style.json was changed
-        message = one_line(e)[:200]
-        ours = isinstance(e, StylegenError)  # a missing plugin keeps its kind (NotFoundError...)
-        why = message if ours else f"{type(e).__name__}: {message}"
-        kind = type(e) if ours else StylegenError
-        raise kind(f"{path / STYLE_JSON}: the model cannot be built from its config ({why})") from None
+        raise _unbuildable(path, e) from None
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 

@@ -16,8 +16,8 @@ inflate a member past the limits checked against the central directory.
 
 Import writes nothing until the whole archive has been read and checked: member names (no
 `..`, absolute paths, backslashes, hidden or unknown files, duplicates), types (regular
-files only), sizes (per file, in total, the number of files, declared against the manifest
-and against what is read), every sha256, style.json as a `StyleRecord`, no pickle
+files only), sizes (per file, every JSON file under 16 MiB, in total, the number of files,
+declared against the manifest and against what is read), every sha256, style.json as a `StyleRecord`, no pickle
 (refused by name and by its magic bytes; stylegen never unpickles anything from an archive).
 Then the style is assembled in a hidden folder beside its place and loaded from there like
 any style (safetensors only, every tensor's shape checked against the model style.json
@@ -53,6 +53,8 @@ METRICS = "metrics.jsonl"
 INDEX = "originality.npz"
 #: Limits on what an archive may hold besides MAX_FILES and MAX_FILE_BYTES (records/archive.py).
 MAX_TOTAL_BYTES = 4 << 30
+#: Every JSON member (style.json, manifest.json, checkpoint/state.json, tokenizer/*.json) is
+#: parsed whole, so its declared size is refused above this before a byte of it is read.
 MAX_JSON_BYTES = 16 << 20
 #: Suffixes of pickle-based files (torch, joblib, numpy object arrays): refused by name.
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".dill", ".npy", ".pyc")
@@ -205,6 +207,11 @@ def _check_members(archive: Path, zf: zipfile.ZipFile) -> dict[str, zipfile.ZipI
         seen.add(rel.casefold())
         if info.is_dir():
             continue
+        if rel.endswith(".json") and info.file_size > MAX_JSON_BYTES:  # parsed whole: bounded before it is read
+            raise StylegenError(
+                f"{archive}: refused: {rel!r} is {info.file_size:,} bytes, more than {MAX_JSON_BYTES:,} "
+                "(a JSON file is read whole)"
+            )
         total += info.file_size
         if total > MAX_TOTAL_BYTES:
             raise StylegenError(f"{archive}: refused: more than {MAX_TOTAL_BYTES:,} bytes in all")
@@ -383,29 +390,23 @@ def _check_space(folder: Path, needed: int) -> None:
 
 
 def _check_loadable(folder: Path, name: str, meta: StyleRecord) -> None:
-    """Load the staged style as `stylegen generate` would; shapes first on the meta device."""
-    import torch
-    from safetensors import SafetensorError, safe_open
+    """Load the staged style as `stylegen generate` would (its shapes first on the meta device,
+    `styles.check_shapes`), and check that its vocabulary can be written out."""
+    style = styles.load_style_at(folder, name, "cpu")
+    _check_vocabulary(style.tokenizer)
 
-    weights = folder / styles.WEIGHTS
-    try:
-        with safe_open(str(weights), framework="pt") as f:
-            shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError) as e:
-        raise StylegenError(f"{styles.WEIGHTS}: damaged weights ({one_line(e)})") from None
-    try:
-        with torch.device("meta"):  # a hostile config (hidden=10**9) allocates nothing here
-            model = styles.build_model(meta, meta.tokenizer.vocab_size)
-        expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    except Exception:
-        expected = None  # a model plugin that cannot build on the meta device: the full load checks
-    if expected is not None and expected != shapes:
-        wrong = sorted(set(expected) ^ set(shapes)) or sorted(k for k in expected if expected[k] != shapes[k])
-        raise StylegenError(
-            f"{styles.WEIGHTS}: the tensors do not fit the model {styles.STYLE_JSON} describes "
-            f"(first difference: {wrong[0]!r}: {shapes.get(wrong[0])} in the file, {expected.get(wrong[0])} expected)"
-        )
-    styles.load_style_at(folder, name, "cpu")
+
+def _check_vocabulary(tokenizer: Any) -> None:
+    """Every token must decode to text that UTF-8 can write (a vocabulary with a lone
+    surrogate such as "\\ud800" would crash generate and chat at the first such token)."""
+    for i in range(tokenizer.vocab_size):
+        piece = tokenizer.decode([i])
+        try:
+            piece.encode("utf-8")
+        except UnicodeEncodeError:
+            raise StylegenError(
+                f"{styles.TOKENIZER_DIR}/: token {i} is {piece!r}, which is not text UTF-8 can write (a lone surrogate)"
+            ) from None
 
 
 def _check_index(path: Path) -> None:

@@ -10,6 +10,11 @@ from click.core import ParameterSource
 
 from stylegen.cli._options import load_for_writing, name_values, penalty_options, report_copies, style_options
 
+#: The widest --beam and the most --n samples (as stylegen.beam.MAX_WIDTH and
+#: stylegen._generate.MAX_ROWS, spelled out so that `stylegen --help` needs no torch).
+MAX_BEAM = 1_000
+MAX_SAMPLES = 1_000
+
 #: The options that choose or tune a sampler: meaningless with --beam.
 SAMPLING_OPTIONS = (
     ("--temperature", "temperature"),
@@ -24,7 +29,7 @@ SAMPLING_OPTIONS = (
 
 @click.command("generate")
 @click.argument("style")
-@click.option("--prime", default="", help="Text to start from (fed to the model in one call).")
+@click.option("--prime", default="", help="Text to start from (fed to the model in bounded pieces, the state carried).")
 @click.option(
     "--length",
     type=click.IntRange(min=0),
@@ -72,19 +77,19 @@ SAMPLING_OPTIONS = (
 @penalty_options
 @click.option(
     "--beam",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_BEAM),
     metavar="WIDTH",
     help="Beam search of this width instead of sampling: the likeliest continuation found "
-    "(one text, no seed; not with the sampling options or --n > 1).",
+    f"(one text, no seed; not with the sampling options or --n > 1). At most {MAX_BEAM:,}.",
 )
 @click.option("--seed", type=int, help="Same seed, same text (random when left out; printed to stderr).")
 @click.option(
     "--n",
     "n",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_SAMPLES),
     default=1,
     show_default=True,
-    help="Samples, generated together in one batch.",
+    help=f"Samples, generated together in one batch (at most {MAX_SAMPLES:,}).",
 )
 @click.option("--stop", multiple=True, metavar="TEXT", help="End the text where TEXT first appears (repeatable).")
 @style_options

@@ -20,9 +20,12 @@ if TYPE_CHECKING:
 #: `stylegen.inspect.FEATURES`' names, spelled out here so that `stylegen --help` needs no numpy.
 FEATURE_NAMES = ("in-quotes", "line-position", "indent-depth")
 DEFAULT_LIMIT = 10_000  # as stylegen.inspect.DEFAULT_LIMIT
+MAX_LIMIT = 1_000_000  # as stylegen.inspect.MAX_LIMIT
 
 
-def _read_text(text_file: str | None, words: tuple[str, ...]) -> str:
+def _read_text(text_file: str | None, words: tuple[str, ...], limit: int) -> str:
+    """The text to inspect: at most `limit` + 1 characters are read (the one more tells that
+    there was more), so `--text /dev/zero` or a 2 GB file costs what --limit asks for."""
     if text_file is not None and words:
         raise click.UsageError("give the text with --text FILE or after --, not both")
     if text_file is None and not words:
@@ -30,12 +33,13 @@ def _read_text(text_file: str | None, words: tuple[str, ...]) -> str:
             "no text to inspect: give --text FILE (- for stdin), or the text after -- (\"-- 'text'\")"
         )
     if text_file is None:
-        text = " ".join(words)
+        text = " ".join(words)[: limit + 1]
     elif text_file == "-":
-        text = sys.stdin.read()
+        text = sys.stdin.read(limit + 1)
     else:
         try:
-            text = Path(text_file).read_text(encoding="utf-8")
+            with open(text_file, encoding="utf-8") as f:
+                text = f.read(limit + 1)
         except FileNotFoundError:
             raise StylegenError(f"--text {text_file}: no such file") from None
         except UnicodeDecodeError:
@@ -110,10 +114,10 @@ def _char(ch: str) -> str:
 )
 @click.option(
     "--limit",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_LIMIT),
     default=DEFAULT_LIMIT,
     show_default=True,
-    help="Inspect at most this many characters.",
+    help=f"Inspect at most this many characters (only they are read; at most {MAX_LIMIT:,}).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON instead of the coloured view.")
 def inspect_command(
@@ -144,7 +148,7 @@ def inspect_command(
     What the model expects next (the 5 likeliest characters at position 10):
       stylegen inspect mystyle --topk 5 --at 10 -- "It was the best of times"
     """
-    text = _read_text(text_file, words)
+    text = _read_text(text_file, words, limit)
     if pattern is not None and feature is not None:
         raise click.UsageError("give --pattern or --feature, not both")
     if positions and topk is None:
@@ -174,7 +178,7 @@ def inspect_command(
         target = pattern_mask(text[:limit], pattern)  # a bad regex fails before the model loads
     loaded = load_style(style)
     if len(text) > limit:
-        click.echo(f"inspecting the first {limit} of {len(text)} characters (see --limit)", err=True)
+        click.echo(f"inspecting the first {limit:,} characters of a longer text (see --limit)", err=True)
     acts = activations(loaded, text, topk=topk or 0, limit=limit)
     text = acts.text
     kind = acts.check_kind(what) if what else default_activation_kind(acts.kinds)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from stylegen.chunked import run_chunked
 from stylegen.errors import StylegenError
 from stylegen.inspect._features import FEATURES, feature_values, pattern_mask
 from stylegen.inspect._render import Row, colour, html_page, rich_text
@@ -49,6 +50,8 @@ __all__ = [
 
 #: Characters inspected when the caller does not say (the state loop runs in Python).
 DEFAULT_LIMIT = 10_000
+#: The most characters one call inspects: every neuron's value at every character is kept.
+MAX_LIMIT = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,9 @@ def activations(style: Any, text: str, *, topk: int = 0, limit: int | None = DEF
 
     `style` is a loaded `stylegen.styles.Style` (anything with `model`, `tokenizer` and
     `device`). With `topk`, also keep the `topk` likeliest next tokens after each token.
-    Errors (one line): a model without `step_states`, an empty text.
+    The model runs over the text in bounded pieces with its state carried (`stylegen.chunked`).
+    Errors (one line): a model without `step_states`, an empty text, a `limit` (or, without
+    one, a text) over `MAX_LIMIT` characters.
     """
     import torch
 
@@ -153,23 +158,44 @@ def activations(style: Any, text: str, *, topk: int = 0, limit: int | None = DEF
             f"model {name!r} does not expose its per-step states (it has no step_states method), so it cannot be inspected"
         )
     if limit is not None:
+        if not 1 <= limit <= MAX_LIMIT:
+            raise StylegenError(f"--limit must be from 1 to {MAX_LIMIT:,} characters (got {limit:,})")
         text = text[:limit]
+    elif len(text) > MAX_LIMIT:
+        raise StylegenError(f"the text has {len(text):,} characters, more than the {MAX_LIMIT:,} inspect takes")
     ids = np.asarray(tokenizer.encode(text), dtype=np.int64)
     if not text or len(ids) == 0:
         raise StylegenError("the text is empty: there is nothing to inspect")
     shown, token_of = _align(tokenizer, ids)
     if len(shown) == len(text):
         shown = text  # the same characters (unknown ones stay readable instead of U+FFFD)
-    x = torch.as_tensor(ids, device=style.device)[None]  # (1, N)
-    with torch.no_grad():
-        states, _ = stepper.step_states(x, model.init_state(1, style.device))
-        per_token = {k: v.float().cpu().numpy() for k, v in states.items()}  # (L, N, H)
+    x = torch.as_tensor(ids)[None]  # (1, N) on the CPU: each piece goes to the device on its own
+    device = style.device
+    parts: dict[str, list[np.ndarray]] = {}  # kind -> the pieces' (L, n, H)
+
+    def states(piece: torch.Tensor, state: Any) -> tuple[None, Any]:
+        found, state = stepper.step_states(piece.to(device), state)
+        for k, v in found.items():
+            parts.setdefault(k, []).append(v.float().cpu().numpy())
+        return None, state
+
+    guesses: list[tuple[np.ndarray, np.ndarray]] = []  # the pieces' (n, K) ids and probabilities
+
+    def top(piece: torch.Tensor, state: Any) -> tuple[None, Any]:
+        logits, state = model(piece.to(device), state)  # (1, n, V)
+        probs = torch.softmax(logits[0].float(), dim=-1)  # (n, V)
+        best = probs.topk(min(topk, probs.shape[-1]), dim=-1)
+        guesses.append((best.indices.cpu().numpy(), best.values.cpu().numpy()))
+        return None, state
+
+    with torch.no_grad():  # in bounded pieces, the state carried: memory grows with the text only
+        run_chunked(states, x, model.init_state(1, device))
+        per_token = {k: np.concatenate(v, axis=1) for k, v in parts.items()}  # (L, N, H)
         top_ids = top_probs = None
         if topk > 0:
-            logits, _ = model(x, model.init_state(1, style.device))  # (1, N, V)
-            probs = torch.softmax(logits[0].float(), dim=-1)  # (N, V)
-            best = probs.topk(min(topk, probs.shape[-1]), dim=-1)
-            top_ids, top_probs = best.indices.cpu().numpy(), best.values.cpu().numpy()
+            run_chunked(top, x, model.init_state(1, device))
+            top_ids = np.concatenate([i for i, _ in guesses])  # (N, K)
+            top_probs = np.concatenate([p for _, p in guesses])
     return Activations(shown, per_token, token_of, top_ids, top_probs)
 
 

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from stylegen.models import check_size
 from stylegen.models.rnn import embed_tokens, locked_dropout, model_config
 from stylegen.models.stepper import QRNNStepper, Step, steppable
 
@@ -96,9 +97,17 @@ class QRNNLayer(nn.Module):
         return {"hidden": h, "cell": c, "gate-f": f, "gate-o": o}, c[:, -1], x[:, -1]
 
 
+def implied_params(vocab_size: int, cfg: QRNNConfig) -> int:
+    """The parameters a model of `cfg` has, counted from the config (nothing is built)."""
+    h = cfg.hidden
+    layers = 3 * h * (2 * cfg.embed + 1) + (cfg.layers - 1) * 3 * h * (2 * h + 1)  # gates over [x_t; x_{t-1}]
+    return vocab_size * cfg.embed + layers + (h + 1) * vocab_size
+
+
 class QRNNLanguageModel(nn.Module):
     def __init__(self, vocab_size: int, cfg: QRNNConfig) -> None:
         super().__init__()
+        check_size("model 'qrnn'", cfg.hidden, cfg.layers, cfg.embed, implied_params(vocab_size, cfg))
         self.cfg = cfg
         self.vocab_size = vocab_size
         self.embedding = nn.Embedding(vocab_size, cfg.embed)

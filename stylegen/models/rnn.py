@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from stylegen.models import check_size
 from stylegen.models.stepper import RecurrentStepper, Step, steppable
 
 #: options that change training only (a loaded model in eval mode ignores them)
@@ -36,9 +37,18 @@ class RNNConfig:
     embed_dropout: float = 0.0  # drops whole tokens' embeddings (the same token everywhere in a batch)
 
 
+def implied_params(cell: str, vocab_size: int, cfg: RNNConfig) -> int:
+    """The parameters a model of `cfg` has, counted from the config (nothing is built)."""
+    gates = {"lstm": 4, "gru": 3, "rnn": 1}[cell]
+    h = cfg.hidden
+    recurrent = gates * h * (cfg.embed + h + 2) + (cfg.layers - 1) * gates * h * (2 * h + 2)  # weights, 2 biases
+    return vocab_size * cfg.embed + recurrent + (h + 1) * vocab_size
+
+
 class RNNLanguageModel(nn.Module):
     def __init__(self, cell: str, vocab_size: int, cfg: RNNConfig) -> None:
         super().__init__()
+        check_size(f"model {cell!r}", cfg.hidden, cfg.layers, cfg.embed, implied_params(cell, vocab_size, cfg))
         self.cell = cell
         self.cfg = cfg
         self.vocab_size = vocab_size
