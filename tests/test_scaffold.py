@@ -285,6 +285,7 @@ def test_the_guides_examples_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         "stylegen_epsilon",
         "stylegen_gru",
         "stylegen_lines",
+        "stylegen_mirostat",
         "stylegen_org",
         "stylegen_vallog",
     ]
@@ -303,6 +304,19 @@ def test_the_guides_examples_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
             check_tokenizer(reg.get("tokenizer", "bytes"), "naïve café ☕\n", tmp_path / "tok")
             check_model(reg.get("model", "my-gru"), {"hidden": 16, "embed": 8, "layers": 2})
             check_sampler(reg.get("sampler", "epsilon"))
+            mirostat = reg.get("sampler", "mirostat")
+            check_sampler(mirostat)
+            from stylegen.protocols import KeepsState
+
+            assert isinstance(mirostat, KeepsState)
+            import torch
+
+            params = {"tau": 3.0, "eta": 0.1}
+            mu = mirostat.start(2, params)
+            generator = torch.Generator().manual_seed(0)
+            for _ in range(5):  # the threshold follows the surprise of what was drawn
+                ids, mu = mirostat.sample(torch.randn(2, 30), params, generator, mu)
+                assert ids.shape == (2,) and mu.shape == (2,) and torch.isfinite(mu).all()
             import io
 
             stream = io.StringIO()
