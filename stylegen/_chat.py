@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,20 @@ if TYPE_CHECKING:
 
 STATE_FORMAT = "stylegen-chat-state/1"
 HEADER_LIMIT = 48  # tokens the model may spend naming the next speaker
+#: The last tokens before the length cap are held back until a boundary: an answer the cap
+#: cuts ends at the last sentence or line end of that stretch (else a word), never mid-word.
+TAIL_TOKENS = 64
+_SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*(?=\s)|\n")
+
+
+def cut_point(text: str) -> int:
+    """Where to end `text` cut by the length cap: after its last sentence end (followed by a
+    space) or line end, else after its last whitespace; 0 when it has neither."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    if ends:
+        return ends[-1]
+    spaces = [i + 1 for i, ch in enumerate(text) if ch.isspace()]
+    return spaces[-1] if spaces else 0
 
 
 @dataclass
@@ -197,13 +212,23 @@ class ChatSession:
                 answer, ended = hold.push(header)
                 if answer:
                     yield answer
+        # A turn cut by the cap ends at a boundary; text without turns continues as generate does.
+        tail_from = self.max_tokens - (min(TAIL_TOKENS, self.max_tokens // 4) if fmt.has_turns else 0)
+        pending = ""  # the tail's text since its last boundary, shown only once the answer goes on
+        stopped = False
         while spent < self.max_tokens and not ended:
             if cancel is not None and cancel.is_set():
+                stopped = True
                 break
             chunk = self._step()
             spent += 1
             raw += chunk
             out, ended = hold.push(chunk)
+            if out and spent > tail_from and not ended:
+                pending += out
+                out, pending = pending[: cut_point(pending)], pending[cut_point(pending) :]
+            elif out or ended:
+                out, pending = pending + out, ""
             if out:
                 answer += out
                 yield out
@@ -211,9 +236,10 @@ class ChatSession:
         if rest and not ended:
             raw += rest
             out, ended = hold.push(rest)
-            if out:
-                answer += out
-                yield out
+            pending += out
+        if pending and (ended or stopped or not cut_point(answer)):
+            answer += pending  # a natural end, Esc, or nothing to cut back to: shown as written
+            yield pending
         if fmt.has_turns and not raw.endswith(fmt.end):
             self._close_turn(raw)
         self.turns.append(Turn(self.speaker or "?", answer.strip()))

@@ -249,6 +249,10 @@ def chat_command(
         seed=seed, max_tokens=max_length, stops=stop,
         penalties=Penalties(repetition_penalty, presence_penalty, frequency_penalty),
     )  # fmt: skip
+    for given in (as_, to):
+        hint = session.format.unknown_speaker(given) if given else None
+        if hint:
+            click.echo(f"warning: {hint}", err=True)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     repl = Repl(session, sys.stdin, sys.stdout, sys.stderr, interactive, copies)
 

@@ -68,6 +68,18 @@ class TurnFormat:
                 return known
         return name.strip()
 
+    def unknown_speaker(self, name: str) -> str | None:
+        """None when `name` is a speaker of the corpus (any case), else a one-line warning
+        naming the close names (or the most frequent ones)."""
+        if not self.speakers or name.strip().lower() in {k.lower() for k in self.speakers}:
+            return None
+        import difflib
+
+        by_lower = {k.lower(): k for k in self.speakers}
+        close = [by_lower[c] for c in difflib.get_close_matches(name.strip().lower(), list(by_lower), n=5, cutoff=0.6)]
+        names, what = (close, "close names") if close else (list(self.speakers)[:5], "the most frequent")
+        return f"{name.strip()!r} is not a speaker of the corpus ({what}: {', '.join(names)}; /speakers lists them)"
+
     def default_user(self) -> str:
         upper = sum(n for s, n in self.speakers.items() if s.isupper())
         return "YOU" if upper * 2 > sum(self.speakers.values()) else "You"
