@@ -96,8 +96,10 @@ def install(folder: Path, name: str, meta: StyleRecord) -> None:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from stylegen.training import checkpoint
+    from stylegen.training import checkpoint, resumable
+    from stylegen.training.averaging import Averager
     from stylegen.training.config import TrainConfig
+    from stylegen.training.prepare import make_optimizer
 
     try:
         tensors = load_file(str(folder / CKPT_TENSORS), device="cpu")
@@ -108,32 +110,13 @@ def install(folder: Path, name: str, meta: StyleRecord) -> None:
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise StylegenError(f"{CKPT_JSON}: not valid JSON ({e})") from None
     payload = unpack(tensors, structure)
-    if not isinstance(payload, dict) or not isinstance(payload.get("model"), dict):
-        raise StylegenError(f"{CKPT_JSON}: not a stylegen checkpoint")
-    config = payload.get("config")
-    try:
-        cfg = TrainConfig.from_dict(config if isinstance(config, dict) else {})
-    except (TypeError, ValueError, StylegenError) as e:
-        raise StylegenError(f"{CKPT_JSON}: a damaged training configuration ({e})") from None
-    import torch
-
-    for key in ("step", "epoch", "window", "best_step", "seconds", "best_bpc"):
-        value = payload.get(key)
-        count = key not in ("seconds", "best_bpc")
-        if isinstance(value, bool) or not isinstance(value, int if count else int | float) or (count and value < 0):
-            raise StylegenError(f"{CKPT_JSON}: {key} must be a {'count' if count else 'number'} (got {value!r})")
-    rng = payload.get("rng")
-    if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8:
-        raise StylegenError(f"{CKPT_JSON}: rng must be a random generator state (a uint8 tensor)")
-    optimizer = payload.get("optimizer")
-    if not isinstance(optimizer, dict) or not isinstance(optimizer.get("state"), dict):
-        raise StylegenError(f"{CKPT_JSON}: optimizer must be an optimizer state")
+    resumable.check_fields(payload, CKPT_JSON)  # positions, config, random states: one line naming the field
+    cfg = TrainConfig.from_dict(payload["config"])
     if cfg.model != meta.model.name or cfg.tokenizer != meta.tokenizer.name:
         raise StylegenError(f"{CKPT_JSON}: the checkpoint is of another model or tokenizer than {styles.STYLE_JSON}")
-    weights = load_file(str(folder / styles.WEIGHTS), device="cpu")
-    state = payload["model"]
-    if set(state) != set(weights) or any(tuple(state[k].shape) != tuple(weights[k].shape) for k in weights):
-        raise StylegenError(f"{CKPT_TENSORS}: the checkpoint's model does not fit the style's weights")
+    model = styles.build_model(meta, meta.tokenizer.vocab_size)  # the weights' shapes: checked when it loaded
+    averager = Averager(model, cfg.ema) if cfg.ema else None
+    resumable.check_fits(payload, CKPT_JSON, model, make_optimizer(model, cfg), averager)
     payload["config"] = {**cfg.to_dict(), "name": name}
     (folder / CKPT_TENSORS).unlink()
     (folder / CKPT_JSON).unlink()

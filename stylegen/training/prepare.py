@@ -139,6 +139,7 @@ def prepare(
     if resume:
         ckpt = world.broadcast(world.on_main(lambda: checkpoint.load(final_dir)))
         assert ckpt is not None
+        _check_resumable(ckpt, final_dir, cfg)
         cfg = resumed_config(cfg, ckpt["config"])
     else:
         world.on_main(lambda: _refuse_existing(cfg.name, final_dir, replace))
@@ -186,7 +187,7 @@ def prepare(
             tokenizer=tokenizer,
             model=model,
             step_model=step_model,
-            optimizer=_optimizer(model, cfg),
+            optimizer=make_optimizer(model, cfg),
             data=data,
             train_tokens=len(train_ids),
             val_ids=val_ids,
@@ -205,13 +206,14 @@ def prepare(
 
     state = RunState(style_dir=style_dir, state=model.init_state(len(data.data), device), sampling=world.main)
     if ckpt is not None:
+        _check_resumable(ckpt, final_dir, cfg, run, state)
         _restore(run, state, ckpt)
     elif world.main:
         _index_for_copy_checks(corpus, style_dir)
     return run, state, ckpt
 
 
-def _optimizer(model: Any, cfg: TrainConfig) -> Any:
+def make_optimizer(model: Any, cfg: TrainConfig) -> Any:
     """AdamW; weight decay on matrices only (not on biases, gains or other vectors)."""
     import torch
 
@@ -222,6 +224,29 @@ def _optimizer(model: Any, cfg: TrainConfig) -> Any:
         lr=cfg.lr,
         betas=(0.9, 0.99),
     )
+
+
+def _check_resumable(
+    ckpt: dict[str, Any], style_dir: Path, cfg: TrainConfig, run: Run | None = None, state: RunState | None = None
+) -> None:
+    """The style's checkpoint is one this run can continue (`training.resumable`): its fields
+    first, then (given the run) its tensors against the run's model, optimizer and state. A
+    problem is one line naming the file and the field, and what to do instead."""
+    from stylegen.training import resumable
+
+    where = str(style_dir / checkpoint.CHECKPOINT)
+    try:
+        if run is None:
+            resumable.check_fields(ckpt, where)
+        else:
+            same_world = ckpt.get("world", 1) == run.world.size == 1
+            like = state.state if state is not None and same_world else None
+            resumable.check_fits(ckpt, where, run.model, run.optimizer, run.averager, like)
+    except StylegenError as e:
+        raise StylegenError(
+            f"{e}; the checkpoint cannot be resumed (stylegen train {cfg.corpus} --name {cfg.name} --force "
+            "starts the style over)"
+        ) from None
 
 
 def _restore(run: Run, state: RunState, ckpt: dict[str, Any]) -> None:
