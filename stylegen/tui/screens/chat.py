@@ -45,6 +45,7 @@ class ChatScreen(WritingScreen):
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+n", "new_chat", "New chat"),
         Binding("ctrl+o", "toggle_panel", "Settings"),
+        Binding("ctrl+l", "to_message", "Message"),
     ]
 
     def __init__(self, shared: Shared | None = None) -> None:
@@ -131,12 +132,23 @@ class ChatScreen(WritingScreen):
             with self.prevent(Select.Changed):
                 answer_by.set_options([("whoever comes next", ANYONE), *((s, s) for s in speakers)])
                 answer_by.value = ANYONE
+        self._hint()
+        self.refresh_bindings()
+
+    def _hint(self) -> None:
+        """What the empty chat says: the style, who you speak as (as it is now), the keys."""
+        if self.session is None or self.style_name is None:
+            return
+        fmt = self.session.format
         who = f" You speak as {self.session.user}." if fmt.has_turns else " It continues your text."
         self.query_one(Transcript).set_empty_text(
-            f"Say something to {style.name}.{who} Enter sends, Esc stops an answer, "
-            "ctrl+r writes the last answer again, ctrl+o shows the settings."
+            f"Say something to {self.style_name}.{who} Enter sends, Esc stops an answer, "
+            "ctrl+r writes the last answer again, ctrl+o shows the settings, ctrl+l goes back here."
         )
-        self.refresh_bindings()
+
+    def action_to_message(self) -> None:
+        """Back to the message box, wherever the focus is."""
+        self.query_one("#message", Input).focus()
 
     def style_deleted(self, name: str) -> None:
         if name == self.style_name:
@@ -344,6 +356,7 @@ class ChatScreen(WritingScreen):
     def _speak_as(self, event: Input.Changed) -> None:
         if self.session is not None and event.value.strip():
             self.session.set_user(event.value)
+            self._hint()
 
     @on(Select.Changed, "#answer-by")
     def _answer_by(self, event: Select.Changed) -> None:

@@ -35,6 +35,7 @@ class GenerateScreen(WritingScreen):
         Binding("escape", "stop", "Stop"),
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+o", "toggle_panel", "Settings"),
+        Binding("ctrl+l", "to_prime", "Prime"),
     ]
 
     def __init__(self, shared: Shared | None = None) -> None:
@@ -61,10 +62,16 @@ class GenerateScreen(WritingScreen):
                 yield from self.compose_settings()
 
     def on_mount(self) -> None:
+        if self.style_name is None:
+            self.style_name = self.shared.style_shown("chat")  # start on the style in use in Chat
         self._fill_styles()
         self.query_one("#prime", Input).focus()
         if self.style_name is not None and self.style is None:
             self._start_loading(self.style_name)
+
+    def action_to_prime(self) -> None:
+        """Back to the prime box, wherever the focus is."""
+        self.query_one("#prime", Input).focus()
 
     def style_deleted(self, name: str) -> None:
         if name == self.style_name:
