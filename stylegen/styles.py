@@ -251,6 +251,10 @@ def load_style_at(
             f"{path / TOKENIZER_DIR}: {tokenizer.vocab_size} tokens, but {STYLE_JSON} says "
             f"{meta.tokenizer.vocab_size} (the tokenizer files were changed)"
         )
+    try:  # two plugins with the model's name: their clash, not a fault of style.json
+        plugins.registry().entry("model", meta.model.name)
+    except NotFoundError:
+        pass  # said below, naming style.json
     check_shapes(path, meta, tokenizer.vocab_size)  # nothing real is allocated for a config that does not fit
     try:
         model = build_model(meta, tokenizer.vocab_size)

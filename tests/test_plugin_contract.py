@@ -368,3 +368,35 @@ def test_a_failing_sampler_in_chat_is_one_line_and_the_session_goes_on(site: Pat
     ]
     answers = out.stdout.splitlines()
     assert len(answers) == 3 and answers[0] and answers[2]  # the third message is answered, greedily
+
+
+TWO_MODELS = """
+from stylegen.hookspecs import hookimpl
+
+class Same:
+    name = "twin"
+    description = "a model two packages register"
+    def build(self, vocab_size, **config):
+        raise AssertionError("never built: the name is ambiguous")
+
+@hookimpl
+def register_models(register):
+    register(Same())
+"""
+
+
+def test_a_style_whose_model_two_plugins_register_blames_the_plugins_not_style_json(site: Path, trained: str) -> None:
+    from stylegen import styles
+
+    path = styles.style_path(trained) / "style.json"
+    meta = json.loads(path.read_text())
+    meta["model"]["name"] = "twin"
+    path.write_text(json.dumps(meta))
+    install(site, "sgc-twin-a", TWO_MODELS)
+    install(site, "sgc-twin-b", TWO_MODELS)
+    plugins.reset()
+    out = invoke("generate", trained, "--length", "3")
+    assert out.exit_code == 1
+    (line,) = [x for x in out.stderr.splitlines() if x.startswith("error:")]
+    assert line.startswith("error: model 'twin' is registered by two plugins: 'sgc-twin-a' (sgc-twin-a 0.3.0)")
+    assert "style.json" not in line and "`pip uninstall sgc-twin-a` or `pip uninstall sgc-twin-b`" in line
