@@ -230,7 +230,7 @@ def train_command(
         from stylegen import get_plugin
 
         observers.append(get_plugin("observer", "tensorboard").create(log_dir=tensorboard))
-    if notice and main:
+    if notice and main and not quiet:
         observers.insert(0, _Notice(notice))  # said when the run starts: an error before it stays one line
     stop = threading.Event()
 
