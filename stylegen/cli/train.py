@@ -190,7 +190,7 @@ def train_command(
         from stylegen import auto_preset
 
         preset, why, settings = auto_preset(corpus, device)
-        notice = f"preset {preset} (picked for {why}; --preset NAME chooses another, --preset none none)"
+        notice = f"preset {preset} (picked for {why}; --preset NAME chooses another, --preset none for none)"
     if preset in ("none", "auto"):
         preset = None
     if preset is not None and not resume:
