@@ -181,6 +181,8 @@ def train_step(run: Run, st: RunState, meter: Meter) -> float:
         autocast = torch.autocast(run.device.split(":")[0], dtype=torch.bfloat16, enabled=run.precision == "bf16")
         with autocast:
             logits, st.state = run.step_model(x, state)  # (B, T, V)
+        vocab = run.tokenizer.vocab_size  # a wrong shape would train to a meaningless loss: name the model
+        plugins.check_logits(logits, st.state, x.size(0), x.size(1), vocab, cfg.model, f"at step {st.step + 1}")
         loss = F.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -192,8 +194,6 @@ def train_step(run: Run, st: RunState, meter: Meter) -> float:
     meter.loss_sum += loss.detach()
     meter.count += 1
     meter.finite &= torch.isfinite(loss.detach()) & torch.isfinite(norm)  # read at the next check: no sync
-        vocab = run.tokenizer.vocab_size  # a wrong shape would train to a meaningless loss: name the model
-        plugins.check_logits(logits, st.state, x.size(0), x.size(1), vocab, cfg.model, f"at step {st.step + 1}")
     return lr
 
 
