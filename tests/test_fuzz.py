@@ -509,3 +509,125 @@ def test_every_api_function_refuses_a_bad_name(trained: str, hermetic: Path, tmp
 def test_names_in_json_outputs_round_trip(trained: str) -> None:
     meta = json.loads(ok(invoke("styles", "show", trained, "--json")).stdout)
     assert home.check_name(meta["name"], "style") == trained
+
+
+# --------------------------------------------------------------------------- import shapes (issue 15, item 11)
+
+#: Where a packed checkpoint's payload is changed: every field that import and --resume check.
+CHECKPOINT_PATHS: list[tuple[Any, ...]] = [
+    ("step",),
+    ("epoch",),
+    ("stale",),
+    ("seconds",),
+    ("best_bpc",),
+    ("rng",),
+    ("world",),
+    ("config",),
+    ("config", "lr"),
+    ("model",),
+    ("state",),
+    ("state", 0),
+    ("ema",),
+    ("optimizer",),
+    ("optimizer", "state"),
+    ("optimizer", "state", 0, "exp_avg"),
+    ("optimizer", "state", 0, "step"),
+    ("optimizer", "param_groups"),
+    ("optimizer", "param_groups", 0, "params"),
+    ("optimizer", "param_groups", 0, "lr"),
+    ("optimizer", "param_groups", 0, "betas"),
+]
+
+
+def _tensor(shape: tuple[int, ...], dtype: str) -> Any:
+    import torch
+
+    return torch.zeros(shape, dtype=getattr(torch, dtype))
+
+
+tensors = st.builds(
+    _tensor,
+    st.lists(st.integers(0, 5), max_size=3).map(tuple),
+    st.sampled_from(["uint8", "float32", "int64", "bool"]),
+)
+odd_values = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats()
+    | st.text(max_size=5)
+    | tensors
+    | st.lists(st.integers(-1, 3) | tensors, max_size=3)
+    | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
+)
+
+
+def _replaced(node: Any, path: tuple[Any, ...], value: Any) -> Any:
+    """`node` with the item at `path` replaced by `value` (tuples rebuilt; a missing step adds it)."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(node, dict):
+        key = head if head in node or not node or not isinstance(next(iter(node)), int) else next(iter(node))
+        return {**node, key: _replaced(node.get(key), rest, value)}
+    if isinstance(node, list | tuple) and isinstance(head, int) and head < len(node):
+        items = list(node)
+        items[head] = _replaced(items[head], rest, value)
+        return type(node)(items)
+    return value
+
+
+@pytest.fixture
+def packed_archive(trained: str, tmp_path: Path) -> tuple[Path, dict[str, bytes], Any]:
+    """Style `tiny` exported with its checkpoint: the archive, its members and the payload."""
+    import zipfile
+
+    from safetensors.torch import load
+
+    from stylegen.training import portable
+
+    archive = tmp_path / "tiny.zip"
+    ok(invoke("styles", "export", trained, str(archive), "--with-checkpoint"))
+    with zipfile.ZipFile(archive) as zf:
+        files = {i.filename: zf.read(i) for i in zf.infolist()}
+    payload = portable.unpack(load(files[portable.CKPT_TENSORS]), json.loads(files[portable.CKPT_JSON]))
+    return archive, files, payload
+
+
+@FEW
+@given(path=st.sampled_from(CHECKPOINT_PATHS), value=odd_values)
+@example(path=("rng",), value=_tensor((9,), "uint8"))
+@example(path=("stale",), value="x")
+@example(path=("optimizer", "state", 0, "exp_avg"), value=_tensor((3,), "float32"))
+@example(path=("optimizer", "param_groups", 0, "params"), value=[0])
+def test_import_takes_any_checkpoint_shape(
+    packed_archive: tuple[Path, dict[str, bytes], Any],
+    path: tuple[Any, ...],
+    value: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A packed checkpoint changed anywhere import checks is refused in one line, or imports
+    and then resumes: nothing accepted fails later."""
+    from test_transfer import rezip
+
+    from stylegen import transfer
+    from stylegen.training import checkpoint, portable
+
+    _, files, payload = packed_archive
+    try:
+        tensors_bytes, structure = portable.pack(_replaced(payload, path, value))
+    except StylegenError:
+        return  # a value an archive cannot carry
+    changed = rezip(
+        tmp_path_factory.mktemp("fuzz") / "x.zip",
+        {**files, portable.CKPT_TENSORS: tensors_bytes, portable.CKPT_JSON: structure},
+    )
+    try:
+        transfer.import_style(changed, name="fuzzed", force=True)
+    except StylegenError as e:
+        one_line(e)
+        return
+    from stylegen.training import TrainConfig, train
+
+    step = int(checkpoint.load(styles.style_path("fuzzed"))["step"])
+    train(TrainConfig(corpus="tiny", name="fuzzed", max_steps=step + 1), resume=True)  # no error at all

@@ -19,7 +19,6 @@ import math
 from typing import Any
 
 from stylegen.errors import StylegenError
-from stylegen.state import tree_map
 
 #: Whole-number fields of the payload, and number fields (inf allowed for "no best yet").
 COUNTS = ("step", "epoch", "window", "best_step")
@@ -131,8 +130,8 @@ def _same_kind(fresh: Any, saved: Any) -> bool:
         return isinstance(saved, torch.Tensor) and saved.numel() == fresh.numel()
     if isinstance(fresh, bool) or fresh is None:
         return saved is None or isinstance(saved, bool)
-    if isinstance(fresh, int | float):
-        return isinstance(saved, int | float) and not isinstance(saved, bool) and math.isfinite(saved)
+    if isinstance(fresh, int | float):  # lr, eps, weight decay, each beta: finite and >= 0 (a beta < 1)
+        return isinstance(saved, int | float) and not isinstance(saved, bool) and 0 <= saved < math.inf
     if isinstance(fresh, tuple | list):
         return (
             isinstance(saved, tuple | list)
@@ -159,7 +158,11 @@ def _check_optimizer(saved: Any, where: str, optimizer: Any) -> None:
         if not isinstance(theirs, dict) or theirs.get("params") != mine["params"]:
             raise _bad(where, f"optimizer.param_groups[{g}] holds other parameters than the run's optimizer")
         for key, value in mine.items():
-            if key != "params" and not _same_kind(value, theirs.get(key)):
+            betas = key == "betas" and not (  # each in [0, 1): Adam divides by 1 - beta**step
+                isinstance(theirs.get(key), tuple | list)
+                and all(isinstance(b, int | float) and not isinstance(b, bool) and 0 <= b < 1 for b in theirs[key])
+            )
+            if key != "params" and (betas or not _same_kind(value, theirs.get(key))):
                 raise _bad(
                     where, f"optimizer.param_groups[{g}].{key} is {theirs.get(key)!r}, not a setting of its kind"
                 )
@@ -178,9 +181,9 @@ def _check_optimizer(saved: Any, where: str, optimizer: Any) -> None:
                     shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
                     raise _bad(where, f"optimizer.state[{index}].{key} is {shape}, its parameter is {shapes[index]}")
             elif key == "step":
-                number = isinstance(value, int | float) and not isinstance(value, bool)
-                if not (number or (isinstance(value, torch.Tensor) and value.numel() == 1)):
-                    raise _bad(where, f"optimizer.state[{index}].step must be a number")
+                number = value.item() if isinstance(value, torch.Tensor) and value.numel() == 1 else value
+                if isinstance(number, bool) or not isinstance(number, int | float) or not 0 <= number < math.inf:
+                    raise _bad(where, f"optimizer.state[{index}].step must be a finite number >= 0")
 
 
 def _check_average(saved: Any, where: str, averager: Any) -> None:
@@ -199,34 +202,36 @@ def _check_average(saved: Any, where: str, averager: Any) -> None:
         raise _bad(where, "ema does not fit the model (the averaged weights and their count of updates)")
 
 
+def _layout(state: Any, leaves: list[Any]) -> Any:
+    """The nesting of `state` (tuples, lists, dicts), its leaves appended to `leaves`."""
+    if isinstance(state, tuple | list):
+        return (type(state).__name__, tuple(_layout(s, leaves) for s in state))
+    if isinstance(state, dict):
+        return ("dict", tuple((k, _layout(v, leaves)) for k, v in sorted(state.items(), key=lambda kv: repr(kv[0]))))
+    leaves.append(state)
+    return "leaf"
+
+
 def _check_carried(saved: Any, where: str, field: str, model: Any, like: Any) -> None:
     """The carried state: the run's own layout and shapes (`like`), or, without it, the
     model's layout with any batch size (the dimensions where 1 and 2 rows differ)."""
     import torch
 
-    def tensors(state: Any) -> list[Any]:
-        out: list[Any] = []
-        tree_map(out.append, state)
-        return out
-
-    def layout(state: Any) -> Any:
-        return tree_map(lambda t: None, state)
-
-    try:
-        same_layout = layout(saved) == layout(like if like is not None else model.init_state(1, "cpu"))
-    except (TypeError, AttributeError):
-        same_layout = False
-    got = tensors(saved) if same_layout else []
-    if not same_layout or not all(isinstance(t, torch.Tensor) and t.is_floating_point() for t in got):
+    got: list[Any] = []
+    want: list[Any] = []
+    one: list[Any] = []
+    two: list[Any] = []
+    layout = _layout(saved, got)
+    same = layout == _layout(like if like is not None else model.init_state(1, "cpu"), want)
+    if not same or not all(isinstance(t, torch.Tensor) and t.is_floating_point() for t in got):
         raise _bad(where, f"{field} is not a recurrent state of this model (its layout differs)")
     if like is not None:
-        for t, want in zip(got, tensors(like), strict=True):
-            if tuple(t.shape) != tuple(want.shape):
-                raise _bad(
-                    where, f"{field} has a tensor of shape {tuple(t.shape)}, the run carries {tuple(want.shape)}"
-                )
+        for t, w in zip(got, want, strict=True):
+            if tuple(t.shape) != tuple(w.shape):
+                raise _bad(where, f"{field} has a tensor of shape {tuple(t.shape)}, the run carries {tuple(w.shape)}")
         return
-    one, two = tensors(model.init_state(1, "cpu")), tensors(model.init_state(2, "cpu"))
+    _layout(model.init_state(1, "cpu"), one)
+    _layout(model.init_state(2, "cpu"), two)
     batch = None
     for t, a, b in zip(got, one, two, strict=True):
         if t.dim() != a.dim():
@@ -234,7 +239,7 @@ def _check_carried(saved: Any, where: str, field: str, model: Any, like: Any) ->
         for d, (n, m, k) in enumerate(zip(t.shape, a.shape, b.shape, strict=True)):
             if m != k:  # the batch dimension: one size for every tensor
                 batch = n if batch is None else batch
-                if n != batch:
+                if n != batch or n < 1:
                     raise _bad(where, f"{field}: its tensors disagree on the number of streams")
             elif n != m:
                 raise _bad(where, f"{field} has a tensor of shape {tuple(t.shape)}, dimension {d} should be {m}")
