@@ -32,8 +32,8 @@ Writing
     chat(style, ...)                     -> ChatSession (send(message) streams each answer)
     Decoder, stream, HoldBack, cut_at_stops, random_seed     the streaming generator's parts
     choose_sampler(...), sampler_params(sampler, params)    samplers from options, checked values
-    Penalties(repetition, presence, frequency)              logit penalties for every sampler
     sampler_choice(sampler, options, params)                the one rule generate, chat and the app follow
+    Penalties(repetition, presence, frequency)              logit penalties for every sampler
     beam_search(style, prime, length=, width=)              the likeliest continuation found
     load_originality_index(path, meta), find_copies(index, text, n), mark_copies(text, spans)
 Inspecting a model
@@ -73,8 +73,8 @@ if TYPE_CHECKING:
         cut_at_stops,
         generate,
         random_seed,
-        sampler_params,
         sampler_choice,
+        sampler_params,
         samples,
         stream,
     )
@@ -168,9 +168,9 @@ _API: dict[str, str] = {
     "random_seed": "stylegen._generate",
     "choose_sampler": "stylegen._generate",
     "sampler_params": "stylegen._generate",
+    "sampler_choice": "stylegen._generate",
     "chat": "stylegen._chat",
     "ChatSession": "stylegen._chat",
-    "sampler_choice": "stylegen._generate",
     "Penalties": "stylegen.processors",
     "beam_search": "stylegen.beam",
     "load_originality_index": "stylegen.originality:load_for_style",
@@ -278,10 +278,10 @@ __all__ = [  # written out (not derived from _API) so linters and type checkers 
     "read_meta",
     "remove_corpus",
     "remove_style",
+    "sampler_choice",
     "sampler_params",
     "samples",
     "score_text",
-    "sampler_choice",
     "search_neurons",
     "stream",
     "style_lock",
