@@ -10,38 +10,19 @@ from __future__ import annotations
 
 import json
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from conftest import TINY
+from test_plugin_isolation import install, invoke
 
 from stylegen import plugins
-from stylegen.cli import cli
 from stylegen.errors import PluginError
 from stylegen.hookspecs import hookimpl
 from stylegen.training import TrainConfig, train
-
-
-def invoke(*args: str, input: str | None = None) -> Result:
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2
-    except TypeError:
-        runner = CliRunner()
-    return runner.invoke(cli, list(args), input=input)
-
-
-def install(site: Path, dist: str, source: str) -> None:
-    """An installed distribution `dist` in `site`: its module and a dist-info with its entry point."""
-    module = dist.replace("-", "_")
-    (site / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
-    info = site / f"{module}-0.3.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.3.0\n", encoding="utf-8")
-    (info / "entry_points.txt").write_text(f"[stylegen]\n{dist} = {module}\n", encoding="utf-8")
 
 
 @pytest.fixture
