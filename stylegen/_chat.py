@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -33,6 +34,30 @@ HEADER_LIMIT = 48  # tokens the model may spend naming the next speaker
 #: cuts ends at the last sentence or line end of that stretch (else a word), never mid-word.
 TAIL_TOKENS = 64
 _SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*(?=\s)|\n")
+
+
+#: The answer cap when the corpus recorded no turn lengths (a style trained before it did).
+FALLBACK_MAX_TOKENS = 600
+#: The default cap is this many times the corpus's 99th-percentile turn: a natural answer
+#: almost never reaches it, a runaway one stops (at a boundary) well before the page fills.
+CAP_OVER_P99 = 1.5
+CAP_RANGE = (64, 4096)  # tokens
+
+
+def default_max_tokens(fmt: TurnFormat, meta: Mapping[str, Any]) -> int:
+    """The default answer cap in tokens: CAP_OVER_P99 x the corpus's 99th-percentile turn (or
+    paragraph, for text without turns) in characters, over the style's characters per token
+    (from its validation loss per token and per character), within CAP_RANGE; without turn
+    lengths, FALLBACK_MAX_TOKENS."""
+    p99 = fmt.lengths.get("p99")
+    if not p99:
+        return FALLBACK_MAX_TOKENS
+    chars_per_token = 1.0
+    bpc, nats = meta.get("val_bpc"), meta.get("val_loss")
+    if isinstance(bpc, int | float) and isinstance(nats, int | float) and bpc > 0 and nats > 0:
+        chars_per_token = max(1.0, float(nats) / (float(bpc) * math.log(2)))  # nats/token over nats/char
+    tokens = math.ceil(CAP_OVER_P99 * p99 / chars_per_token)
+    return max(CAP_RANGE[0], min(CAP_RANGE[1], tokens))
 
 
 def cut_point(text: str) -> int:
@@ -61,7 +86,7 @@ class ChatSession:
     sampler: str = "temperature"
     params: Mapping[str, Any] | None = None  # None: 0.8 for the default sampler, else its own defaults
     seed: int | None = None
-    max_tokens: int = 600
+    max_tokens: int | None = None  # None: from the corpus's turn lengths (default_max_tokens)
     stops: Sequence[str] = ()
     penalties: Penalties = field(default_factory=Penalties)  # repetition/presence/frequency, any sampler
 
@@ -83,6 +108,10 @@ class ChatSession:
         self.forward_tokens = 0  # tokens fed to the model so far (for tests and the curious)
         self.params = dict(self.decoder.params)
         self.previous: tuple[str, dict[str, Any]] | None = None  # the sampler before this one
+        self._pieces: list[tuple[int, str]] | None = None  # each token's text, for choosing a speaker
+        self._prefixes: set[str] = set()
+        if self.max_tokens is None:
+            self.max_tokens = default_max_tokens(self.format, self.style.meta)
 
     # --- settings -------------------------------------------------------------------------
     def set_sampler(self, sampler: str, params: Mapping[str, Any] | None = None) -> None:
@@ -213,10 +242,11 @@ class ChatSession:
                 if answer:
                     yield answer
         # A turn cut by the cap ends at a boundary; text without turns continues as generate does.
-        tail_from = self.max_tokens - (min(TAIL_TOKENS, self.max_tokens // 4) if fmt.has_turns else 0)
+        cap = self.max_tokens or FALLBACK_MAX_TOKENS
+        tail_from = cap - (min(TAIL_TOKENS, cap // 4) if fmt.has_turns else 0)
         pending = ""  # the tail's text since its last boundary, shown only once the answer goes on
         stopped = False
-        while spent < self.max_tokens and not ended:
+        while spent < cap and not ended:
             if cancel is not None and cancel.is_set():
                 stopped = True
                 break
@@ -245,15 +275,35 @@ class ChatSession:
         self.turns.append(Turn(self.speaker or "?", answer.strip()))
 
     def _read_header(self, cancel: threading.Event | None) -> tuple[str, int]:
-        """Let the model name the next speaker: up to the end of the header."""
+        """Let the model name the next speaker: up to the end of the header. With the corpus's
+        speakers known, the model chooses among them (each token drawn only from those that
+        keep the header the start of a speaker's header), so an invented or misspelt name
+        (`THERGaUN`) never appears; without them, whatever the model writes up to the end."""
         end = "\n" if self.format.kind == "speaker-line" else ": "
         header, spent = "", 0
+        headers = self.format.header_choices()
         while spent < HEADER_LIMIT and not header.endswith(end):
             if cancel is not None and cancel.is_set():
                 break
-            header += self._step()
+            only = self._header_ids(header, headers) if headers else None
+            if only is not None and not len(only):
+                only = None  # a token decoded unlike its table entry: the model goes on unguided
+            self.forward_tokens += 1
+            header += self.decoder.step(only)[0]
             spent += 1
         return header, spent
+
+    def _header_ids(self, header: str, headers: list[str]) -> Any:
+        """The ids (k,) whose text keeps `header` the start of one of `headers` (none banned)."""
+        import torch
+
+        if self._pieces is None:
+            tokenizer = self.decoder.tokenizer
+            banned = set(self.decoder.banned.tolist())
+            self._pieces = [(i, tokenizer.decode([i])) for i in range(tokenizer.vocab_size) if i not in banned]
+            self._prefixes = {h[:k] for h in headers for k in range(1, len(h) + 1)}
+        prefixes = self._prefixes
+        return torch.tensor([i for i, piece in self._pieces if piece and header + piece in prefixes], dtype=torch.long)
 
     def _close_turn(self, raw: str) -> None:
         """After an answer cut short, feed what ends a turn, so the next one starts cleanly."""
@@ -406,7 +456,8 @@ class ChatSession:
         self.penalties = restored_penalties
         self.decoder.penalties = self.penalties
         self.decoder.generator.set_state(rng)
-        self.user, self.to = user, to
+        self.user = self.format.resolve(user) if user else self.format.default_user()  # never None: turns need one
+        self.to = self.format.resolve(to) if to else None
         self.set_sampler(name, params)
         self.decoder.sampler_state = sampler_state
         self.seed = seed

@@ -375,8 +375,9 @@ class Decoder:
     def feed_text(self, text: str) -> None:
         self.feed(self.encode(text))
 
-    def next_ids(self) -> torch.Tensor:
-        """Sample the next token of each row (n,) from the last logits, without feeding it."""
+    def next_ids(self, only: torch.Tensor | None = None) -> torch.Tensor:
+        """Sample the next token of each row (n,) from the last logits, without feeding it;
+        with `only` (k,) ids, among those alone (none of them banned, k > 0)."""
         if self.last is None:
             self.feed_text(EMPTY_PRIME)
         assert self.last is not None
@@ -385,6 +386,9 @@ class Decoder:
             logits = self.penalties.apply(logits, self.counts)
         if len(self.banned):
             logits.index_fill_(1, self.banned, float("-inf"))  # never emit the unknown (or control) ids
+        if only is not None:
+            kept = logits.index_select(1, only)
+            logits.fill_(float("-inf")).index_copy_(1, only, kept)
         with plugins.blame("sampler", self.sampler.name):  # a sampler plugin's bug: one line naming it
             stateful: Any = self.sampler
             if isinstance(stateful, KeepsState):
@@ -393,10 +397,11 @@ class Decoder:
                 ids = self.sampler(logits, self.params, self.generator)
         return checked_ids(ids, self.n, logits.size(-1), self.sampler.name)
 
-    def step(self) -> list[str]:
-        """Sample one token per row, feed it back, and return each row's decoded text (only
-        complete characters: a part of one is held back until the rest comes)."""
-        ids = self.next_ids()
+    def step(self, only: torch.Tensor | None = None) -> list[str]:
+        """Sample one token per row (among the ids `only`, when given), feed it back, and
+        return each row's decoded text (only complete characters: a part of one is held back
+        until the rest comes)."""
+        ids = self.next_ids(only)
         stepper = self.token_stepper()
         if stepper is not None and self.counts is not None:  # the fast one-token step
             self.last, self.state = stepper(ids, self.state)  # its buffers hold no autograd history

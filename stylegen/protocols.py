@@ -269,7 +269,9 @@ class StepsTokens(Protocol, metaclass=_Capability):
     """The optional `LanguageModel` method that generation uses for its one-token steps.
     A model without it is stepped through `forward` with sequences of one token, as before."""
 
-    def token_stepper(self, batch: int, precision: str) -> Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]] | None:
+    def token_stepper(
+        self, batch: int, precision: str
+    ) -> Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]] | None:
         """A step for `batch` rows, or None where it does not apply (then `forward` is used).
 
         The step is `step(ids, state) -> (logits, state)`: ids (batch,) int64 on the model's

@@ -45,3 +45,64 @@ def test_chat_as_an_unknown_speaker_warns(play: str, hermetic: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "warning: 'NOBODY' is not a speaker of the corpus" in result.stderr and "ANNA" in result.stderr
+
+
+# --- who answers, and how long an answer may run (issue 16, item 12) ----------------------
+
+
+def test_the_model_answers_only_as_a_speaker_of_the_corpus(play: str) -> None:
+    """At a temperature that makes the model's choice of characters nearly uniform, the header
+    it writes would be an invented name (`?`, `THERGaUN`); chat draws it among the corpus's."""
+    session = load_style(play).chat(user="ANNA", sampler="temperature", params={"temperature": 4.0}, seed=0,
+                                    max_tokens=8)  # fmt: skip
+    speakers = set(session.format.speakers)
+    assert speakers == {"ANNA", "BOB", "CARL"}
+    seen = []
+    for _ in range(12):
+        session.reply("hello bob.")
+        seen.append(session.speaker)
+        assert session.turns[-1].speaker in speakers
+    assert set(seen) <= speakers and len(set(seen)) >= 2  # still the model's choice, not one fixed name
+
+
+def test_without_speakers_the_model_names_whoever_it_writes() -> None:
+    fmt = TurnFormat("speaker-line", {})
+    assert fmt.header_choices() == []
+    assert TurnFormat("inline", {"ann": 3, "bob": 1}).header_choices() == ["ann: ", "bob: "]
+
+
+def test_corpus_records_its_turn_lengths(play: str) -> None:
+    from stylegen.corpus import load_corpus
+    from stylegen.corpus.turns import count_turns
+
+    speakers, lengths = count_turns("speaker-line", ["ANNA:\nab\n\nBOB:\nabcd\n\nANNA:\n" + "x" * 100 + "\n\n"])
+    assert speakers == {"ANNA": 2, "BOB": 1}
+    assert lengths == {"p50": 4, "p90": 100, "p99": 100, "max": 100, "turns": 3}
+    assert count_turns("inline", ["a: one two\nb: three\n"])[1]["max"] == len("one two")
+    assert count_turns("none", ["para one\n\npara two is longer\n"])[1] == {
+        "p50": 8, "p90": 18, "p99": 18, "max": 18, "turns": 2,
+    }  # fmt: skip
+    turns = load_corpus(play).manifest.turns
+    assert turns is not None and turns.lengths is not None
+    assert turns.lengths["max"] == len("hi anna, how are you?") and turns.lengths["turns"] > 100
+
+
+def test_the_default_answer_cap_comes_from_the_corpus(play: str) -> None:
+    from stylegen._chat import FALLBACK_MAX_TOKENS, default_max_tokens
+
+    fmt = TurnFormat("speaker-line", {"A": 1}, {"p50": 60, "p90": 300, "p99": 1000, "max": 3000, "turns": 9})
+    assert default_max_tokens(fmt, {}) == 1500  # characters are tokens for a char tokenizer
+    # a subword style: 3 characters per token (its loss per token is 3x its loss per character)
+    assert default_max_tokens(fmt, {"val_bpc": 1.0, "val_loss": 3 * 0.6931471805599453}) == 500
+    assert default_max_tokens(TurnFormat("speaker-line", {"A": 1}), {}) == FALLBACK_MAX_TOKENS  # an older style
+    tiny = TurnFormat("inline", {}, {"p50": 2, "p90": 3, "p99": 4, "max": 5, "turns": 9})
+    assert default_max_tokens(tiny, {}) == 64  # never below the range
+    session = load_style(play).chat(user="ANNA")
+    assert session.max_tokens == 64  # this corpus's longest turn is 21 characters
+
+
+def test_shipped_style_caps_answers_from_its_plays(real_shipped: Path) -> None:
+    session = load_style("shakespeare").chat()
+    lengths = session.format.lengths
+    assert lengths["p99"] > 600  # Shakespeare's long speeches: 600 tokens cut some short
+    assert session.max_tokens == round(1.5 * lengths["p99"])

@@ -145,7 +145,11 @@ def test_a_source_plugin_and_chat_log_turns_are_detected(hermetic: Path) -> None
         manifest = json.loads(ok(invoke("corpus", "build", "log", "chatlog", "--json")).stdout)
     finally:
         plugins.reset()
-    assert manifest["turns"] == {"kind": "inline", "speakers": {"alice": 60, "bob": 60, "carol": 60}}
+    assert manifest["turns"] == {
+        "kind": "inline",
+        "speakers": {"alice": 60, "bob": 60, "carol": 60},
+        "lengths": {"p50": 28, "p90": 28, "p99": 28, "max": 28, "turns": 180},  # "message number 10 from alice"
+    }
 
 
 # --------------------------------------------------------------------------- cleaning and sampling

@@ -51,3 +51,66 @@ def test_generate_starts_on_the_style_in_use_in_chat(play: str) -> None:
         assert app.screen.style_name == play
 
     drive(scenario, StylegenApp(play, preload=False))
+
+
+# --- 80x24 and 256 colours (issue 16, item 11) ---------------------------------------------
+
+
+def _shown_whole(app: StylegenApp, widget: object) -> bool:
+    """The widget's whole box is on screen, above the footer line."""
+    from textual.widget import Widget
+
+    assert isinstance(widget, Widget)
+    region, size = widget.region, widget.outer_size
+    return region.height == size.height and region.width == size.width and region.bottom <= app.size.height - 1
+
+
+def test_at_80x24_the_actions_and_labels_are_in_view(hermetic: object) -> None:
+    from textual.widgets import Button, Checkbox
+
+    async def scenario(app: StylegenApp, pilot: Pilot[None]) -> None:
+        await pilot.press("f4")
+        build = app.screen.query_one("#corpus-build", Button)
+        assert _shown_whole(app, build)
+        force = app.screen.query_one("#corpus-force", Checkbox)
+        force.scroll_visible(animate=False)
+        await pilot.pause()
+        label = str(force.label)
+        assert force.region.width >= len(label) + 3, (label, force.region)  # the box and the whole label
+        await pilot.press("f5")
+        assert _shown_whole(app, app.screen.query_one("#train-start", Button))
+        assert isinstance(app.focused, Select)  # a field, where typing goes
+
+    drive(scenario, StylegenApp(preload=False), size=(80, 24))
+
+
+def test_at_80x24_the_styles_table_shows_every_column(real_shipped: object) -> None:
+    from stylegen.tui.screens.styles import StyleTable
+
+    async def scenario(app: StylegenApp, pilot: Pilot[None]) -> None:
+        await pilot.press("f1")
+        table = app.screen.query_one(StyleTable)
+        await pilot.pause()
+        assert table.row_count >= 1
+        assert table.virtual_size.width <= table.scrollable_content_region.width, table.virtual_size
+
+    drive(scenario, StylegenApp(preload=False), size=(80, 24))
+
+
+def test_the_focused_field_has_a_ring(play: str) -> None:
+    async def scenario(app: StylegenApp, pilot: Pilot[None]) -> None:
+        screen = app.screen
+        message, speak_as = screen.query_one("#message", Input), screen.query_one("#max-length", Input)
+        assert app.focused is message
+        width = message.size.width
+        assert message.styles.border_left[0] == "outer" and speak_as.styles.border_left[0] == "blank"
+        speak_as.focus()
+        await pilot.pause()
+        assert speak_as.styles.border_left[0] == "outer" and message.styles.border_left[0] == "blank"
+        assert message.size.width == width  # nothing moved: the blank bar holds the ring's place
+        transcript = screen.query_one(Transcript)
+        transcript.focus()
+        await pilot.pause()
+        assert transcript.styles.border_left[0] == "outer"
+
+    drive(scenario, StylegenApp(play, preload=False))

@@ -120,9 +120,7 @@ def penalty_options(func: F) -> F:
     return func
 
 
-def load_for_writing(
-    name: str, device: str, int8: bool, check_copy: int | None, fp16: bool = False
-) -> tuple[Any, Any]:
+def load_for_writing(name: str, device: str, int8: bool, check_copy: int | None, fp16: bool = False) -> tuple[Any, Any]:
     """The loaded style, and a function text -> copied spans (None without --check-copy)."""
     from stylegen import load_style
 

@@ -207,7 +207,11 @@ def _number(text: str, usage: str) -> float:
 )
 @click.option("--seed", type=int, help="Same seed and messages, same answers.")
 @click.option(
-    "--max-length", type=click.IntRange(min=1), default=600, show_default=True, help="Tokens per answer at most."
+    "--max-length",
+    type=click.IntRange(min=1),
+    help="Tokens per answer at most [default: 1.5 times the corpus's 99th-percentile turn, "
+    "64 to 4096; 600 for a style whose corpus recorded no turn lengths]. An answer the cap "
+    "cuts ends at a sentence or line end.",
 )
 @click.option("--stop", multiple=True, help="Also end an answer at this text (repeatable).")
 @penalty_options
@@ -222,7 +226,7 @@ def chat_command(
     sampler: str | None,
     params: dict[str, str],
     seed: int | None,
-    max_length: int,
+    max_length: int | None,
     stop: tuple[str, ...],
     repetition_penalty: float,
     presence_penalty: float,

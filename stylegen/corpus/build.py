@@ -23,7 +23,7 @@ from stylegen import home, locks, plugins
 from stylegen.builtin.extract_text import lone_surrogates, read_document
 from stylegen.corpus.clean import Cleaner, CleanOptions, rare_table
 from stylegen.corpus.counts import CharCounts
-from stylegen.corpus.turns import TurnFormat, count_speakers
+from stylegen.corpus.turns import TurnFormat, count_turns
 from stylegen.corpus.turns import detect as detect_turns
 from stylegen.errors import NotFoundError, StylegenError
 from stylegen.protocols import Document, ReadsOptions, SkipFile, Skipped, SourceOptions
@@ -204,10 +204,13 @@ def build_corpus(
         (tmp / "documents.tmp").unlink()
         train_chars, val_chars = _split_file(text_file, val_fraction, tmp / "train.txt", tmp / "val.txt")
         with text_file.open(encoding="utf-8", errors="surrogatepass", newline="") as f:
-            turn_format = detect_turns(f.read(TURN_SAMPLE), turns)
-        if turn_format.has_turns:  # the kind from a sample, the speakers from all the text
-            speakers = count_speakers(turn_format.kind, read_chunks(text_file))
-            turn_format = TurnFormat(turn_format.kind, speakers)
+            sample = f.read(TURN_SAMPLE)
+        turn_format = detect_turns(sample, turns)
+        # The kind from a sample; the speakers and turn lengths from all the text (for text
+        # without turns, the paragraph lengths of the sample: what sizes chat's answer cap).
+        chunks = read_chunks(text_file) if turn_format.has_turns else [sample]
+        speakers, lengths = count_turns(turn_format.kind, chunks)
+        turn_format = TurnFormat(turn_format.kind, speakers, lengths)
         text_file.unlink()
         table = counts.table()
         manifest = CorpusManifest(
@@ -242,7 +245,7 @@ def build_corpus(
             ),
             characters=table,
             split=Split(val_fraction=val_fraction, train_chars=train_chars, val_chars=val_chars),
-            turns=Turns(kind=turn_format.kind, speakers=turn_format.speakers),
+            turns=Turns(kind=turn_format.kind, speakers=turn_format.speakers, lengths=turn_format.lengths or None),
             sha256=digest,
         )
         home.write_json(tmp / MANIFEST, manifest.to_json())

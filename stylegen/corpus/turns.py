@@ -20,14 +20,21 @@ _NAME = r"[A-Za-z][A-Za-z0-9 .&'\-]{0,39}"
 SPEAKER_LINE = re.compile(rf"(?:\A|\n\n)({_NAME}):\n(?=[^\n])")
 INLINE = re.compile(rf"^({_NAME}): \S", re.MULTILINE)
 MAX_SPEAKERS = 500
+_WHOLE_NAME = re.compile(_NAME)
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _BLANK_LINE = re.compile(r"^[ \t]*$", re.MULTILINE)
+
+
+#: The turn lengths (characters) a corpus records: the median, the 90th and 99th percentiles,
+#: the longest and how many turns (paragraphs for text without turns) were measured.
+LENGTH_KEYS = ("p50", "p90", "p99", "max", "turns")
 
 
 @dataclass(frozen=True)
 class TurnFormat:
     kind: str = "none"
     speakers: dict[str, int] = field(default_factory=dict)  # name -> turns, most frequent first
+    lengths: dict[str, int] = field(default_factory=dict)  # LENGTH_KEYS -> characters (turns: a count)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -84,15 +91,29 @@ class TurnFormat:
         upper = sum(n for s, n in self.speakers.items() if s.isupper())
         return "YOU" if upper * 2 > sum(self.speakers.values()) else "You"
 
+    def header_choices(self) -> list[str]:
+        """Every header a generated turn may open with: one per speaker of the corpus (the
+        model picks among them, so a misspelt or invented name is never shown as a speaker)."""
+        return [self.header(name) for name in self.speakers if _WHOLE_NAME.fullmatch(name)]
+
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "speakers": self.speakers}
+        data: dict[str, Any] = {"kind": self.kind, "speakers": self.speakers}
+        if self.lengths:
+            data["lengths"] = self.lengths
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> TurnFormat:
         if not isinstance(data, dict):
             return cls()
         speakers = data.get("speakers") or {}
-        return cls(str(data.get("kind", "none")), {str(k): int(v) for k, v in dict(speakers).items()})
+        lengths = data.get("lengths")
+        kept = (
+            {k: int(v) for k, v in lengths.items() if k in LENGTH_KEYS and type(v) is int and v >= 0}
+            if isinstance(lengths, dict)
+            else {}
+        )
+        return cls(str(data.get("kind", "none")), {str(k): int(v) for k, v in dict(speakers).items()}, kept)
 
 
 def detect(text: str, kind: str = "auto") -> TurnFormat:
@@ -120,11 +141,46 @@ def detect(text: str, kind: str = "auto") -> TurnFormat:
 def count_speakers(kind: str, chunks: Iterable[str]) -> dict[str, int]:
     """Turns per speaker over a whole text given in chunks (a turn cut by a chunk's edge
     may go uncounted), the most frequent first."""
+    return count_turns(kind, chunks)[0]
+
+
+def count_turns(kind: str, chunks: Iterable[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """(turns per speaker, the most frequent first; turn lengths as LENGTH_KEYS) over a whole
+    text given in chunks. A turn's length is its text's, without the speaker's name; for text
+    without turns (`none`) the paragraphs are measured. A turn cut by a chunk's edge counts
+    as two shorter ones; memory holds one count per distinct length."""
     pattern = SPEAKER_LINE if kind == "speaker-line" else INLINE
     counts: Counter[str] = Counter()
+    sizes: Counter[int] = Counter()
     for chunk in chunks:
-        counts.update(m.group(1).strip() for m in pattern.finditer(chunk))
-    return dict(counts.most_common(MAX_SPEAKERS))
+        if kind == "none":
+            sizes.update(len(p.strip()) for p in _PARAGRAPH_BREAK.split(chunk) if p.strip())
+            continue
+        matches = list(pattern.finditer(chunk))
+        counts.update(m.group(1).strip() for m in matches)
+        for k, m in enumerate(matches):
+            stop = matches[k + 1].start() if k + 1 < len(matches) else len(chunk)
+            body = chunk[m.end() - (1 if kind == "inline" else 0) : stop]
+            end = body.find("\n\n" if kind == "speaker-line" else "\n")
+            sizes[len((body if end < 0 else body[:end]).strip())] += 1
+    return dict(counts.most_common(MAX_SPEAKERS)), length_summary(sizes)
+
+
+def length_summary(sizes: Counter[int]) -> dict[str, int]:
+    """LENGTH_KEYS of a histogram length -> how many ({} for none)."""
+    total = sum(sizes.values())
+    if not total:
+        return {}
+    out: dict[str, int] = {"max": max(sizes), "turns": total}
+    ordered = sorted(sizes.items())
+    for key, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+        need, seen = q * total, 0
+        for size, n in ordered:
+            seen += n
+            if seen >= need:
+                out[key] = size
+                break
+    return {k: out[k] for k in LENGTH_KEYS}
 
 
 def _top(names: list[str]) -> dict[str, int]:

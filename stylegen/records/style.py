@@ -29,10 +29,12 @@ _SHORT = c.string(100)
 
 @dataclass(frozen=True, kw_only=True)
 class Turns:
-    """How the corpus writes who speaks: `kind` (speaker-line, inline, none) and turns per speaker."""
+    """How the corpus writes who speaks: `kind` (speaker-line, inline, none), turns per speaker,
+    and the turns' lengths in characters (p50, p90, p99, max; `turns`: how many were measured)."""
 
     kind: str = "none"
     speakers: dict[str, int] | None = None  # name -> turns, most frequent first
+    lengths: dict[str, int] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -40,11 +42,12 @@ class Turns:
         return cls(
             kind=f.need("kind", c.one_of(*TURN_KINDS)),
             speakers=f.get("speakers", c.mapping(c.integer(0), max_items=100_000, key_len=200)),
+            lengths=f.get("lengths", c.mapping(c.integer(0), max_items=16, key_len=16)),
             extra=f.rest(),
         )
 
     def to_json(self) -> dict[str, Any]:
-        return c.present({"kind": self.kind, "speakers": self.speakers}, self.extra)
+        return c.present({"kind": self.kind, "speakers": self.speakers, "lengths": self.lengths}, self.extra)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -38,15 +38,17 @@ def is_shipped(meta: StyleRecord) -> bool:
 
 
 def style_row(meta: StyleRecord) -> tuple[str, ...]:
-    """NAME, CORPUS, TOKENIZER, MODEL, SIZE, VAL BPC, DATE: one row of the Styles table."""
+    """NAME, CORPUS, MODEL, SIZE, VAL BPC, DATE: one row of the Styles table, narrow enough for
+    80 columns (the tokenizer is named beside the model only when it is not `char`; the time
+    of day is left to the details, `i`)."""
+    tokenizer = "" if meta.tokenizer.name == "char" else f" {meta.tokenizer.name}"
     return (
         meta.name + (" (shipped)" if meta.shipped else ""),
         meta.corpus.name,
-        meta.tokenizer.name,
-        model_shape(meta),
+        model_shape(meta) + tokenizer,
         human(meta.params),
         bpc(meta),
-        date(meta.updated or meta.created),
+        date(meta.updated or meta.created)[:10],
     )
 
 

@@ -30,7 +30,6 @@ from stylegen.tui.screens.base import PaletteCommand
 from stylegen.tui.widgets import CopyCheckPanel, PenaltiesPanel, SamplerPanel, Transcript, TurnView
 
 ANYONE = "*"  # the "who answers" choice: whoever the model writes next
-MAX_TOKENS = 600
 NO_STYLE = "No style chosen. Pick one on the Styles screen (F1), or build a corpus (F4) and train one (F5)."
 
 
@@ -51,7 +50,7 @@ class ChatScreen(WritingScreen):
     def __init__(self, shared: Shared | None = None) -> None:
         super().__init__(shared)
         self.session: Any = None
-        self.max_tokens = MAX_TOKENS
+        self.max_tokens: int | None = None  # None: the style's own default (from its corpus's turns)
         self.session_lock = threading.Lock()  # one answer at a time uses the session
         self.view: TurnView | None = None  # the answer being written
         self.pending: str | None = None  # a message typed while the style was loading
@@ -74,7 +73,7 @@ class ChatScreen(WritingScreen):
                     yield Label("Who answers", classes="field-label")
                     yield Select([("whoever comes next", ANYONE)], allow_blank=False, compact=True, id="answer-by")
                 yield Label("Max length (tokens)", classes="field-label")
-                yield Input(str(MAX_TOKENS), type="integer", compact=True, id="max-length")
+                yield Input(placeholder="from the corpus", type="integer", compact=True, id="max-length")
                 yield from self.compose_settings()
 
     def on_mount(self) -> None:
@@ -119,6 +118,9 @@ class ChatScreen(WritingScreen):
         )
         self._title(style_summary(style.meta))
         self.query_one(CopyCheckPanel).set_style(style)
+        if self.max_tokens is None:  # not set by the user: show this style's default cap
+            with self.prevent(Input.Changed):
+                self.query_one("#max-length", Input).value = str(self.session.max_tokens)
         fmt = self.session.format
         box = self.query_one("#turns-box")
         box.display = fmt.has_turns

@@ -88,36 +88,38 @@ class CorpusScreen(AppScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="corpus-body"):
-            with VerticalScroll(id="corpus-form", classes="side-panel"):
-                yield Static("New corpus", classes="screen-title")
-                yield Label("Name", classes="field-label")
-                yield Input(placeholder="e.g. sonnets", compact=True, id="corpus-name")
-                yield Label("Sources", classes="field-label")
-                yield Input(placeholder="paths, folders, globs", compact=True, id="corpus-sources")
-                yield Static("", classes="hint", id="corpus-sources-hint")
-                yield Label("Include (globs)", classes="field-label")
-                yield Input(placeholder="e.g. *.txt *.md", compact=True, id="corpus-include")
-                yield Label("Exclude (globs)", classes="field-label")
-                yield Input(placeholder="e.g. drafts/*", compact=True, id="corpus-exclude")
-                yield Label("Turn format", classes="field-label")
-                yield Select(
-                    [(k, k) for k in ("auto", "speaker-line", "inline", "none")],
-                    value="auto",
-                    allow_blank=False,
-                    compact=True,
-                    id="corpus-turns",
-                )
-                yield Label("Undecodable files", classes="field-label")
-                yield Select(
-                    [("fail", "strict"), ("skip", "skip"), ("replace bytes", "replace")],
-                    value="strict",
-                    allow_blank=False,
-                    compact=True,
-                    id="corpus-errors",
-                )
-                yield Label("Validation fraction", classes="field-label")
-                yield Input("0.1", type="number", compact=True, id="corpus-val")
-                yield Checkbox("replace an existing corpus", compact=True, id="corpus-force")
+            with Vertical(id="corpus-form", classes="side-panel"):
+                with VerticalScroll(id="corpus-fields", classes="form-fields"):
+                    yield Static("New corpus", classes="screen-title")
+                    yield Label("Name", classes="field-label")
+                    yield Input(placeholder="e.g. sonnets", compact=True, id="corpus-name")
+                    yield Label("Sources", classes="field-label")
+                    yield Input(placeholder="paths, folders, globs", compact=True, id="corpus-sources")
+                    yield Static("", classes="hint", id="corpus-sources-hint")
+                    yield Label("Include (globs)", classes="field-label")
+                    yield Input(placeholder="e.g. *.txt *.md", compact=True, id="corpus-include")
+                    yield Label("Exclude (globs)", classes="field-label")
+                    yield Input(placeholder="e.g. drafts/*", compact=True, id="corpus-exclude")
+                    yield Label("Turn format", classes="field-label")
+                    yield Select(
+                        [(k, k) for k in ("auto", "speaker-line", "inline", "none")],
+                        value="auto",
+                        allow_blank=False,
+                        compact=True,
+                        id="corpus-turns",
+                    )
+                    yield Label("Undecodable files", classes="field-label")
+                    yield Select(
+                        [("fail", "strict"), ("skip", "skip"), ("replace bytes", "replace")],
+                        value="strict",
+                        allow_blank=False,
+                        compact=True,
+                        id="corpus-errors",
+                    )
+                    yield Label("Validation fraction", classes="field-label")
+                    yield Input("0.1", type="number", compact=True, id="corpus-val")
+                    yield Checkbox("replace if it exists", compact=True, id="corpus-force")
+                # The action stays in view however short the terminal: the fields above scroll.
                 yield Button("Build", variant="primary", id="corpus-build")
                 yield Static("", classes="error-text", id="corpus-error", markup=False)
             with Vertical(id="corpus-right"):

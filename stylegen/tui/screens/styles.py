@@ -20,7 +20,7 @@ from stylegen.tui.screens.dialogs import ConfirmDialog, InspectDialog
 if TYPE_CHECKING:
     from stylegen import StyleRecord
 
-COLUMNS = ("Name", "Corpus", "Tokenizer", "Model", "Size", "Val bpc", "Date")
+COLUMNS = ("Name", "Corpus", "Model", "Size", "Val bpc", "Date")
 
 EMPTY = (
     "No styles yet.\n\n"

@@ -73,63 +73,69 @@ class TrainScreen(AppScreen):
         reg = plugin_registry()
         preset_names = presets()
         with Horizontal(id="train-body"):
-            with VerticalScroll(id="train-form", classes="side-panel"):
-                yield Label("Corpus", classes="field-label")
-                yield Select([], prompt="choose a corpus", compact=True, id="train-corpus")
-                yield Label("Style name", classes="field-label")
-                yield Input(placeholder="the corpus name", compact=True, id="train-name")
-                if preset_names:
-                    yield Label("Preset", classes="field-label")
-                    choices = [("auto", "auto"), *((p, p) for p in preset_names)]
+            with Vertical(id="train-form", classes="side-panel"):
+                with VerticalScroll(id="train-fields", classes="form-fields"):
+                    yield Label("Corpus", classes="field-label")
+                    yield Select([], prompt="choose a corpus", compact=True, id="train-corpus")
+                    yield Label("Style name", classes="field-label")
+                    yield Input(placeholder="the corpus name", compact=True, id="train-name")
+                    if preset_names:
+                        yield Label("Preset", classes="field-label")
+                        choices = [("auto", "auto"), *((p, p) for p in preset_names)]
+                        yield Select(
+                            [*choices, ("none", "none")],
+                            value="auto",
+                            allow_blank=False,
+                            compact=True,
+                            id="train-preset",
+                        )
+                        yield Static("", id="train-preset-note", classes="field-note", markup=False)
+                    yield Label("Model", classes="field-label")
+                    models = reg.names("model")
                     yield Select(
-                        [*choices, ("none", "none")],
+                        [(m, m) for m in models],
+                        value="lstm" if "lstm" in models else models[0],
+                        allow_blank=False,
+                        compact=True,
+                        id="train-model",
+                    )
+                    yield Label("Tokenizer", classes="field-label")
+                    tokenizers = reg.names("tokenizer")
+                    yield Select(
+                        [(t, t) for t in tokenizers],
+                        value="char" if "char" in tokenizers else tokenizers[0],
+                        allow_blank=False,
+                        compact=True,
+                        id="train-tokenizer",
+                    )
+                    yield Label("Layers · hidden size", classes="field-label")
+                    with Horizontal(classes="pair"):
+                        yield Input(placeholder="2", type="integer", compact=True, valid_empty=True, id="train-layers")
+                        yield Input(
+                            placeholder="256", type="integer", compact=True, valid_empty=True, id="train-hidden"
+                        )
+                    yield Label("Time limit (minutes)", classes="field-label")
+                    yield Input(
+                        "5", placeholder="none", type="number", compact=True, valid_empty=True, id="train-minutes"
+                    )
+                    yield Label("Step limit", classes="field-label")
+                    yield Input(placeholder="none", type="integer", compact=True, valid_empty=True, id="train-steps")
+                    yield Label("Validate every (steps)", classes="field-label")
+                    yield Input(placeholder="200", type="integer", compact=True, valid_empty=True, id="train-eval")
+                    yield Label("Batch · sequence length", classes="field-label")
+                    with Horizontal(classes="pair"):
+                        yield Input(placeholder="64", type="integer", compact=True, valid_empty=True, id="train-batch")
+                        yield Input(placeholder="128", type="integer", compact=True, valid_empty=True, id="train-seq")
+                    yield Label("Device", classes="field-label")
+                    yield Select(
+                        [(d, d) for d in ("auto", "cpu", "cuda")],
                         value="auto",
                         allow_blank=False,
                         compact=True,
-                        id="train-preset",
+                        id="train-device",
                     )
-                    yield Static("", id="train-preset-note", classes="field-note", markup=False)
-                yield Label("Model", classes="field-label")
-                models = reg.names("model")
-                yield Select(
-                    [(m, m) for m in models],
-                    value="lstm" if "lstm" in models else models[0],
-                    allow_blank=False,
-                    compact=True,
-                    id="train-model",
-                )
-                yield Label("Tokenizer", classes="field-label")
-                tokenizers = reg.names("tokenizer")
-                yield Select(
-                    [(t, t) for t in tokenizers],
-                    value="char" if "char" in tokenizers else tokenizers[0],
-                    allow_blank=False,
-                    compact=True,
-                    id="train-tokenizer",
-                )
-                yield Label("Layers · hidden size", classes="field-label")
-                with Horizontal(classes="pair"):
-                    yield Input(placeholder="2", type="integer", compact=True, valid_empty=True, id="train-layers")
-                    yield Input(placeholder="256", type="integer", compact=True, valid_empty=True, id="train-hidden")
-                yield Label("Time limit (minutes)", classes="field-label")
-                yield Input("5", placeholder="none", type="number", compact=True, valid_empty=True, id="train-minutes")
-                yield Label("Step limit", classes="field-label")
-                yield Input(placeholder="none", type="integer", compact=True, valid_empty=True, id="train-steps")
-                yield Label("Validate every (steps)", classes="field-label")
-                yield Input(placeholder="200", type="integer", compact=True, valid_empty=True, id="train-eval")
-                yield Label("Batch · sequence length", classes="field-label")
-                with Horizontal(classes="pair"):
-                    yield Input(placeholder="64", type="integer", compact=True, valid_empty=True, id="train-batch")
-                    yield Input(placeholder="128", type="integer", compact=True, valid_empty=True, id="train-seq")
-                yield Label("Device", classes="field-label")
-                yield Select(
-                    [(d, d) for d in ("auto", "cpu", "cuda")],
-                    value="auto",
-                    allow_blank=False,
-                    compact=True,
-                    id="train-device",
-                )
-                yield Checkbox("replace an existing style", compact=True, id="train-force")
+                    yield Checkbox("replace if it exists", compact=True, id="train-force")
+                # The actions stay in view however short the terminal: the fields above scroll.
                 with Horizontal(classes="buttons"):
                     yield Button("Start", variant="primary", id="train-start")
                     yield Button("Stop", variant="error", id="train-stop", disabled=True)
@@ -149,6 +155,7 @@ class TrainScreen(AppScreen):
         if corpus or style:
             self.prefill(corpus=corpus, style=style)
         self._update_buttons()
+        self.query_one("#train-corpus", Select).focus()  # a field, not the scrolling form
 
     def on_screen_resume(self) -> None:
         if self.is_mounted:
