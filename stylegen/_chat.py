@@ -131,6 +131,17 @@ class ChatSession:
         self.sampler, self.params, self.previous = name, dict(self.decoder.params), None
         return name
 
+    def recover(self, before: dict[str, Any], error: Exception) -> str | None:
+        """After a plugin failed during an answer: the conversation back as the snapshot
+        `before` (taken before the message) found it, and, when the sampler was the one to
+        blame, the sampler used before it in its place. Returns that sampler's name, or None
+        when the sampler stays (the model failed: another sampler would not help)."""
+        failed = self.sampler
+        self.restore(before)
+        if str(error).startswith(f"sampler {failed!r}"):
+            return self.fall_back()
+        return None
+
     def set_param(self, name: str, value: Any) -> None:
         self.decoder.set_sampler(self.sampler, {**self.decoder.params, name: value})
         self.params = dict(self.decoder.params)

@@ -351,6 +351,36 @@ def test_a_failing_sampler_in_chat_is_one_line_and_the_session_goes_on(site: Pat
     assert len(answers) == 3 and answers[0] and answers[2]  # the third message is answered, greedily
 
 
+def test_a_failing_sampler_in_the_app_falls_back_and_the_chat_goes_on(site: Path, trained: str) -> None:
+    from test_tui import drive, enter, until
+    from textual.widgets import Select
+
+    from stylegen.tui.app import StylegenApp
+    from stylegen.tui.screens.chat import ChatScreen
+
+    install(site, "sgc-failing", FAILING)
+    plugins.reset()
+
+    async def scenario(app: StylegenApp, pilot: Any) -> None:
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await until(pilot, lambda: screen.session is not None, what="the style to load")
+        screen.query_one("#sampler-name", Select).value = "failing"
+        await until(pilot, lambda: screen.session.sampler == "failing", what="the sampler to change")
+        await enter(pilot, "#message", "hello")
+        await until(pilot, lambda: not screen.writing, what="the answer to end")
+        note = screen.view.note if screen.view is not None else ""
+        assert "the sampler broke; the message was not added (send it again)" in note, note
+        assert "sampler 'failing' replaced by 'temperature'" in note
+        await until(pilot, lambda: screen.query_one("#sampler-name", Select).value == "temperature", what="the panel")
+        assert screen.session.sampler == "temperature" and screen.session.turns == []  # as before the message
+        await enter(pilot, "#message", "hello again")
+        await until(pilot, lambda: not screen.writing, what="the next answer")
+        assert len(screen.session.turns) == 2  # answered, with the sampler it fell back to
+
+    drive(scenario, StylegenApp(trained, seed=1, preload=False))
+
+
 TWO_MODELS = """
 from stylegen.hookspecs import hookimpl
 

@@ -95,10 +95,8 @@ class Repl:
                 self.stdout.write("\n")
                 self.stdout.flush()
             failed = s.sampler
-            s.restore(before)
-            switched = ""
-            if str(e).startswith(f"sampler {failed!r}"):  # not the model's error: another sampler helps
-                switched = f", sampler {failed!r} replaced by {s.fall_back()!r}"
+            instead = s.recover(before, e)
+            switched = f", sampler {failed!r} replaced by {instead!r}" if instead else ""
             self.say(f"error: {one_line(e)}; the message was not added (send it again){switched}")
             return
         if not started and label:

@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, Select, Static
 
-from stylegen.errors import one_line
+from stylegen.errors import PluginError, one_line
 from stylegen.tui import _copies, _streaming
 from stylegen.tui._format import style_summary
 from stylegen.tui._shared import Shared
@@ -56,6 +56,7 @@ class ChatScreen(WritingScreen):
         self.pending: str | None = None  # a message typed while the style was loading
         self.last_message: str | None = None
         self.snap: Any = None
+        self.fell_back: str | None = None  # the sampler the session fell back to after a failing one
 
     # --- layout ---------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -224,6 +225,13 @@ class ChatScreen(WritingScreen):
                     self.snap = session.snapshot()
                 for text in _streaming.batched(session.send(message, cancel), stop):
                     self.post_message(self.Chunk(run, text, session.speaker))
+            except PluginError as e:  # as the REPL does: the conversation as before, the sampler replaced
+                failed = session.sampler
+                instead = session.recover(self.snap, e) if self.snap is not None else None
+                error = f"{one_line(e)}; the message was not added (send it again)"
+                if instead:
+                    error += f", sampler {failed!r} replaced by {instead!r}"
+                    self.fell_back = instead  # the panel follows when the answer is done
             except Exception as e:  # shown in the conversation; the app goes on
                 error = one_line(e)
         self.post_message(self.Done(run, error, session.speaker))
@@ -247,6 +255,9 @@ class ChatScreen(WritingScreen):
             self.view.set_speaker(message.speaker)
         if message.error is not None:
             self.view.set_note(f"error: {message.error}")
+            fell_back, self.fell_back = self.fell_back, None
+            if fell_back:  # the session went back to an earlier sampler: the panel shows it
+                self.query_one(SamplerPanel).query_one("#sampler-name", Select).value = fell_back
         elif self.writing:
             self.view.set_note("")
         self.writing = False
