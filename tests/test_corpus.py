@@ -103,3 +103,22 @@ def test_list_and_remove(texts_dir: Path) -> None:
     assert [c.name for c in list_corpora()] == ["two"]
     with pytest.raises(NotFoundError, match="no corpus named 'one'"):
         load_corpus("one")
+
+
+def test_word_counts_are_str_split_s_for_any_text() -> None:
+    """The vectorised word count (a corpus's `words`) agrees with `len(text.split())`,
+    whitespace outside ASCII and lone surrogates included."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from stylegen.corpus.counts import count_words
+
+    alphabet = st.sampled_from([" ", "\n", "\t", "\r", "\x0b", "\x1c", "a", "é", "日", "\u3000", "\xa0", "\x85",
+                                "\u2028", "\u200a", "\ud800", "\U0001f600"])  # fmt: skip
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(alphabet, max_size=40).map("".join) | st.text(max_size=60))
+    def check(text: str) -> None:
+        assert count_words(text, text.encode("utf-8", "surrogatepass")) == len(text.split())
+
+    check()

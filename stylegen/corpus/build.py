@@ -22,7 +22,7 @@ import numpy as np
 from stylegen import home, locks, plugins
 from stylegen.builtin.extract_text import lone_surrogates, read_document
 from stylegen.corpus.clean import Cleaner, CleanOptions, rare_table
-from stylegen.corpus.counts import CharCounts
+from stylegen.corpus.counts import CharCounts, count_words
 from stylegen.corpus.turns import TurnFormat, count_turns
 from stylegen.corpus.turns import detect as detect_turns
 from stylegen.errors import NotFoundError, StylegenError
@@ -310,7 +310,7 @@ def _write_documents(
                     offset=offset,
                     size=len(data),
                     chars=len(text),
-                    words=len(text.split()),
+                    words=count_words(text, data),
                     lines=text.count("\n"),
                     sha256=hashlib.sha256(data).hexdigest(),
                 )

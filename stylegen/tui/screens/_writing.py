@@ -86,7 +86,9 @@ class WritingScreen(AppScreen):
         self._loading(name)
         self._title(f"{name} · loading…")
         self._fill_styles()
-        self._load(name)
+        # After the screen is drawn: the load's import of torch holds the GIL for a second or
+        # more, and nothing of it is needed for the first frame.
+        self.call_after_refresh(self._load, name)
 
     def _loading(self, name: str) -> None:
         """Show that style `name` is loading (before the title says so)."""

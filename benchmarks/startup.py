@@ -1,0 +1,86 @@
+"""How long a user waits before stylegen answers: prints a table.
+
+    python benchmarks/startup.py [--repeat 5] [--style shakespeare]
+
+In one run, best of `--repeat` (each a fresh process, nothing kept warm): `python -c "import
+torch"` (the floor the CLI stands on), `stylegen --help`, `stylegen generate STYLE --length
+200` end to end and its excess over importing torch (issue 18's target: at most 0.25 s), and
+the app's first frame and its ready-to-chat time (`stylegen tui STYLE`, headless through
+Textual's test driver: the first frame is when the first screen is mounted and drawn, ready
+is when the style has loaded and a message would be answered; targets 0.6 s and 2 s).
+The style is the shipped one unless `--style` names another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+
+APP_PROBE = r"""
+import asyncio, sys, time
+start = float(sys.argv[1])
+from stylegen.tui.app import StylegenApp
+
+async def main():
+    app = StylegenApp(sys.argv[2])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        first = time.time() - start
+        while getattr(app.screen, "session", None) is None:
+            await asyncio.sleep(0.01)
+        print(f"{first} {time.time() - start}")
+
+asyncio.run(main())
+"""
+
+
+def seconds(command: list[str], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def app_seconds(style: str, repeat: int) -> tuple[float, float]:
+    first, ready = float("inf"), float("inf")
+    for _ in range(repeat):
+        start = time.time()
+        done = subprocess.run(
+            [sys.executable, "-c", APP_PROBE, str(start), style], check=True, capture_output=True, text=True
+        )
+        a, b = (float(x) for x in done.stdout.split()[-2:])
+        first, ready = min(first, a), min(ready, b)
+    return first, ready
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--style", default="shakespeare")
+    args = parser.parse_args()
+    exe = [sys.executable, "-m", "stylegen"]
+    torch_s = seconds([sys.executable, "-c", "import torch"], args.repeat)
+    help_s = seconds([*exe, "--help"], args.repeat)
+    gen_s = seconds([*exe, "generate", args.style, "--length", "200", "--seed", "1"], args.repeat)
+    first, ready = app_seconds(args.style, args.repeat)
+    print(
+        f"# startup: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, best of {args.repeat}"
+    )
+    print("| measure | seconds | target |")
+    print("| --- | ---: | --- |")
+    print(f"| `python -c 'import torch'` | {torch_s:.3f} | |")
+    print(f"| `stylegen --help` | {help_s:.3f} | |")
+    print(f"| `stylegen generate {args.style} --length 200` | {gen_s:.3f} | |")
+    print(f"| generate over importing torch | {gen_s - torch_s:+.3f} | at most 0.25 |")
+    print(f"| app: first frame | {first:.3f} | under 0.6 |")
+    print(f"| app: ready to chat with {args.style} | {ready:.3f} | under 2 |")
+
+
+if __name__ == "__main__":
+    main()
