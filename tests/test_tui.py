@@ -496,7 +496,9 @@ def test_build_a_corpus_and_read_its_statistics(texts_dir: Path, hermetic: Path)
 
 
 def test_train_options_become_train_arguments() -> None:
-    options = TrainOptions(corpus="c", name="s", layers=1, hidden=32, max_minutes=0.5, max_steps=None, force=True)
+    options = TrainOptions(
+        corpus="c", name="s", model="lstm", layers=1, hidden=32, max_minutes=0.5, max_steps=None, force=True
+    )
     assert options.args() == [
         "c", "--name", "s", "--events", "jsonl", "--quiet", "--model", "lstm", "--tokenizer", "char",
         "--layers", "1", "--hidden", "32", "--device", "auto", "--max-minutes", "0.5", "--force",

@@ -114,3 +114,42 @@ def test_the_focused_field_has_a_ring(play: str) -> None:
         assert transcript.styles.border_left[0] == "outer"
 
     drive(scenario, StylegenApp(play, preload=False))
+
+
+# --- the Train screen offers the recipe's options (issue 17: --from, --ema, the preset's model) ----
+
+
+def test_train_options_leave_the_model_to_the_preset_and_pass_from_and_ema() -> None:
+    from stylegen.tui._training import TrainOptions
+
+    plain = TrainOptions(corpus="c", name="s").args()
+    assert "--model" not in plain  # the preset's model: a QRNN for `cpu`, not always an LSTM
+    args = TrainOptions(corpus="c", name="s", model="gru", init_from="shakespeare", ema=0.998).args()
+    assert args[args.index("--from") + 1] == "shakespeare" and args[args.index("--ema") + 1] == "0.998"
+    assert "--model" not in args  # --from takes that style's model (the CLI refuses both)
+    assert TrainOptions(corpus="c", name="s", model="gru").args()[6:8] == ["--model", "gru"]
+
+
+def test_the_train_screen_starts_from_a_style_and_sets_the_ema(trained: str) -> None:
+    from stylegen.tui.screens.train import FROM_SCRATCH, PRESET_MODEL, TrainScreen
+
+    async def scenario(app: StylegenApp, pilot: Pilot[None]) -> None:
+        await pilot.press("f5")
+        screen = app.screen
+        assert isinstance(screen, TrainScreen)
+        start, model = screen.query_one("#train-from", Select), screen.query_one("#train-model", Select)
+        assert start.value == FROM_SCRATCH and model.value == PRESET_MODEL
+        start.value = trained
+        await pilot.pause()
+        assert model.disabled
+        screen.query_one("#train-ema", Input).value = "0.99"
+        options = screen._options()
+        assert not isinstance(options, str)
+        assert options.init_from == trained and options.ema == 0.99 and options.model is None
+        screen.query_one("#train-ema", Input).value = "1.5"
+        assert screen._options() == "the EMA decay must be from 0 (off) to below 1, e.g. 0.998"
+        start.value = FROM_SCRATCH
+        await pilot.pause()
+        assert not model.disabled
+
+    drive(scenario, StylegenApp(preload=False))

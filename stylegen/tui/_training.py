@@ -31,9 +31,11 @@ class TrainOptions:
 
     corpus: str
     name: str
-    model: str = "lstm"
+    model: str | None = None  # None: the preset's model (a QRNN for `cpu`), or the --from style's
     tokenizer: str = "char"
     preset: str | None = None
+    init_from: str | None = None  # --from: start from this style's model and weights
+    ema: float | None = None  # --ema: None leaves it to the preset; 0 turns it off
     layers: int | None = None
     hidden: int | None = None
     max_minutes: float | None = None
@@ -52,8 +54,10 @@ class TrainOptions:
             return [*out, "--resume", "--device", self.device, *_pairs(limits)]
         settings: list[tuple[str, Any]] = [
             ("--preset", self.preset),
-            ("--model", self.model),
+            ("--from", self.init_from),
+            ("--model", None if self.init_from else self.model),  # --from takes that style's model
             ("--tokenizer", self.tokenizer),
+            ("--ema", self.ema),
             ("--layers", self.layers),
             ("--hidden", self.hidden),
             ("--eval-every", self.eval_every),

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, ProgressBar, Select, Static
 
-from stylegen.tui._data import scan_corpora
+from stylegen.tui._data import scan_corpora, style_names
 from stylegen.tui._format import duration
 from stylegen.tui._shared import Shared, StylesChanged, TrainingBadge
 from stylegen.tui._training import TrainOptions, TrainProcess, ending, failure, has_checkpoint
@@ -25,6 +25,8 @@ from stylegen.tui.screens.base import AppScreen, PaletteCommand
 from stylegen.tui.widgets import LossPlot
 
 IDLE = "Choose a corpus and the model, then Start (ctrl+t). Training runs in its own process."
+FROM_SCRATCH = ""  # the "Start from" choice: no style, new weights
+PRESET_MODEL = "*"  # the "Model" choice: whatever the preset trains (no --model)
 NO_CORPUS = "No corpora yet: build one on the Corpus screen (F4) first."
 
 
@@ -90,11 +92,19 @@ class TrainScreen(AppScreen):
                             id="train-preset",
                         )
                         yield Static("", id="train-preset-note", classes="field-note", markup=False)
+                    yield Label("Start from", classes="field-label")
+                    yield Select(
+                        [("nothing (new weights)", FROM_SCRATCH), *((n, n) for n in style_names())],
+                        value=FROM_SCRATCH,
+                        allow_blank=False,
+                        compact=True,
+                        id="train-from",
+                    )
                     yield Label("Model", classes="field-label")
                     models = reg.names("model")
                     yield Select(
-                        [(m, m) for m in models],
-                        value="lstm" if "lstm" in models else models[0],
+                        [("the preset's", PRESET_MODEL), *((m, m) for m in models)],
+                        value=PRESET_MODEL,
                         allow_blank=False,
                         compact=True,
                         id="train-model",
@@ -122,6 +132,10 @@ class TrainScreen(AppScreen):
                     yield Input(placeholder="none", type="integer", compact=True, valid_empty=True, id="train-steps")
                     yield Label("Validate every (steps)", classes="field-label")
                     yield Input(placeholder="200", type="integer", compact=True, valid_empty=True, id="train-eval")
+                    yield Label("Weight average (EMA decay)", classes="field-label")
+                    yield Input(
+                        placeholder="the preset's", type="number", compact=True, valid_empty=True, id="train-ema"
+                    )
                     yield Label("Batch · sequence length", classes="field-label")
                     with Horizontal(classes="pair"):
                         yield Input(placeholder="64", type="integer", compact=True, valid_empty=True, id="train-batch")
@@ -160,6 +174,17 @@ class TrainScreen(AppScreen):
     def on_screen_resume(self) -> None:
         if self.is_mounted:
             self._fill_corpora()
+            self._fill_styles()
+
+    def _fill_styles(self) -> None:
+        """The styles a run may start from (--from), the choice kept while it still exists."""
+        select: Select[str] = self.query_one("#train-from", Select)
+        current, names = select.value, style_names()
+        with self.prevent(Select.Changed):
+            select.set_options([("nothing (new weights)", FROM_SCRATCH), *((n, n) for n in names)])
+            select.value = current if current in names else FROM_SCRATCH
+        if select.value == FROM_SCRATCH:
+            self.query_one("#train-model", Select).disabled = False
 
     def corpora_changed(self) -> None:
         if self.is_mounted:
@@ -250,6 +275,26 @@ class TrainScreen(AppScreen):
             raise ValueError(f"{what} must be more than 0")
         return value
 
+    def _ema(self) -> float | None:
+        text = self.query_one("#train-ema", Input).value.strip()
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError("the EMA decay must be a number") from None
+        if not 0 <= value < 1:
+            raise ValueError("the EMA decay must be from 0 (off) to below 1, e.g. 0.998")
+        return value
+
+    @on(Select.Changed, "#train-from")
+    def _start_from(self, event: Select.Changed) -> None:
+        """A run that starts from a style takes its model: the Model field does not apply."""
+        model = self.query_one("#train-model", Select)
+        model.disabled = event.value != FROM_SCRATCH
+        if model.disabled:
+            model.value = PRESET_MODEL
+
     def _options(self) -> TrainOptions | str:
         corpus = self.query_one("#train-corpus", Select).value
         if not isinstance(corpus, str):
@@ -258,11 +303,15 @@ class TrainScreen(AppScreen):
         preset: Any = None
         if self.query("#train-preset"):
             preset = self.query_one("#train-preset", Select).value
+        model = self.query_one("#train-model", Select).value
+        start = self.query_one("#train-from", Select).value
         try:
             return TrainOptions(
                 corpus=corpus,
                 name=name,
-                model=str(self.query_one("#train-model", Select).value),
+                model=None if model == PRESET_MODEL else str(model),
+                init_from=None if start == FROM_SCRATCH else str(start),
+                ema=self._ema(),
                 tokenizer=str(self.query_one("#train-tokenizer", Select).value),
                 preset=preset if isinstance(preset, str) else None,
                 layers=self._number("train-layers", int, "layers"),
