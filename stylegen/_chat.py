@@ -89,6 +89,7 @@ class ChatSession:
     max_tokens: int | None = None  # None: from the corpus's turn lengths (default_max_tokens)
     stops: Sequence[str] = ()
     penalties: Penalties = field(default_factory=Penalties)  # repetition/presence/frequency, any sampler
+    adapt: bool = False  # dynamic evaluation: a copy of the weights learns each turn (training/dynamic.py)
 
     def __post_init__(self) -> None:
         self.format = TurnFormat.from_json(self.style.meta.get("turns"))
@@ -109,9 +110,34 @@ class ChatSession:
         self.params = dict(self.decoder.params)
         self.previous: tuple[str, dict[str, Any]] | None = None  # the sampler before this one
         self._pieces: list[tuple[int, str]] | None = None  # each token's text, for choosing a speaker
+        self.adaptation: Any = None  # with `adapt`: the weights' copy and its learning (Adaptation)
+        self._turn_text = ""  # what this turn fed the model, for the adaptation
+        if self.adapt:
+            self._start_adapting()
         self._prefixes: set[str] = set()
         if self.max_tokens is None:
             self.max_tokens = default_max_tokens(self.format, self.style.meta)
+
+    def _start_adapting(self) -> None:
+        import copy
+
+        from stylegen.training.dynamic import Adaptation
+
+        if self.style.precision != "fp32":
+            raise StylegenError(
+                f"--adapt learns in float32: leave out --{self.style.precision} for style {self.style.name!r}"
+            )
+        model = copy.deepcopy(self.style.model)  # the style's own weights stay as they are
+        model.requires_grad_(True)
+        self.decoder.model = model
+        self.adaptation = Adaptation(model)
+
+    def _learn_turn(self, state: Any, text: str) -> None:
+        """Adapt the weights' copy to this turn's text, read from the state the turn began with;
+        the one-token step is packed again from the new weights."""
+        ids = self.decoder.encode(text).numpy()
+        self.adaptation.learn(ids, state, self.style.device)
+        self.decoder.reset_stepper()
 
     # --- settings -------------------------------------------------------------------------
     def set_sampler(self, sampler: str, params: Mapping[str, Any] | None = None) -> None:
@@ -192,6 +218,7 @@ class ChatSession:
             "turns": [Turn(t.speaker, t.text) for t in self.turns],
             "speaker": self.speaker,
             "forward_tokens": self.forward_tokens,
+            "adapted": self.adaptation.snapshot() if self.adaptation is not None else None,
         }
 
     def restore(self, snapshot: dict[str, Any], *, rng: bool = True) -> None:
@@ -217,9 +244,13 @@ class ChatSession:
         self.turns[:] = [Turn(t.speaker, t.text) for t in snapshot["turns"]]
         self.speaker = snapshot["speaker"]
         self.forward_tokens = snapshot["forward_tokens"]
+        if self.adaptation is not None and snapshot.get("adapted") is not None:
+            self.adaptation.restore(snapshot["adapted"])  # the weights as they were then
+            decoder.reset_stepper()
 
     # --- talking ----------------------------------------------------------------------------
     def _feed(self, text: str) -> None:
+        self._turn_text += text
         ids = self.decoder.encode(text)
         self.forward_tokens += len(ids)
         self.decoder.feed(ids)
@@ -231,6 +262,10 @@ class ChatSession:
     def send(self, message: str, cancel: threading.Event | None = None) -> Iterator[str]:
         """Feed the user's turn, then stream the answer until its turn ends."""
         fmt = self.format
+        self._turn_text = ""
+        start_state = None
+        if self.adaptation is not None and self.decoder.state is not None:
+            start_state = tree_map(lambda t: t.detach().clone(), self.decoder.state)
         if fmt.has_turns:
             assert self.user is not None
             self.turns.append(Turn(self.user, message.strip()))
@@ -281,9 +316,12 @@ class ChatSession:
         if pending and (ended or stopped or not cut_point(answer)):
             answer += pending  # a natural end, Esc, or nothing to cut back to: shown as written
             yield pending
+        fed = self._turn_text  # the user's turn (and the header asked for)
         if fmt.has_turns and not raw.endswith(fmt.end):
             self._close_turn(raw)
         self.turns.append(Turn(self.speaker or "?", answer.strip()))
+        if self.adaptation is not None:
+            self._learn_turn(start_state, fed + raw + self._turn_text[len(fed) :])
 
     def _read_header(self, cancel: threading.Event | None) -> tuple[str, int]:
         """Let the model name the next speaker: up to the end of the header. With the corpus's

@@ -325,6 +325,11 @@ class Decoder:
                 self._stepper = self.model.token_stepper(self.n, self.style.precision)
         return self._stepper
 
+    def reset_stepper(self) -> None:
+        """Pack the one-token step again at the next step (after the model's weights changed);
+        the state carries over."""
+        self._stepper, self._stepper_built = None, False
+
     def feed(self, ids: Sequence[int] | torch.Tensor) -> None:
         """Run the model over `ids` (the same for every row, or an (n, t) tensor), in pieces
         of at most `chunked.CHUNK_TOKENS` tokens with the state carried (memory stays flat

@@ -212,6 +212,12 @@ def _number(text: str, usage: str) -> float:
     "cuts ends at a sentence or line end.",
 )
 @click.option("--stop", multiple=True, help="Also end an answer at this text (repeatable).")
+@click.option(
+    "--adapt",
+    is_flag=True,
+    help="Dynamic evaluation: after each turn, a copy of the weights learns from it (the style "
+    "is not changed), so the names and words of this conversation grow likelier.",
+)
 @penalty_options
 @style_options
 def chat_command(
@@ -226,6 +232,7 @@ def chat_command(
     seed: int | None,
     max_length: int | None,
     stop: tuple[str, ...],
+    adapt: bool,
     repetition_penalty: float,
     presence_penalty: float,
     frequency_penalty: float,
@@ -249,7 +256,7 @@ def chat_command(
     session = ChatSession(
         loaded, user=as_, to=to, sampler=name, params=values,
         seed=seed, max_tokens=max_length, stops=stop,
-        penalties=Penalties(repetition_penalty, presence_penalty, frequency_penalty),
+        penalties=Penalties(repetition_penalty, presence_penalty, frequency_penalty), adapt=adapt,
     )  # fmt: skip
     for given in (as_, to):
         hint = session.format.unknown_speaker(given) if given else None

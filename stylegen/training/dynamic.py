@@ -96,8 +96,46 @@ class _Adapter:
                 p.grad = None
 
 
-def _read(model: Any, ids: np.ndarray, seq_len: int, device: str, adapter: _Adapter | None) -> float:
-    """Total nats of ids[1:], read as one stream in segments (adapting after each, if asked)."""
+class Adaptation:
+    """Dynamic evaluation for a conversation (`stylegen chat --adapt`): after each turn, the
+    model (a copy: the style is not touched) takes the same RMS-normalised, decayed gradient
+    steps on that turn's text, read from the state the turn started from, that `score_text`
+    takes on a text; what the conversation repeats (names, words) gets likelier."""
+
+    def __init__(self, model: Any, lr: float = 3e-4, decay: float = 1e-3, seq_len: int = 64) -> None:
+        self.model, self.seq_len = model, seq_len
+        self.adapter = _Adapter(model, lr, decay)
+
+    def learn(self, ids: np.ndarray, state: Any, device: str) -> float:
+        """Adapt to ids (t,) read from `state` (None: a fresh one); returns their nats."""
+        if len(ids) < 2:
+            return 0.0
+        return _read(self.model, np.asarray(ids, dtype=np.int64), self.seq_len, device, self.adapter, state)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The adapted weights and the step statistics, copied (for ChatSession.snapshot)."""
+        a = self.adapter
+        return {
+            "params": [p.detach().clone() for p in a.params],
+            "square": [s.clone() for s in a.square],
+            "steps": a.steps,
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        import torch
+
+        a = self.adapter
+        with torch.no_grad():
+            for p, saved in zip(a.params, snapshot["params"], strict=True):
+                p.copy_(saved)
+            for s, saved in zip(a.square, snapshot["square"], strict=True):
+                s.copy_(saved)
+        a.steps = int(snapshot["steps"])
+
+
+def _read(model: Any, ids: np.ndarray, seq_len: int, device: str, adapter: _Adapter | None, state: Any = None) -> float:
+    """Total nats of ids[1:], read as one stream in segments from `state` (None: a fresh one),
+    adapting after each segment, if asked."""
     import torch
     import torch.nn.functional as F
 
@@ -106,7 +144,7 @@ def _read(model: Any, ids: np.ndarray, seq_len: int, device: str, adapter: _Adap
     was_training = model.training
     model.eval()  # no dropout: the adapted model scores as the static one does
     total = 0.0
-    state = model.init_state(1, device)
+    state = model.init_state(1, device) if state is None else tree_map(lambda t: t.detach().clone(), state)
     try:
         for start in range(0, len(ids) - 1, seq_len):
             chunk = torch.as_tensor(ids[start : start + seq_len + 1], device=device)[None]  # (1, t + 1)
