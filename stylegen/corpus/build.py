@@ -292,17 +292,20 @@ def _write_documents(
             if not item.text.strip():
                 skipped.append(Skipped(item.origin, "empty (no text)"))
                 continue
-            whole = lone_surrogates(item.text, item.origin, errors)
-            if whole is None:
-                skipped.append(Skipped(item.origin, "holds a lone surrogate (not a character)"))
-                continue
-            text, reason = cleaner.clean(whole)
+            text, reason = cleaner.clean(item.text)
             if reason is not None:
                 skipped.append(Skipped(item.origin, reason))
                 continue
             if not text.endswith("\n"):
                 text += "\n"
-            data = text.encode("utf-8", errors="surrogatepass")
+            try:  # strict: a lone surrogate (no character, from JSON's "\ud83d" say) fails here
+                data = text.encode("utf-8")
+            except UnicodeEncodeError:  # the rare text with one: handled by `errors`
+                whole = lone_surrogates(text, item.origin, errors)
+                if whole is None:
+                    skipped.append(Skipped(item.origin, "holds a lone surrogate (not a character)"))
+                    continue
+                text, data = whole, whole.encode("utf-8", errors="surrogatepass")
             out.write(data)
             docs.append(
                 _Doc(
