@@ -5,7 +5,9 @@ paragraphs, not timed), then in two fresh processes (so each peak RSS is its own
   build     `stylegen.corpus.build_corpus` over the folder (streaming, default cleaning)
   tokenize  train the char tokenizer from the text in chunks and encode train + validation
             into the memory-mapped token arrays training reads
-and prints a table. Two peaks per step: anonymous memory (the process's own: Python, numpy, buffers; polled
+and prints a table. Beside the build, the ceiling: the same files read in 8 MiB blocks in a
+fresh process, alone and with sha256 (just written, they are in the page cache, as they are
+for the build). Two peaks per step: anonymous memory (the process's own: Python, numpy, buffers; polled
 every 5 ms from /proc/self/status RssAnon) and RSS (ru_maxrss), which also counts pages of
 memory-mapped files. The tokenize step then reads 200 training windows as training does;
 Linux maps already-cached neighbouring file pages on each fault ("fault-around"), so RSS
@@ -86,6 +88,28 @@ print(json.dumps({"seconds": time.perf_counter() - t, "rss": resource.getrusage(
 )
 
 
+READ = """
+import hashlib, json, sys, time
+from pathlib import Path
+t = time.perf_counter()
+total = 0
+for path in sorted(Path(sys.argv[1]).rglob("*")):
+    if path.is_file():
+        with path.open("rb") as f:
+            while block := f.read(8 << 20):
+                total += len(block)
+read = time.perf_counter() - t
+t = time.perf_counter()
+for path in sorted(Path(sys.argv[1]).rglob("*")):
+    if path.is_file():
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            while block := f.read(8 << 20):
+                digest.update(block)
+print(json.dumps({"read": total / read / 1e6, "hash": total / (read + time.perf_counter() - t) / 1e6}))
+"""
+
+
 def parse_size(text: str) -> int:
     text = text.strip().upper()
     for unit, factor in UNITS.items():
@@ -150,6 +174,7 @@ def main() -> None:
         "docs",
         "build s",
         "build MB/s",
+        "read / read+hash MB/s",
         "build peak anon / RSS",
         "tokenize s",
         "tokenize peak anon / RSS",
@@ -164,6 +189,7 @@ def main() -> None:
             if not texts.exists():
                 synthetic_corpus(texts, size)
             name = f"scale-{label.lower()}"
+            ceiling = run(READ, str(texts), env=env)  # the same files, the same cache state
             built = run(BUILD, name, str(texts), env=env)
             tokenized = run(TOKENIZE, name, env=env)
             row = [
@@ -171,6 +197,7 @@ def main() -> None:
                 f"{int(built['documents']):,}",
                 f"{built['seconds']:.1f}",
                 f"{built['bytes'] / built['seconds'] / 1e6:.0f}",
+                f"{ceiling['read']:.0f} / {ceiling['hash']:.0f}",
                 f"{built['anon'] / 2**20:.0f} / {built['rss'] / 2**20:.0f} MiB",
                 f"{tokenized['seconds']:.1f}",
                 f"{tokenized['anon'] / 2**20:.0f} / {tokenized['rss'] / 2**20:.0f} MiB",
