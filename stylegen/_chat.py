@@ -132,6 +132,18 @@ class ChatSession:
         self.decoder.model = model
         self.adaptation = Adaptation(model)
 
+    def set_adapt(self, on: bool) -> None:
+        """Start adapting from here (a fresh copy of the style's weights) or stop (back to the
+        style's own weights); the conversation and its state go on either way."""
+        if on and self.adaptation is None:
+            self._start_adapting()
+        elif not on and self.adaptation is not None:
+            self.decoder.model, self.adaptation = self.style.model, None
+        else:
+            return
+        self.adapt = on
+        self.decoder.reset_stepper()
+
     def _learn_turn(self, state: Any, text: str) -> None:
         """Adapt the weights' copy to this turn's text, read from the state the turn began with;
         the one-token step is packed again from the new weights."""

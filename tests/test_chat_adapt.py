@@ -67,3 +67,30 @@ def test_chat_adapt_from_the_command_line(play: str) -> None:
                     input="hello bob.\nhello again.\n"))  # fmt: skip
     assert len(out.stdout.strip().splitlines()) == 2
     assert "--adapt" in ok(invoke("chat", "--help")).stdout
+
+
+def test_the_app_adapts_when_the_box_is_ticked(play: str) -> None:
+    from test_tui import drive, enter, until
+    from textual.widgets import Checkbox
+
+    from stylegen.tui.app import StylegenApp
+    from stylegen.tui.screens.chat import ChatScreen
+
+    async def scenario(app: StylegenApp, pilot: Any) -> None:
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await until(pilot, lambda: screen.session is not None, what="the style to load")
+        session = screen.session
+        assert not session.adapt and session.decoder.model is session.style.model
+        screen.query_one("#chat-adapt", Checkbox).value = True
+        await pilot.pause()
+        assert session.adapt and session.decoder.model is not session.style.model
+        kept = weights(session.decoder.model)
+        await enter(pilot, "#message", "hello bob.")
+        await until(pilot, lambda: not screen.writing and len(session.turns) == 2, what="the answer")
+        assert not all(torch.equal(a, b) for a, b in zip(kept, weights(session.decoder.model), strict=True))
+        screen.query_one("#chat-adapt", Checkbox).value = False
+        await pilot.pause()
+        assert not session.adapt and session.decoder.model is session.style.model
+
+    drive(scenario, StylegenApp(play, seed=1, preload=False))

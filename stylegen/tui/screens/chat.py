@@ -19,9 +19,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.suggester import SuggestFromList
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Checkbox, Input, Label, Select, Static
 
-from stylegen.errors import PluginError, one_line
+from stylegen.errors import PluginError, StylegenError, one_line
 from stylegen.tui import _copies, _streaming
 from stylegen.tui._format import style_summary
 from stylegen.tui._shared import Shared
@@ -73,6 +73,9 @@ class ChatScreen(WritingScreen):
                     yield Input(compact=True, id="speak-as")
                     yield Label("Who answers", classes="field-label")
                     yield Select([("whoever comes next", ANYONE)], allow_blank=False, compact=True, id="answer-by")
+                yield Checkbox("adapt to this chat", compact=True, id="chat-adapt",
+                               tooltip="Dynamic evaluation: after each turn a copy of the weights learns from it "
+                               "(the style is not changed); float32 weights only")  # fmt: skip
                 yield Label("Max length (tokens)", classes="field-label")
                 yield Input(placeholder="from the corpus", type="integer", compact=True, id="max-length")
                 yield from self.compose_settings()
@@ -116,6 +119,7 @@ class ChatScreen(WritingScreen):
             seed=self.shared.seed,
             max_tokens=self.max_tokens,
             penalties=self.query_one(PenaltiesPanel).penalties,
+            adapt=self.query_one("#chat-adapt", Checkbox).value and style.precision == "fp32",
         )
         self._title(style_summary(style.meta))
         self.query_one(CopyCheckPanel).set_style(style)
@@ -262,6 +266,8 @@ class ChatScreen(WritingScreen):
             self.view.set_note("")
         self.writing = False
         self.refresh_bindings()
+        if self.session is not None and self.session.adapt != self.query_one("#chat-adapt", Checkbox).value:
+            self._apply_adapt()  # the box changed while the answer was being written
         if message.error is None:
             self._check_copies([self.view])
 
@@ -350,6 +356,25 @@ class ChatScreen(WritingScreen):
         if self.session is not None:
             for name, value in event.penalties.as_dict().items():
                 self.session.set_penalty(name, value)
+
+    @on(Checkbox.Changed, "#chat-adapt")
+    def _adapt_changed(self, event: Checkbox.Changed) -> None:
+        self._apply_adapt()
+
+    def _apply_adapt(self) -> None:
+        """The session adapts as the box says; while an answer is being written, once it is
+        done (`_done` calls this again): the UI never waits for the answer's lock."""
+        box = self.query_one("#chat-adapt", Checkbox)
+        if self.session is None or not self.session_lock.acquire(blocking=False):
+            return  # the session, when it comes, reads the box; a running answer: after it
+        try:
+            self.session.set_adapt(box.value)
+        except StylegenError as e:
+            self.notify(one_line(e), severity="warning")
+            with self.prevent(Checkbox.Changed):
+                box.value = False
+        finally:
+            self.session_lock.release()
 
     @on(Input.Changed, "#max-length")
     def _max_length(self, event: Input.Changed) -> None:
