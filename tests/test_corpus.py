@@ -122,3 +122,29 @@ def test_word_counts_are_str_split_s_for_any_text() -> None:
         assert count_words(text, text.encode("utf-8", "surrogatepass")) == len(text.split())
 
     check()
+
+
+def test_the_split_is_the_last_fraction_of_the_characters_for_any_text(tmp_path: Path) -> None:
+    """The byte-level split (characters counted by their first bytes, both parts copied as
+    bytes) cuts where the characters say, multi-byte characters and lone surrogates included."""
+    import math
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from stylegen.corpus import build as build_module
+
+    alphabet = st.sampled_from(["a", "\n", "é", "日", "\U0001f600", "\ud800", " "])
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(alphabet, max_size=60).map("".join), st.sampled_from([0.0, 0.05, 0.1, 0.5, 1.0]))
+    def check(text: str, fraction: float) -> None:
+        src, train, val = tmp_path / "t", tmp_path / "train", tmp_path / "val"
+        src.write_bytes(text.encode("utf-8", "surrogatepass"))
+        n_train, n_val = build_module._split_file(src, len(text), fraction, train, val)
+        cut = len(text) - math.ceil(len(text) * fraction)
+        assert (n_train, n_val) == (cut, len(text) - cut)
+        assert train.read_bytes().decode("utf-8", "surrogatepass") == text[:cut]
+        assert val.read_bytes().decode("utf-8", "surrogatepass") == text[cut:]
+
+    check()

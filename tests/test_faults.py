@@ -235,8 +235,8 @@ def test_disk_full_while_building_a_corpus(hermetic: Path, texts_dir: Path, monk
     before = snapshot(hermetic)
     real = build._split_file
 
-    def split_then_full(src: Path, fraction: float, train_path: Path, val_path: Path) -> Any:
-        real(src, fraction, train_path, val_path)
+    def split_then_full(src: Path, chars: int, fraction: float, train_path: Path, val_path: Path) -> Any:
+        real(src, chars, fraction, train_path, val_path)
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(val_path))
 
     with monkeypatch.context() as m:

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import math
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -183,26 +184,31 @@ def build_corpus(
     with locks.corpus_lock(name), home.staged_dir(final, replace=replace) as tmp:
         locks.sweep_staged(final.parent, "corpus", name)  # what killed builds of other names left
         cleaner = Cleaner(clean)
+        every = CharCounts()  # over every document as cleaned: the rare characters, and often the table
         docs, skipped = _write_documents(
             tmp / "documents.tmp",
             (item for source, args in groups for item in reg.get("source", source).documents(args, options)),
             cleaner,
             errors,
+            every,
         )
         if not docs:
             where = ", ".join(sources)
             why = f" ({len(skipped)} skipped, e.g. {skipped[0].origin}: {skipped[0].reason})" if skipped else ""
             raise StylegenError(f"corpus {name!r} would be empty: no text found in {where}{why}")
         chosen = _sample(docs, target_words, max_chars, seed)
-        counts = CharCounts()
         rare_map: dict[int, str | None] | None = None
         rare: list[str] = []
         if clean.rare_chars != "keep":
-            rare_map, rare = rare_table(_count_documents(tmp / "documents.tmp", docs), clean)
+            rare_map, rare = rare_table(every.flush(), clean)
         text_file = tmp / "text.tmp"
-        stats, digest = _write_text(tmp / "documents.tmp", chosen, rare_map, text_file, counts)
+        unchanged = chosen is docs and not rare_map  # every document, as cleaned: copied as bytes
+        counts = every if unchanged else CharCounts()
+        stats, digest = _write_text(tmp / "documents.tmp", chosen, rare_map, text_file, counts, unchanged)
         (tmp / "documents.tmp").unlink()
-        train_chars, val_chars = _split_file(text_file, val_fraction, tmp / "train.txt", tmp / "val.txt")
+        train_chars, val_chars = _split_file(
+            text_file, stats["chars"], val_fraction, tmp / "train.txt", tmp / "val.txt"
+        )
         with text_file.open(encoding="utf-8", errors="surrogatepass", newline="") as f:
             sample = f.read(TURN_SAMPLE)
         turn_format = detect_turns(sample, turns)
@@ -277,10 +283,15 @@ class _Doc:
 
 
 def _write_documents(
-    path: Path, items: Iterable[Document | Skipped], cleaner: Cleaner, errors: str = "strict"
+    path: Path,
+    items: Iterable[Document | Skipped],
+    cleaner: Cleaner,
+    errors: str = "strict",
+    counts: CharCounts | None = None,
 ) -> tuple[list[_Doc], list[Skipped]]:
-    """Clean each document and append it to `path` (each ending with a line break). A lone
-    surrogate in a document's text (from any source or extractor) is handled by `errors`."""
+    """Clean each document, count its characters into `counts` and append it to `path` (each
+    ending with a line break). A lone surrogate in a document's text (from any source or
+    extractor) is handled by `errors`."""
     docs: list[_Doc] = []
     skipped: list[Skipped] = []
     offset = 0
@@ -306,6 +317,8 @@ def _write_documents(
                     skipped.append(Skipped(item.origin, "holds a lone surrogate (not a character)"))
                     continue
                 text, data = whole, whole.encode("utf-8", errors="surrogatepass")
+            if counts is not None:
+                counts.add(text)
             out.write(data)
             docs.append(
                 _Doc(
@@ -326,14 +339,6 @@ def _read_doc(f: Any, doc: _Doc) -> str:
     f.seek(doc.offset)
     text: str = f.read(doc.size).decode("utf-8", errors="surrogatepass")
     return text
-
-
-def _count_documents(path: Path, docs: list[_Doc]) -> np.ndarray:
-    counts = CharCounts()
-    with path.open("rb") as f:
-        for doc in docs:
-            counts.add(_read_doc(f, doc))
-    return counts.flush()
 
 
 def _sample(docs: list[_Doc], target_words: int | None, max_chars: int | None, seed: int) -> list[_Doc]:
@@ -377,13 +382,32 @@ def _cut(text: str, words_left: int, chars_left: int) -> str:
 
 
 def _write_text(
-    src: Path, docs: list[_Doc], rare_map: dict[int, str | None] | None, dest: Path, counts: CharCounts
+    src: Path,
+    docs: list[_Doc],
+    rare_map: dict[int, str | None] | None,
+    dest: Path,
+    counts: CharCounts,
+    unchanged: bool = False,
 ) -> tuple[dict[str, int], str]:
     """The corpus text: the chosen documents, a blank line between them, rare characters
-    handled; returns its stats and sha256."""
+    handled; returns its stats and sha256. `unchanged` (every document, no rare characters
+    changed, `counts` already holding them): the documents' bytes are copied as they are, the
+    stats added up from what the first pass measured, only the joining line breaks counted."""
     digest = hashlib.sha256()
     stats = {"bytes": 0, "chars": 0, "words": 0, "lines": 0}
     with src.open("rb") as f, dest.open("wb") as out:
+        if unchanged:
+            for i, doc in enumerate(docs):
+                f.seek(doc.offset)
+                data = (b"\n" if i else b"") + f.read(doc.size)
+                out.write(data)
+                digest.update(data)
+                stats["bytes"] += len(data)
+                stats["chars"] += doc.chars + (1 if i else 0)
+                stats["words"] += doc.words
+                stats["lines"] += doc.lines + (1 if i else 0)
+            counts.add("\n" * max(0, len(docs) - 1))
+            return stats, digest.hexdigest()
         for i, doc in enumerate(docs):
             text = _read_doc(f, doc)
             if doc.cut is not None:  # the sampled document that reached the size
@@ -404,22 +428,38 @@ def _write_text(
     return stats, digest.hexdigest()
 
 
-def _split_file(src: Path, val_fraction: float, train: Path, val: Path) -> tuple[int, int]:
-    """Copy `src` into train and validation files: the validation split is the last
-    `val_fraction` of the characters (as char-rnn and nanoGPT)."""
-    total = 0
-    with src.open(encoding="utf-8", errors="surrogatepass", newline="") as f:
-        while chunk := f.read(1 << 22):
-            total += len(chunk)
+def _split_file(src: Path, total: int, val_fraction: float, train: Path, val: Path) -> tuple[int, int]:
+    """Copy `src` (UTF-8, `total` characters) into train and validation files: the validation
+    split is the last `val_fraction` of the characters (as char-rnn and nanoGPT). The split's
+    byte offset is found by counting the bytes that start a character (all but 0x80-0xBF),
+    block by block; both parts are copied as bytes."""
     n_train = total - math.ceil(total * val_fraction)
-    with src.open(encoding="utf-8", errors="surrogatepass", newline="") as f:
-        for dest, n in ((train, n_train), (val, total - n_train)):
-            with dest.open("w", encoding="utf-8", errors="surrogatepass", newline="") as out:
-                while n > 0:
-                    chunk = f.read(min(n, 1 << 22))
-                    out.write(chunk)
-                    n -= len(chunk)
+    offset = seen = 0
+    with src.open("rb") as f:
+        while seen < n_train and (block := f.read(1 << 22)):
+            is_start = (np.frombuffer(block, dtype=np.uint8) & 0xC0) != 0x80
+            here = int(np.count_nonzero(is_start))
+            if seen + here <= n_train:
+                seen += here
+                offset += len(block)
+                continue
+            offset += int(np.flatnonzero(is_start)[n_train - seen])  # the first byte of character n_train
+            seen = n_train
+        f.seek(0)
+        with train.open("wb") as out:
+            _copy_bytes(f, out, offset)
+        with val.open("wb") as out:
+            shutil.copyfileobj(f, out, 1 << 22)
     return n_train, total - n_train
+
+
+def _copy_bytes(src: Any, dest: Any, n: int) -> None:
+    while n > 0:
+        block = src.read(min(n, 1 << 22))
+        if not block:
+            break
+        dest.write(block)
+        n -= len(block)
 
 
 def _group_sources(sources: Sequence[str], source_names: list[str]) -> list[tuple[str, list[str]]]:
