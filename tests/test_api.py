@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 import pkgutil
 import subprocess
 import sys
@@ -51,6 +52,18 @@ def test_every_exported_name_resolves() -> None:
 def test_importing_the_package_loads_nothing_heavy() -> None:
     code = "import stylegen, sys; print(sorted(m for m in ('torch', 'numpy', 'textual') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_the_apps_first_frame_needs_neither_torch_nor_numpy() -> None:
+    """What the app's first screen uses (the app's module, the plugin registry for the sampler
+    list) loads neither: they come in the background after the first frame (issue 18)."""
+    code = (
+        "import sys, stylegen.tui.app, stylegen; stylegen.plugin_registry(); "
+        "print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))"
+    )
+    env = {**os.environ, "STYLEGEN_LOAD_PLUGINS": ""}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert out.strip() == "[]"
 
 

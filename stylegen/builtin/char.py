@@ -9,19 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from stylegen import home
 from stylegen.errors import StylegenError
 from stylegen.hookspecs import Register, hookimpl
+
+if TYPE_CHECKING:  # numpy is imported where it is used: the app's first frame lists plugins, not arrays
+    import numpy as np
 
 UNK = "\ufffd"
 VOCAB_FILE = "vocab.json"
 
 
 def _codepoints(text: str) -> np.ndarray:
+    import numpy as np
+
     # UTF-32 gives one uint32 per character; surrogatepass keeps lone surrogates encodable.
     return np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32)
 
@@ -31,6 +34,8 @@ class CharTokenizer:
     unk_id: int | None = 0
 
     def __init__(self, chars: Sequence[str]) -> None:
+        import numpy as np
+
         self.chars = list(chars)  # id i + 1 -> chars[i]
         codes = _codepoints("".join(self.chars))
         self._table = [UNK, *self.chars]
@@ -44,6 +49,8 @@ class CharTokenizer:
 
     def encode(self, text: str) -> np.ndarray:
         """Text -> ids (uint16 when the vocabulary allows, else int32); unknown chars -> 0."""
+        import numpy as np
+
         cps = _codepoints(text)
         return self._lookup[np.minimum(cps, len(self._lookup) - 1)]
 
@@ -52,6 +59,8 @@ class CharTokenizer:
         return "".join(table[i] if 0 <= i < len(table) else UNK for i in ids)
 
     def token_lengths(self) -> np.ndarray:
+        import numpy as np
+
         return np.ones(self.vocab_size, dtype=np.int64)
 
     def save(self, directory: Path) -> None:
@@ -63,6 +72,8 @@ class CharTokenizerFactory:
     description = "One token per character; vocabulary from the training text, unknown characters map to id 0"
 
     def train(self, chunks: Iterable[str], **options: Any) -> CharTokenizer:
+        import numpy as np
+
         if options:
             raise StylegenError(f"the char tokenizer takes no options (got {', '.join(sorted(options))})")
         seen = np.zeros(0x110000, dtype=bool)  # one flag per Unicode code point

@@ -25,13 +25,14 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from stylegen import home, plugins
 from stylegen.errors import StylegenError
 from stylegen.hookspecs import Register, hookimpl
+
+if TYPE_CHECKING:  # numpy is imported where it is used: the app's first frame lists plugins, not arrays
+    import numpy as np
 
 MODEL_FILE = "spm.model"
 META_FILE = "tokenizer.json"
@@ -112,6 +113,7 @@ class SpmTokenizer:
     name = "spm"
 
     def __init__(self, proto: bytes, options: dict[str, Any]) -> None:
+        import numpy as np
         import sentencepiece as sp
 
         _register_errors()
@@ -175,6 +177,8 @@ class SpmTokenizer:
 
     def encode(self, text: str) -> np.ndarray:
         """Text -> ids (int32)."""
+        import numpy as np
+
         if not _ROUTED.search(text):
             return np.asarray(self._encode_lines(text), dtype=np.int32)
         ids: list[int] = []
