@@ -189,32 +189,34 @@ def _gru(gx: torch.Tensor, gh: torch.Tensor, h: torch.Tensor, H: int) -> None:
 
 class QRNNStepper:
     """The one-token step of the built-in `qrnn` model (stylegen.models.qrnn): per layer one
-    product over [x_t; x_{t-1}], then c = f c + (1 - f) z, h = o c, residual after layer 1."""
+    product over [x_t; x_{t-1}], then c = f c + (1 - f) z, h = o c, residual after layer 1.
+
+    Each layer writes its h straight into the next layer's input buffer (the top layer into
+    the head's), and its x_{t-1} state is that buffer's second half: no copies between layers;
+    with float32 products (which write into their buffers) every slice is taken once here."""
 
     def __init__(self, model: Any, batch: int, precision: str) -> None:
         cfg = model.cfg
         self.hidden = H = cfg.hidden
         inputs = [cfg.embed] + [cfg.hidden] * (cfg.layers - 1)
         self.embedding = model.embedding.weight.detach().float()
-        self.state: tuple[torch.Tensor, ...] = tuple(
-            t for n in inputs for t in (torch.zeros(batch, H), torch.zeros(batch, n))
-        )
-        self.layers: list[dict[str, Any]] = []
-        for k, (n, module) in enumerate(zip(inputs, model.layers, strict=True)):
-            window = _with_one(batch, 2 * n)  # [x_t; x_{t-1}; 1]
-            product = Linear(module.gates.weight, module.gates.bias, precision).bind(window, torch.empty(batch, 3 * H))
-            self.layers.append(
-                {
-                    "x_in": window[:, :n],
-                    "last_in": window[:, n : 2 * n],
-                    "gates": product,
-                    "c": self.state[2 * k],
-                    "last": self.state[2 * k + 1],
-                    "residual": k > 0,
-                }
-            )
+        windows = [_with_one(batch, 2 * n) for n in inputs]  # [x_t; x_{t-1}; 1] per layer
         top = _with_one(batch, H)
         self.top = top[:, :H]
+        self.fixed_out = precision == "fp32"
+        state: list[torch.Tensor] = []
+        self.layers: list[dict[str, Any]] = []
+        for k, (n, module) in enumerate(zip(inputs, model.layers, strict=True)):
+            window, out = windows[k], torch.empty(batch, 3 * H)
+            product = Linear(module.gates.weight, module.gates.bias, precision).bind(window, out)
+            c, last = torch.zeros(batch, H), window[:, n : 2 * n]
+            state += [c, last]
+            h = windows[k + 1][:, :H] if k + 1 < len(inputs) else self.top  # where h goes
+            layer = {"x_in": window[:, :n], "last_in": last, "gates": product, "c": c, "h": h, "residual": k > 0}
+            if self.fixed_out:
+                layer.update(z=out[:, :H], fo=out[:, H:], f=out[:, H : 2 * H], o=out[:, 2 * H :])
+            self.layers.append(layer)
+        self.state: tuple[torch.Tensor, ...] = tuple(state)
         self.logits = torch.empty(batch, model.vocab_size)
         self.head = Linear(model.head.weight, model.head.bias, precision).bind(top, self.logits)
 
@@ -223,18 +225,22 @@ class QRNNStepper:
             for mine, theirs in zip(self.state, state, strict=True):
                 mine.copy_(theirs)
         H = self.hidden
-        x = torch.index_select(self.embedding, 0, ids)  # (B, E)
+        self.layers[0]["x_in"].copy_(torch.index_select(self.embedding, 0, ids))  # (B, E)
         for layer in self.layers:
-            c, last = layer["c"], layer["last"]
-            layer["x_in"].copy_(x)
-            layer["last_in"].copy_(last)
+            c, x = layer["c"], layer["x_in"]
             g = layer["gates"]()
-            z, fo = g[:, :H].tanh_(), g[:, H:].sigmoid_()
-            c.sub_(z).mul_(fo[:, :H]).add_(z)  # c = f c + (1 - f) z
-            last.copy_(x)
-            h = fo[:, H:] * c  # h = o c
-            x = h.add_(x) if layer["residual"] else h
-        self.top.copy_(x)
+            if self.fixed_out:
+                z, f, o = layer["z"], layer["f"], layer["o"]
+                z.tanh_()
+                layer["fo"].sigmoid_()
+            else:
+                z, fo = g[:, :H].tanh_(), g[:, H:].sigmoid_()
+                f, o = fo[:, :H], fo[:, H:]
+            c.sub_(z).mul_(f).add_(z)  # c = f c + (1 - f) z
+            h = torch.mul(o, c, out=layer["h"])  # h = o c, into the next layer's input
+            if layer["residual"]:
+                h.add_(x)
+            layer["last_in"].copy_(x)  # x_t is the next step's x_{t-1}
         return self.head(), self.state
 
 
