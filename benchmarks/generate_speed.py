@@ -2,6 +2,7 @@
 
     python benchmarks/generate_speed.py [--hidden 512] [--layers 2] [--steps 2000]
     python benchmarks/generate_speed.py --device cuda --batches 1,64 --no-commands
+    python benchmarks/generate_speed.py --hidden 256 --busy 2 --no-commands   # beside 2 busy processes
 
 Measures, for a char model with random weights (speed does not depend on what it learned;
 `--model lstm|gru|rnn|qrnn`): characters/s at batch 1 and batch 16 (`--batches`) through the
@@ -13,6 +14,9 @@ same format and thread count). On CUDA: cuDNN, float32 weights. Then the time to
 the first character after the model is loaded, and the wall time of `stylegen --help` and of
 `stylegen generate` end to end (a style saved to a temporary home; `python -m stylegen` where
 no `stylegen` command sits beside this Python; `--no-commands` leaves them out).
+`--busy N` measures with N other processes keeping the cores busy the whole time (each a
+float32 matrix product loop on one thread, as a training run beside would): what a user sees
+who chats while a style trains.
 """
 
 from __future__ import annotations
@@ -101,6 +105,14 @@ def floor_steps_per_second(model: torch.nn.Module, precision: str) -> float:
     return 1 / best
 
 
+BUSY_LOOP = "import torch\ntorch.set_num_threads(1)\na = torch.randn(512, 512)\nwhile True:\n    a = (a @ a).tanh_()\n"
+
+
+def start_busy(n: int) -> list[subprocess.Popen[bytes]]:
+    """`n` processes that keep a core each busy until killed."""
+    return [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(n)]
+
+
 def first_char_ms(style: Style) -> float:
     times = []
     for seed in range(5):
@@ -155,7 +167,17 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu | cuda")
     parser.add_argument("--batches", default="1,16", help="comma-separated batch sizes [1,16]")
     parser.add_argument("--no-commands", action="store_true", help="leave out the `stylegen` command timings")
+    parser.add_argument("--busy", type=int, default=0, help="other processes keeping the cores busy meanwhile")
     args = parser.parse_args()
+    busy = start_busy(args.busy)
+    try:
+        measure(args)
+    finally:
+        for process in busy:
+            process.kill()
+
+
+def measure(args: argparse.Namespace) -> None:
 
     cuda = args.device.startswith("cuda")
     style = make_style(args.hidden, args.layers, args.device, args.model)
@@ -211,6 +233,7 @@ def main() -> None:
     print(
         f"# generate_speed: {args.layers}x{args.hidden} {args.model} on {args.device}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads, {where}, {os.cpu_count()} cores"
+        + (f", {args.busy} busy processes beside" if args.busy else "")
     )
     width = max(len(r[0]) for r in rows)
     print(f"| {'measure'.ljust(width)} | value |")

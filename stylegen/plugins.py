@@ -217,10 +217,18 @@ def _allowed_third_party() -> set[str] | None:
 
 
 def _dist_of(ep: md.EntryPoint) -> tuple[str, str]:
+    """The distribution (name, version) that declares entry point `ep`. Its metadata file is
+    parsed once per distribution (the first frame of the app waits for the registry)."""
     dist = ep.dist
     if dist is None:
         return "?", "?"
-    return dist.metadata["Name"] or "?", dist.version or "?"
+    key = str(getattr(dist, "_path", id(dist)))
+    if key not in _DISTS:
+        _DISTS[key] = (dist.metadata["Name"] or "?", dist.version or "?")
+    return _DISTS[key]
+
+
+_DISTS: dict[str, tuple[str, str]] = {}
 
 
 def _is_builtin(ep: md.EntryPoint) -> bool:

@@ -26,6 +26,13 @@ from stylegen.tui.widgets import LossPlot
 
 IDLE = "Choose a corpus and the model, then Start (ctrl+t). Training runs in its own process."
 FROM_SCRATCH = ""  # the "Start from" choice: no style, new weights
+
+
+def _from_options(names: list[str]) -> list[tuple[str, str]]:
+    """The "Start from" choices: new weights, or one of the styles `names`."""
+    return [("nothing (new weights)", FROM_SCRATCH), *((n, n) for n in names)]
+
+
 PRESET_MODEL = "*"  # the "Model" choice: whatever the preset trains (no --model)
 NO_CORPUS = "No corpora yet: build one on the Corpus screen (F4) first."
 
@@ -94,7 +101,7 @@ class TrainScreen(AppScreen):
                         yield Static("", id="train-preset-note", classes="field-note", markup=False)
                     yield Label("Start from", classes="field-label")
                     yield Select(
-                        [("nothing (new weights)", FROM_SCRATCH), *((n, n) for n in style_names())],
+                        _from_options(style_names()),
                         value=FROM_SCRATCH,
                         allow_blank=False,
                         compact=True,
@@ -181,7 +188,7 @@ class TrainScreen(AppScreen):
         select: Select[str] = self.query_one("#train-from", Select)
         current, names = select.value, style_names()
         with self.prevent(Select.Changed):
-            select.set_options([("nothing (new weights)", FROM_SCRATCH), *((n, n) for n in names)])
+            select.set_options(_from_options(names))
             select.value = current if current in names else FROM_SCRATCH
         if select.value == FROM_SCRATCH:
             self.query_one("#train-model", Select).disabled = False
