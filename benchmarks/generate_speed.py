@@ -36,6 +36,7 @@ import torch
 
 from stylegen import _generate, home, plugins, styles
 from stylegen._generate import Decoder
+from stylegen.models import stepper
 from stylegen.records.style import StyleRecord
 from stylegen.styles import Style
 
@@ -185,7 +186,8 @@ def measure(args: argparse.Namespace) -> None:
     rows: list[tuple[str, str]] = []
     floors = {} if cuda else {p: floor_steps_per_second(style.model, p) for p in ("fp32", "fp16", "int8")}
     for precision, floor in floors.items():
-        rows.append((f"floor: weights read once per step, {precision} (steps/s)", f"{floor:,.0f}"))
+        where = f", {stepper.BLAS_THREADS or torch.get_num_threads()} BLAS thread(s)" if precision == "fp32" else ""
+        rows.append((f"floor: weights read once per step, {precision}{where} (steps/s)", f"{floor:,.0f}"))
 
     def row(name: str, rate: float, batch: int, precision: str) -> tuple[str, str]:
         """A table row; at batch 1 with the rate as a share of the floor at that format."""
@@ -210,6 +212,19 @@ def measure(args: argparse.Namespace) -> None:
             rate = chars_per_second(quantized, batch, steps, fast=False)
             rows.append(
                 row(f"chars/s, batch {batch}, forward, torch dynamic int8 (--int8 before)", rate, batch, "int8")
+            )
+        if batch == 1:  # the numpy/OpenBLAS product on every core, as before BLAS_THREADS
+            threads, stepper.BLAS_THREADS = stepper.BLAS_THREADS, torch.get_num_threads()
+            stepped = Style("bench", Path("."), style.meta, style.tokenizer, style.model, "cpu", "fp32")
+            rate = chars_per_second(stepped, batch, steps)
+            stepper.BLAS_THREADS = threads
+            rows.append(
+                row(
+                    f"chars/s, batch 1, one-token step, fp32, BLAS on {torch.get_num_threads()} threads (before)",
+                    rate,
+                    1,
+                    "fp32",
+                )
             )
         for precision in ("fp32", "fp16", "int8"):
             stepped = Style("bench", Path("."), style.meta, style.tokenizer, style.model, "cpu", precision)

@@ -9,7 +9,9 @@ the app's first frame and its ready-to-chat time (`stylegen tui STYLE`, headless
 Textual's test driver: the first frame is Textual's Ready event, sent when the first frame has
 been displayed; ready
 is when the style has loaded and a message would be answered; targets 0.6 s and 2 s).
-The style is the shipped one unless `--style` names another.
+The style is the shipped one unless `--style` names another. Then the same generation in
+phases, timed inside one process: importing the CLI, torch, loading the style, the first
+character, the rest.
 """
 
 from __future__ import annotations
@@ -41,6 +43,46 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+#: `stylegen generate STYLE --length 200` in phases, as its command runs them (one process).
+GENERATE_PHASES = r"""
+import sys, time
+marks = [("start", time.perf_counter())]
+def mark(name):
+    marks.append((name, time.perf_counter()))
+import stylegen.cli
+mark("import stylegen.cli (click, the commands)")
+import torch
+mark("import torch")
+from stylegen import load_style
+style = load_style(sys.argv[1])
+mark("load the style (records, plugins, weights)")
+from stylegen._generate import sample_stream
+chunks = sample_stream(style, "", length=200, seed=1)
+first = next(chunks)
+mark("first character (prime fed, the step built)")
+for _ in chunks:
+    pass
+mark("199 more characters")
+print(" ".join(f"{b - a:.4f}" for (_, a), (_, b) in zip(marks, marks[1:])))
+print("|".join(name for name, _ in marks[1:]))
+"""
+
+
+def generate_phases(style: str, repeat: int) -> list[tuple[str, float]]:
+    """Each phase's best time over `repeat` fresh processes."""
+    best: list[float] = []
+    names: list[str] = []
+    for _ in range(repeat):
+        done = subprocess.run(
+            [sys.executable, "-c", GENERATE_PHASES, style], check=True, capture_output=True, text=True
+        )
+        times_line, names_line = done.stdout.strip().splitlines()[-2:]
+        times = [float(t) for t in times_line.split()]
+        names = names_line.split("|")
+        best = times if not best else [min(a, b) for a, b in zip(best, times, strict=True)]
+    return list(zip(names, best, strict=True))
 
 
 def seconds(command: list[str], repeat: int) -> float:
@@ -85,6 +127,15 @@ def main() -> None:
     print(f"| generate over importing torch | {gen_s - torch_s:+.3f} | at most 0.25 |")
     print(f"| app: first frame | {first:.3f} | under 0.6 |")
     print(f"| app: ready to chat with {args.style} | {ready:.3f} | under 2 |")
+    print()
+    print(
+        f"Where `stylegen generate {args.style} --length 200` goes, phase by phase in one process (best of {args.repeat}):"
+    )
+    print()
+    print("| phase | seconds |")
+    print("| --- | ---: |")
+    for name, value in generate_phases(args.style, args.repeat):
+        print(f"| {name} | {value:.3f} |")
 
 
 if __name__ == "__main__":

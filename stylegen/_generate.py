@@ -275,6 +275,7 @@ class Decoder:
         self.last: torch.Tensor | None = None  # (n, V) float32 on the CPU
         self.counts: torch.Tensor | None = None  # (n, V) float32 on the CPU: ids fed so far, per row
         self.banned = torch.tensor(banned_ids(self.tokenizer), dtype=torch.long)  # (k,) never sampled
+        self._banning = self.banned.numel() > 0
         self.streams: list[StreamDecoder] | None = None  # one incremental decoder per row, if the tokenizer has them
         self._new_streams()
         self._stepper: Any = None  # the model's fast one-token step, built at the first step
@@ -290,10 +291,15 @@ class Decoder:
     def set_sampler(self, sampler: str, params: Mapping[str, Any]) -> None:
         """Choose the sampler; a sampler with a state per text (`KeepsState`) starts a new one
         when it is newly chosen (a change of its parameters keeps it)."""
-        pick = plugins.get("sampler", sampler)
+        entry = plugins.registry().entry("sampler", sampler)
+        pick = entry.obj
         values = sampler_params(pick, params)
         same = getattr(self, "sampler", None) is pick
         self.params, self.sampler = values, pick
+        # Read once, not at every token: whether it keeps a state per text, and whether its ids
+        # need checking (a built-in's are ids of the vocabulary by construction).
+        self._keeps_state = isinstance(pick, KeepsState)
+        self._trusted = entry.package == plugins.DISTRIBUTION and type(pick).__module__ == "stylegen.builtin.samplers"
         if not same:
             self.start_sampler()
 
@@ -389,18 +395,18 @@ class Decoder:
         logits = self.last.clone()  # (n, V)
         if self.penalties is not None and self.penalties.active and self.counts is not None:
             logits = self.penalties.apply(logits, self.counts)
-        if len(self.banned):
+        if self._banning:
             logits.index_fill_(1, self.banned, float("-inf"))  # never emit the unknown (or control) ids
         if only is not None:
             kept = logits.index_select(1, only)
             logits.fill_(float("-inf")).index_copy_(1, only, kept)
         with plugins.blame("sampler", self.sampler.name):  # a sampler plugin's bug: one line naming it
             stateful: Any = self.sampler
-            if isinstance(stateful, KeepsState):
+            if self._keeps_state:
                 ids, self.sampler_state = stateful.sample(logits, self.params, self.generator, self.sampler_state)
             else:
                 ids = self.sampler(logits, self.params, self.generator)
-        return checked_ids(ids, self.n, logits.size(-1), self.sampler.name)
+        return ids if self._trusted else checked_ids(ids, self.n, logits.size(-1), self.sampler.name)
 
     def step(self, only: torch.Tensor | None = None) -> list[str]:
         """Sample one token per row (among the ids `only`, when given), feed it back, and

@@ -69,3 +69,27 @@ def test_the_shakespeare_style_chats_in_turns(hermetic: Path, real_shipped: Path
     assert chat.turns[-1].speaker == "JULIET" and chat.transcript().startswith("ROMEO:\nGood morrow")
     result = ok(invoke("chat", "shakespeare", "--as", "ROMEO", "--to", "JULIET", "--seed", "1", input="Good morrow\n"))
     assert result.stdout.strip()
+
+
+PYTHON = Path(styles.__file__).parent / "shipped" / "python"
+
+
+def test_the_python_style_ships_small_and_documented() -> None:
+    assert (PYTHON / "style.json").is_file(), "the shipped python style is missing"
+    size = sum(p.stat().st_size for p in PYTHON.rglob("*") if p.is_file())
+    assert size < 8 * 2**20
+    meta = json.loads((PYTHON / "style.json").read_text())
+    assert meta["corpus"]["name"] == "python" and meta["turns"]["kind"] == "none"
+    assert meta["val_bpc"] < 1.8 and meta["recipe"] == "recipe.toml" and "stylegen train" in meta["train_command"]
+
+
+def test_the_python_style_writes_indented_code(hermetic: Path, real_shipped: Path) -> None:
+    """What the style is for: code, in blocks indented by fours, with Python's words."""
+    style = load_style("python")
+    assert style.meta["shipped"] is True
+    text = "def " + "".join(style.generate("def ", length=600, seed=1, params={"temperature": 0.5}))
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) >= 8
+    by_fours = [line for line in lines if (len(line) - len(line.lstrip(" "))) % 4 == 0]
+    assert len(by_fours) >= 0.8 * len(lines), text
+    assert sum(word in text for word in ("self", "return", "if ", "None", "def ")) >= 3, text

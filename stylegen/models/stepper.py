@@ -38,6 +38,24 @@ PRECISIONS = ("fp32", "fp16", "int8")
 
 Step = Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]]
 
+#: Threads for numpy's BLAS once a batch-1 float32 step is built (None: leave it as it is).
+#: A batch-1 product is small (the shipped style's largest is 1.5 MB): split over two threads
+#: it gains little on an idle machine, and on a busy one (a style training beside the chat)
+#: each product waits for the second thread's time slice (benchmarks/generate_speed.py --busy).
+BLAS_THREADS: int | None = 1
+_blas_threads_set: int | None = None
+
+
+def limit_blas_threads() -> None:
+    """Apply `BLAS_THREADS` to numpy's BLAS in this process (once; numpy's BLAS is used only
+    by these steps here)."""
+    global _blas_threads_set
+    if BLAS_THREADS is not None and _blas_threads_set != BLAS_THREADS:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(BLAS_THREADS, user_api="blas")
+        _blas_threads_set = BLAS_THREADS
+
 
 class Linear:
     """y (B, out) = x (B, in) W^T + b, with W packed once in one of `PRECISIONS`.
@@ -74,6 +92,7 @@ class Linear:
         if self.precision == "int8":
             return lambda: torch.ops.quantized.linear_dynamic(inputs, self.packed, True)  # activations per call
         if x.shape[0] == 1:
+            limit_blas_threads()
             w, xv, ov = self.augmented, x.numpy()[0], out.numpy()[0]
             return lambda: (np.dot(w, xv, out=ov), out)[1]
         weight_t = self.weight.t()
