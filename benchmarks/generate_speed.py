@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import torch
+from threadpoolctl import threadpool_limits
 
 from stylegen import _generate, home, plugins, styles
 from stylegen._generate import Decoder
@@ -95,14 +96,15 @@ def floor_steps_per_second(model: torch.nn.Module, precision: str) -> float:
     x = torch.zeros(1, cols + 1)
     x[0, cols] = 1.0
     product = Linear(torch.randn(rows, cols), torch.zeros(rows), precision).bind(x, torch.empty(1, rows))
-    for _ in range(50):
-        product()
     best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(500):
+    with threadpool_limits(torch.get_num_threads(), user_api="blas"):  # the step's fastest choice idle
+        for _ in range(50):
             product()
-        best = min(best, (time.perf_counter() - start) / 500)
+        for _ in range(3):
+            start = time.perf_counter()
+            for _ in range(500):
+                product()
+            best = min(best, (time.perf_counter() - start) / 500)
     return 1 / best
 
 
@@ -186,7 +188,7 @@ def measure(args: argparse.Namespace) -> None:
     rows: list[tuple[str, str]] = []
     floors = {} if cuda else {p: floor_steps_per_second(style.model, p) for p in ("fp32", "fp16", "int8")}
     for precision, floor in floors.items():
-        where = f", {stepper.BLAS_THREADS or torch.get_num_threads()} BLAS thread(s)" if precision == "fp32" else ""
+        where = f", {torch.get_num_threads()} BLAS threads" if precision == "fp32" else ""
         rows.append((f"floor: weights read once per step, {precision}{where} (steps/s)", f"{floor:,.0f}"))
 
     def row(name: str, rate: float, batch: int, precision: str) -> tuple[str, str]:
@@ -213,19 +215,15 @@ def measure(args: argparse.Namespace) -> None:
             rows.append(
                 row(f"chars/s, batch {batch}, forward, torch dynamic int8 (--int8 before)", rate, batch, "int8")
             )
-        if batch == 1:  # the numpy/OpenBLAS product on every core, as before BLAS_THREADS
-            threads, stepper.BLAS_THREADS = stepper.BLAS_THREADS, torch.get_num_threads()
-            stepped = Style("bench", Path("."), style.meta, style.tokenizer, style.model, "cpu", "fp32")
-            rate = chars_per_second(stepped, batch, steps)
-            stepper.BLAS_THREADS = threads
-            rows.append(
-                row(
-                    f"chars/s, batch 1, one-token step, fp32, BLAS on {torch.get_num_threads()} threads (before)",
-                    rate,
-                    1,
-                    "fp32",
+        if batch == 1:  # numpy's BLAS on a fixed number of threads (the default times both)
+            for threads in sorted({1, torch.get_num_threads()}):
+                stepper.blas = stepper.BlasThreads.fixed(threads)
+                stepped = Style("bench", Path("."), style.meta, style.tokenizer, style.model, "cpu", "fp32")
+                rate = chars_per_second(stepped, batch, steps)
+                rows.append(
+                    row(f"chars/s, batch 1, one-token step, fp32, BLAS fixed at {threads} thread(s)", rate, 1, "fp32")
                 )
-            )
+            stepper.blas = None  # the default: the faster of the two, timed as it runs
         for precision in ("fp32", "fp16", "int8"):
             stepped = Style("bench", Path("."), style.meta, style.tokenizer, style.model, "cpu", precision)
             flag = {"fp32": "", "fp16": " (--fp16)", "int8": " (--int8)"}[precision]

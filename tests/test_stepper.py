@@ -130,3 +130,30 @@ def test_precision_flags_are_checked() -> None:
         reduced_precision("cuda", False, True)
     with pytest.raises(ValueError, match="precision must be one of"):
         built("lstm", CASES[0][1]).token_stepper(1, "fp8")
+
+
+def test_blas_threads_change_no_result_and_the_faster_choice_is_kept() -> None:
+    """The batch-1 step times numpy's BLAS on every core and on one, and keeps the faster;
+    the products are the same bits either way, so the samples do not depend on the choice."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from stylegen.models.stepper import BlasThreads
+
+    rng = np.random.default_rng(0)
+    w, x = rng.standard_normal((1024, 321)).astype(np.float32), rng.standard_normal(321).astype(np.float32)
+    with threadpool_limits(1, user_api="blas"):
+        one = np.dot(w, x)
+    with threadpool_limits(2, user_api="blas"):
+        two = np.dot(w, x)
+    assert np.array_equal(one, two)
+
+    chooser = BlasThreads(2)
+    for trial_seconds in (3e-4, 1e-4):  # two threads slow (a busy machine), one fast
+        for _ in range(BlasThreads.TRIAL):
+            trial = chooser.before()
+            chooser.after(trial, trial_seconds)
+    assert chooser.best == 1 and chooser.before() == -1 and chooser.threads == 1
+    for _ in range(BlasThreads.PERIOD - 2 * BlasThreads.TRIAL):
+        chooser.after(chooser.before(), 1e-4)
+    assert chooser.position == 0 and chooser.before() == 0 and chooser.threads == 2  # a new period tries again

@@ -17,7 +17,7 @@ from torch import nn
 from torch.func import functional_call
 
 from stylegen.models import check_size
-from stylegen.models.stepper import RecurrentStepper, Step, steppable
+from stylegen.models.stepper import RecurrentStepper, Step, steppable, timed
 
 #: options that change training only (a loaded model in eval mode ignores them)
 TRAINING_ONLY = ("locked_dropout", "weight_drop", "embed_dropout")
@@ -114,7 +114,7 @@ class RNNLanguageModel(nn.Module):
         mode; None elsewhere (the generator then calls `forward`)."""
         if not steppable(self.head.weight.device, self.training):
             return None
-        return RecurrentStepper(self, batch, precision)
+        return timed(RecurrentStepper(self, batch, precision), batch, precision)
 
     def step_states(self, ids: torch.Tensor, state: Any) -> tuple[dict[str, torch.Tensor], Any]:
         """Every layer's activations at every step, for `stylegen inspect`.
