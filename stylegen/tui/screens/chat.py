@@ -82,10 +82,11 @@ class ChatScreen(WritingScreen):
 
     def on_mount(self) -> None:
         self.query_one("#turns-box").display = False
-        self._fill_styles()
         self.query_one("#message", Input).focus()
         if self.style_name is not None and self.style is None:
-            self._start_loading(self.style_name)
+            self._start_loading(self.style_name)  # fills the style selector too
+        else:
+            self._fill_styles()
 
     # --- loading a style ---------------------------------------------------------------------------
     def open_style(self, name: str) -> None:
