@@ -6,9 +6,9 @@ In one run, best of `--repeat` (each a fresh process, nothing kept warm): `pytho
 torch"` (the floor the CLI stands on), `stylegen --help`, `stylegen generate STYLE --length
 200` end to end and its excess over importing torch (issue 18's target: at most 0.25 s), and
 the app's first frame and its ready-to-chat time (`stylegen tui STYLE`, headless through
-Textual's test driver: the first frame is Textual's Ready event, sent when the first frame has
-been displayed; ready
-is when the style has loaded and a message would be answered; targets 0.6 s and 2 s).
+Textual's test driver: the first frame is Textual's Ready event, sent once the first frame has
+been displayed; ready is when the style has loaded and a message would be answered; targets
+0.6 s and 2 s).
 The style is the shipped one unless `--style` names another. Then the same generation in
 phases, timed inside one process: importing the CLI, torch, loading the style, the first
 character, the rest.

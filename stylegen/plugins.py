@@ -222,12 +222,16 @@ def _dist_of(ep: md.EntryPoint) -> tuple[str, str]:
     dist = ep.dist
     if dist is None:
         return "?", "?"
-    key = str(getattr(dist, "_path", id(dist)))
-    if key not in _DISTS:
-        _DISTS[key] = (dist.metadata["Name"] or "?", dist.version or "?")
-    return _DISTS[key]
+    key = getattr(dist, "_path", None)  # where its metadata lies (a distribution without one is read each time)
+    known = _DISTS.get(str(key)) if key is not None else None
+    if known is None:
+        known = (dist.metadata["Name"] or "?", dist.version or "?")
+        if key is not None:
+            _DISTS[str(key)] = known
+    return known
 
 
+#: (name, version) by the folder of a distribution's metadata
 _DISTS: dict[str, tuple[str, str]] = {}
 
 

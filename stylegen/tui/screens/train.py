@@ -26,15 +26,13 @@ from stylegen.tui.widgets import LossPlot
 
 IDLE = "Choose a corpus and the model, then Start (ctrl+t). Training runs in its own process."
 FROM_SCRATCH = ""  # the "Start from" choice: no style, new weights
+PRESET_MODEL = "*"  # the "Model" choice: whatever the preset trains (no --model)
+NO_CORPUS = "No corpora yet: build one on the Corpus screen (F4) first."
 
 
 def _from_options(names: list[str]) -> list[tuple[str, str]]:
     """The "Start from" choices: new weights, or one of the styles `names`."""
     return [("nothing (new weights)", FROM_SCRATCH), *((n, n) for n in names)]
-
-
-PRESET_MODEL = "*"  # the "Model" choice: whatever the preset trains (no --model)
-NO_CORPUS = "No corpora yet: build one on the Corpus screen (F4) first."
 
 
 def presets() -> list[str]:
