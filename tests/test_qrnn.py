@@ -6,7 +6,7 @@ import torch
 from conftest import TINY
 
 from stylegen import plugins, styles
-from stylegen.models.qrnn import linear_scan
+from stylegen.models.qrnn import QRNNLayer, fo_pool
 from stylegen.testing import check_model
 from stylegen.training import TrainConfig, train
 
@@ -15,16 +15,52 @@ def test_qrnn_keeps_the_model_contract() -> None:
     check_model(plugins.get("model", "qrnn"), {"layers": 3, "hidden": 16, "embed": 8}, length=20)
 
 
-def test_the_scan_and_its_hand_written_backward_match_autograd() -> None:
-    a = torch.rand(7, 2, 3, dtype=torch.double, requires_grad=True)
-    b = torch.randn(7, 2, 3, dtype=torch.double, requires_grad=True)
-    c0 = torch.randn(2, 3, dtype=torch.double, requires_grad=True)
-    assert torch.autograd.gradcheck(linear_scan, (a, b, c0))
-    c, expect = c0, []
-    for t in range(7):
-        c = a[t] * c + b[t]
-        expect.append(c)
-    assert torch.allclose(linear_scan(a, b, c0), torch.stack(expect))
+def reference_pool(pre: torch.Tensor, c0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The QRNN's fo-pooling as the paper writes it, step by step, for autograd to differentiate."""
+    z, f, o = pre.chunk(3, dim=-1)
+    z, f, o = torch.tanh(z), torch.sigmoid(f), torch.sigmoid(o)
+    c, cells = c0, []
+    for t in range(pre.shape[0]):
+        c = f[t] * c + (1 - f[t]) * z[t]
+        cells.append(c)
+    cell = torch.stack(cells)
+    return o * cell, cell
+
+
+def test_the_pooling_and_its_hand_written_backward_match_autograd() -> None:
+    pre = torch.randn(7, 2, 3 * 4, dtype=torch.double, requires_grad=True)
+    c0 = torch.randn(2, 4, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(fo_pool, (pre, c0))
+    for got, want in zip(fo_pool(pre, c0), reference_pool(pre, c0), strict=True):
+        assert torch.allclose(got, want)
+    # Both outputs carry gradient (c is the state and inspect's cell), and so does c0.
+    h, c = fo_pool(pre, c0)
+    (h.sum() + c[-1].sum()).backward()
+    ours = pre.grad.clone(), c0.grad.clone()
+    pre.grad, c0.grad = None, None
+    h, c = reference_pool(pre, c0)
+    (h.sum() + c[-1].sum()).backward()
+    assert torch.allclose(ours[0], pre.grad) and torch.allclose(ours[1], c0.grad)
+
+
+def test_a_layer_is_the_gates_of_its_two_step_window() -> None:
+    """Time-major, with W [x_t; x_{t-1}] split into two products: the same outputs and weight
+    gradients as the window written out (batch-first, one product over the concatenation)."""
+    torch.manual_seed(0)
+    layer = QRNNLayer(5, 4).double()
+    x = torch.randn(6, 3, 5, dtype=torch.double)
+    c0, x0 = torch.randn(3, 4, dtype=torch.double), torch.randn(3, 5, dtype=torch.double)
+    out, c_last, x_last = layer(x, c0, x0, gates=True)
+    (out["hidden"] ** 2).sum().backward()
+    ours = layer.gates.weight.grad.clone()
+    layer.zero_grad()
+    window = torch.cat([x, torch.cat([x0[None], x[:-1]])], dim=-1)  # (T, B, 2I)
+    h, c = reference_pool(layer.gates(window), c0)
+    (h**2).sum().backward()
+    assert torch.allclose(out["hidden"], h) and torch.allclose(out["cell"], c)
+    assert torch.allclose(c_last, c[-1]) and torch.equal(x_last, x[-1])
+    assert torch.allclose(out["gate-f"], torch.sigmoid(layer.gates(window)[..., 4:8]))
+    assert torch.allclose(ours, layer.gates.weight.grad)
 
 
 def test_qrnn_trains_generates_and_is_inspected(tiny_corpus: str) -> None:

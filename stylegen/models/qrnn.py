@@ -11,8 +11,8 @@ One layer, with x_t its input and a window of two steps (the paper's k = 2):
 
 An LSTM multiplies h_{t-1} by a matrix at every step, one step after another; here the only
 matrix product is over the whole window at once, where the CPU's bf16 units and a GPU work at
-full rate, and the recurrence is one fused multiply-add per step (`linear_scan`, with its
-backward written out, so autograd adds nothing per step). Layers after the first add their
+full rate, and the recurrence is one fused multiply-add per step (`fo_pool`, with its
+backward written out, so autograd adds nothing per step or per gate). Layers after the first add their
 input back (residual), which lets the stack go deeper. The state carried between windows is
 each layer's c and its last input (for the window of two).
 """
@@ -42,34 +42,68 @@ class QRNNConfig:
     embed_dropout: float = 0.0  # drops whole tokens' embeddings
 
 
-class LinearScan(torch.autograd.Function):
-    """c_t = a_t * c_{t-1} + b_t over time-major a, b (T, B, H), from c0 (B, H); float32."""
+class FoPool(torch.autograd.Function):
+    """One QRNN layer after its gate products, forward and backward written out.
+
+    pre (T, B, 3H), the pre-activations [z | f | o] in any float dtype, and c0 (B, H) ->
+    h (T, B, H), c (T, B, H) in float32, with z = tanh, f and o = sigmoid of their thirds,
+    c_t = f_t c_{t-1} + (1 - f_t) z_t and h_t = o_t c_t.
+
+    Autograd over the same ops costs a pass over memory for every op, a zero-filled gradient
+    for every slice of the gates, and element-wise kernels over strided thirds (tanh there ran
+    at a tenth of its contiguous speed on the 2-core CPU of benchmarks/RESULTS.md). Here the
+    pre-activations are converted to float32 once, into a (3, T, B, H) block whose thirds are
+    contiguous, and activated in place; each gradient is written once into its third of one
+    block of that shape, and the recurrence runs in place both ways (the chain rule, step by
+    step: dc_t = dh_t o_t + f_{t+1} dc_{t+1}; dz_t = dc_t (1 - f_t); df_t = dc_t (c_{t-1} - z_t);
+    do_t = dh_t c_t; then through tanh and sigmoid at their outputs)."""
 
     @staticmethod
-    def forward(ctx: Any, a: torch.Tensor, b: torch.Tensor, c0: torch.Tensor) -> torch.Tensor:
-        out = torch.empty_like(b)
-        c = c0
-        for t in range(a.shape[0]):
-            c = torch.addcmul(b[t], a[t], c, out=out[t])
-        ctx.save_for_backward(a, out, c0)
-        return out
+    def forward(ctx: Any, pre: torch.Tensor, c0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        steps, batch, three = pre.shape
+        n = three // 3
+        act = torch.empty(3, steps, batch, n, dtype=torch.promote_types(pre.dtype, torch.float32), device=pre.device)
+        act.copy_(pre.view(steps, batch, 3, n).permute(2, 0, 1, 3))
+        z, f, o = act[0], act[1], act[2]
+        torch.tanh(z, out=z)
+        torch.sigmoid(act[1:], out=act[1:])
+        c = torch.addcmul(z, f, z, value=-1.0)  # (1 - f) z, then the scan in place
+        prev = c0
+        for t in range(steps):
+            prev = torch.addcmul(c[t], f[t], prev, out=c[t])
+        ctx.save_for_backward(act, c, c0)
+        ctx.dtype = pre.dtype
+        return o * c, c
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        a, out, c0 = ctx.saved_tensors
-        grad_b = torch.empty_like(grad)
-        carry = grad[-1]
-        grad_b[-1] = carry
-        for t in range(a.shape[0] - 2, -1, -1):
-            carry = torch.addcmul(grad[t], a[t + 1], carry, out=grad_b[t])  # dL/dc_t
-        prev = torch.cat([c0[None], out[:-1]])  # c_{t-1}
-        return grad_b * prev, grad_b, a[0] * grad_b[0]
+    def backward(ctx: Any, dh: torch.Tensor, dc_out: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        act, c, c0 = ctx.saved_tensors
+        z, f, o = act[0], act[1], act[2]
+        grad = torch.empty_like(act)
+        gz, gf, go = grad[0], grad[1], grad[2]
+        torch.mul(dh, c, out=go)
+        torch.ops.aten.sigmoid_backward.grad_input(go, o, grad_input=go)
+        dc = dh * o
+        if dc_out is not None:
+            dc += dc_out
+        for t in range(dc.shape[0] - 2, -1, -1):
+            torch.addcmul(dc[t], f[t + 1], dc[t + 1], out=dc[t])
+        torch.sub(c[:-1], z[1:], out=gf[1:])  # c_{t-1} - z_t
+        torch.sub(c0, z[0], out=gf[0])
+        gf.mul_(dc)
+        torch.ops.aten.sigmoid_backward.grad_input(gf, f, grad_input=gf)
+        torch.addcmul(dc, dc, f, value=-1.0, out=gz)  # dc (1 - f)
+        torch.ops.aten.tanh_backward.grad_input(gz, z, grad_input=gz)
+        _, steps, batch, n = grad.shape
+        dpre = torch.empty(steps, batch, 3, n, dtype=ctx.dtype, device=grad.device)
+        dpre.copy_(grad.permute(1, 2, 0, 3))
+        return dpre.view(steps, batch, 3 * n), f[0] * dc[0]
 
 
-def linear_scan(a: torch.Tensor, b: torch.Tensor, c0: torch.Tensor) -> torch.Tensor:
-    """c (T, B, H) with c_t = a_t * c_{t-1} + b_t."""
-    out: torch.Tensor = LinearScan.apply(a, b, c0)
-    return out
+def fo_pool(pre: torch.Tensor, c0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(h, c), each (T, B, H) in float32, from pre-activations pre (T, B, 3H) and c0 (B, H)."""
+    h, c = FoPool.apply(pre, c0)
+    return h, c
 
 
 class QRNNLayer(nn.Module):
@@ -81,20 +115,28 @@ class QRNNLayer(nn.Module):
             self.gates.bias[hidden : 2 * hidden].fill_(1.0)  # forget gate leaning to remember
 
     def forward(
-        self, x: torch.Tensor, c0: torch.Tensor, x0: torch.Tensor, weight_drop: float = 0.0
+        self, x: torch.Tensor, c0: torch.Tensor, x0: torch.Tensor, weight_drop: float = 0.0, gates: bool = False
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-        """x (B, T, I), c0 (B, H), x0 (B, I): the step before the window -> ({kind: (B, T, H)}, c_T, x_T)."""
-        window = torch.cat([x, torch.cat([x0[:, None], x[:, :-1]], dim=1)], dim=-1)  # (B, T, 2I)
+        """Time-major x (T, B, I), c0 (B, H), x0 (B, I): the step before the window ->
+        ({kind: (T, B, H)}, c_T, x_T); the kinds are hidden and cell, and with `gates` (for
+        inspect) gate-f and gate-o.
+
+        W [x_t; x_{t-1}] is computed as W_now x_t + W_before x_{t-1}: two products over the
+        rows of one (T + 1, B, I) block, each a contiguous view, so no (T, B, 2I) window is
+        ever copied together (that copy, and the transposes a batch-first layout needs, took
+        as long as the products themselves on a 2-core CPU: benchmarks/RESULTS.md)."""
+        steps = torch.cat([x0[None].to(x.dtype), x])  # (T + 1, B, I): x_{-1} .. x_{T-1}
         weight = self.gates.weight
         if self.training and weight_drop > 0:
             weight = F.dropout(weight, weight_drop, training=True)
-        z, f, o = F.linear(window, weight, self.gates.bias).float().chunk(3, dim=-1)  # (B, T, H) each
-        z, f, o = torch.tanh(z), torch.sigmoid(f), torch.sigmoid(o)
-        a = f.transpose(0, 1).contiguous()  # (T, B, H)
-        b = ((1 - f) * z).transpose(0, 1).contiguous()
-        c = linear_scan(a, b, c0.float()).transpose(0, 1)  # (B, T, H)
-        h = o * c
-        return {"hidden": h, "cell": c, "gate-f": f, "gate-o": o}, c[:, -1], x[:, -1]
+        now, before = weight[:, : self.inputs], weight[:, self.inputs :]
+        pre = F.linear(steps[1:], now, self.gates.bias) + F.linear(steps[:-1], before)  # (T, B, 3H)
+        h, c = fo_pool(pre, c0.float())
+        acts = {"hidden": h, "cell": c}
+        if gates:
+            fo = torch.sigmoid(pre[..., self.hidden :].detach().to(c.dtype))
+            acts |= {"gate-f": fo[..., : self.hidden], "gate-o": fo[..., self.hidden :]}
+        return acts, c[-1], x[-1]
 
 
 def implied_params(vocab_size: int, cfg: QRNNConfig) -> int:
@@ -125,13 +167,17 @@ class QRNNLanguageModel(nn.Module):
             state += [torch.zeros(batch, inputs, device=device, dtype=dtype)]
         return tuple(state)
 
-    def _run(self, ids: torch.Tensor, state: Any) -> tuple[list[dict[str, torch.Tensor]], torch.Tensor, Any]:
+    def _run(
+        self, ids: torch.Tensor, state: Any, gates: bool = False
+    ) -> tuple[list[dict[str, torch.Tensor]], torch.Tensor, Any]:
+        """ids (B, T) -> (per layer {kind: (T, B, H)}, the last layer's output (T, B, H), new
+        state): time-major inside, so each step's rows are contiguous."""
         cfg = self.cfg
-        x = embed_tokens(self.embedding, ids, cfg.embed_dropout if self.training else 0.0)  # (B, T, E)
+        x = embed_tokens(self.embedding, ids.t(), cfg.embed_dropout if self.training else 0.0)  # (T, B, E)
         acts, new_state = [], []
         for k, layer in enumerate(self.layers):
-            inp = locked_dropout(x, cfg.locked_dropout, self.training)
-            out, c, last = layer(inp, state[2 * k], state[2 * k + 1], cfg.weight_drop)
+            inp = locked_dropout(x, cfg.locked_dropout, self.training, time_dim=0)
+            out, c, last = layer(inp, state[2 * k], state[2 * k + 1], cfg.weight_drop, gates)
             acts.append(out)
             new_state += [c.to(state[2 * k].dtype), last.to(state[2 * k + 1].dtype)]
             x = out["hidden"] + x if k > 0 else out["hidden"]  # residual after the first layer
@@ -139,8 +185,8 @@ class QRNNLanguageModel(nn.Module):
 
     def forward(self, ids: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         _, x, new_state = self._run(ids, state)
-        x = self.drop(locked_dropout(x, self.cfg.locked_dropout, self.training))
-        return self.head(x), new_state  # (B, T, V)
+        x = self.drop(locked_dropout(x, self.cfg.locked_dropout, self.training, time_dim=0))
+        return self.head(x).transpose(0, 1), new_state  # (B, T, V)
 
     def select_state(self, state: Any, index: torch.Tensor) -> Any:
         """Rows `index` (K,) of a batch's state (batch first in every tensor)."""
@@ -150,8 +196,8 @@ class QRNNLanguageModel(nn.Module):
     def step_states(self, ids: torch.Tensor, state: Any) -> tuple[dict[str, torch.Tensor], Any]:
         """ids (1, T) -> ({kind: (L, T, H)}, new state): hidden, cell (c_t), gate-f and gate-o."""
         with torch.no_grad():
-            acts, _, new_state = self._run(ids, state)
-        kinds = {k: torch.stack([layer[k][0] for layer in acts]) for k in acts[0]}
+            acts, _, new_state = self._run(ids, state, gates=True)
+        kinds = {k: torch.stack([layer[k][:, 0] for layer in acts]) for k in acts[0]}
         kinds["cell"] = torch.tanh(kinds["cell"])  # shown in [-1, 1], as an LSTM's tanh(c)
         return kinds, new_state
 

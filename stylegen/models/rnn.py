@@ -168,12 +168,15 @@ def model_config(cfg: Any) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k not in TRAINING_ONLY or v}
 
 
-def locked_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+def locked_dropout(x: torch.Tensor, p: float, training: bool, time_dim: int = 1) -> torch.Tensor:
     """Variational ("locked") dropout: one mask per sequence, the same at every step.
-    x (B, T, C) -> (B, T, C), each stream's dropped channels zero for the whole window."""
+    x (B, T, C) -> (B, T, C), or time-major (T, B, C) with `time_dim` 0: each stream's dropped
+    channels zero for the whole window."""
     if not (training and p > 0):
         return x
-    mask = x.new_empty((x.shape[0], 1, x.shape[2])).bernoulli_(1 - p) / (1 - p)  # (B, 1, C)
+    shape = list(x.shape)
+    shape[time_dim] = 1
+    mask = x.new_empty(shape).bernoulli_(1 - p) / (1 - p)  # (B, 1, C) or (1, B, C)
     return x * mask
 
 

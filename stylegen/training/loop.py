@@ -32,6 +32,7 @@ from stylegen.protocols import Observer
 from stylegen.records import StyleRecord
 from stylegen.state import tree_map
 from stylegen.training import checkpoint, distributed
+from stylegen.training.allocator import keep_freed_memory
 from stylegen.training.config import TrainConfig
 from stylegen.training.evaluate import evaluate, sample_text
 from stylegen.training.events import EndEvent, EvalEvent, EventSink, StartEvent, StepEvent
@@ -59,6 +60,8 @@ def train(
     (see `stylegen.training.distributed`); rank 0 alone writes.
     """
     world, device = distributed.setup(styles.resolve_device(cfg.device))
+    if str(device).startswith("cpu"):
+        keep_freed_memory()  # each step reuses the last one's pages (stylegen.training.allocator)
     try:
         # One run per style at a time: a second is refused; the OS drops the lock if this dies.
         lock = world.on_main(lambda: locks.style_lock(cfg.name, "training it"))
