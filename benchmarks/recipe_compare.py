@@ -71,6 +71,15 @@ def variants() -> dict[str, dict[str, Any]]:
             "model_config": {"layers": 3, "hidden": 384, "embed": 64, "locked_dropout": 0.1},
             "ema": 0.998,
         },
+        "qrnn+awd+ema": {
+            **cpu,
+            "lr": 5e-3,
+            "model": "qrnn",
+            "model_config": {"layers": 3, "hidden": 384, "embed": 64, "locked_dropout": 0.2, "weight_drop": 0.1},
+            "ema": 0.998,
+        },
+        "lstm512+ema": {**with_model(cpu, hidden=512), "lr": 8e-3, "ema": 0.998},
+        "lstm512+awd+ema": {**with_model(cpu, hidden=512, **awd), "lr": 8e-3, "ema": 0.998},
         "wide+awd+ema": {
             **with_model(cpu, hidden=384, locked_dropout=0.25, weight_drop=0.3, embed_dropout=0.05),
             "ema": 0.998,
