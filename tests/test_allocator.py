@@ -28,5 +28,5 @@ def page_faults(mode: str) -> int:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc is Linux's")
 def test_a_freed_block_is_reused_without_faulting_its_pages_again() -> None:
     pages = 3 * 64 * 1024 * 1024 // 4096  # what three fresh 64 MiB blocks fault in
-    assert page_faults("default") > pages // 2  # glibc maps and unmaps a block this large each time
-    assert page_faults("keep") < pages // 20
+    assert page_faults("default") > pages * 9 // 10  # glibc maps and unmaps a block this large each time
+    assert page_faults("keep") < pages // 2  # measured: at most the first block's pages, once
