@@ -45,7 +45,13 @@ def variants() -> dict[str, dict[str, Any]]:
         return {**base, "model_config": {**base["model_config"], **options}}
 
     awd = {"locked_dropout": 0.2, "weight_drop": 0.2, "embed_dropout": 0.05}
+    from stylegen.training.presets import preset
+
+    train, model = preset("cpu")
+    qrnn = {**cpu, "lr": 5e-3, "model": "qrnn", "model_config": {"layers": 3, "hidden": 384, "embed": 64}, "ema": 0.998}
     return {
+        # `--preset cpu` as it is now (the rows below are written out, so they keep their meaning)
+        "preset-cpu": {**{k: v for k, v in train.items() if k != "eval_every"}, "model_config": model},
         "textbook": TEXTBOOK,
         "cpu": cpu,
         "cpu+ema": {**cpu, "ema": 0.998},
@@ -71,6 +77,8 @@ def variants() -> dict[str, dict[str, Any]]:
             "model_config": {"layers": 3, "hidden": 384, "embed": 64, "locked_dropout": 0.1},
             "ema": 0.998,
         },
+        "qrnn+locked15+ema": with_model(qrnn, locked_dropout=0.15),
+        "qrnn+locked05+ema": with_model(qrnn, locked_dropout=0.05),
         "qrnn+awd+ema": {
             **cpu,
             "lr": 5e-3,
@@ -92,12 +100,14 @@ class Curve:
         self.points: list[tuple[int, float, float]] = []  # (step, seconds, val bpc)
         self.train_loss: float | None = None
         self.rates: list[float] = []
+        self.adapted: dict[str, Any] | None = None  # what --adaptive-dropout chose
 
     def on_event(self, event: Any) -> None:
         if event["event"] == "eval":
             self.points.append((int(event["step"]), float(event["elapsed"]), float(event["val_bpc"])))
         elif event["event"] == "step":
             self.train_loss = float(event["loss"])
+            self.adapted = event.get("adapted") or self.adapted
             self.rates.append(float(event["tokens_per_s"]))
 
 
@@ -144,7 +154,8 @@ def main() -> None:
             meta = train(cfg, observers=[curve], replace=True)
             wall = time.monotonic() - start
             points = " ".join(f"{step}:{bpc:.3f}" for step, _, bpc in curve.points)
-            print(f"\n## {name}: {settings}\nstep:val bits/char  {points}", flush=True)
+            chose = f"\nadaptive dropout chose {curve.adapted}" if curve.adapted else ""
+            print(f"\n## {name}: {settings}\nstep:val bits/char  {points}{chose}", flush=True)
             rate = sorted(curve.rates)[len(curve.rates) // 2] if curve.rates else 0.0
             results.append((name, meta, curve, wall, rate))
         print(

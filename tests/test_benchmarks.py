@@ -162,3 +162,15 @@ def test_every_option_gpu_check_gives_a_benchmark_script_exists() -> None:
         source = (ROOT / "benchmarks" / f"{name}.py").read_text(encoding="utf-8")
         for option in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", args):
             assert f'"{option}"' in source, f"{name}.py has no option {option}"
+
+
+def test_every_recipe_compare_variant_is_a_valid_run_and_preset_cpu_is_the_preset() -> None:
+    from stylegen.training import TrainConfig
+    from stylegen.training.presets import preset
+
+    table = script("recipe_compare").variants()
+    for name, settings in table.items():
+        TrainConfig(corpus="c", name="v", max_minutes=5, **settings)  # checks every value
+    train, model = preset("cpu")
+    row = table["preset-cpu"]
+    assert row["model_config"] == model and all(row[k] == v for k, v in train.items() if k != "eval_every")

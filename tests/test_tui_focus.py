@@ -148,6 +148,15 @@ def test_the_train_screen_starts_from_a_style_and_sets_the_ema(trained: str) -> 
         assert options.init_from == trained and options.ema == 0.99 and options.model is None
         screen.query_one("#train-ema", Input).value = "1.5"
         assert screen._options() == "the EMA decay must be from 0 (off) to below 1, e.g. 0.998"
+        screen.query_one("#train-ema", Input).value = ""
+        options = screen._options()
+        assert not isinstance(options, str) and options.locked_dropout is None  # the preset's: it adapts
+        assert "--locked-dropout" not in options.args()
+        screen.query_one("#train-locked", Input).value = "0.15"
+        options = screen._options()
+        assert not isinstance(options, str) and options.args()[options.args().index("--locked-dropout") + 1] == "0.15"
+        screen.query_one("#train-locked", Input).value = "1"
+        assert screen._options() == "the locked dropout must be from 0 (off) to below 1, e.g. 0.1"
         start.value = FROM_SCRATCH
         await pilot.pause()
         assert not model.disabled

@@ -50,7 +50,7 @@ class ProgressLine:
             )
         elif kind == "step":
             now = time.monotonic()
-            if not self.tty and now - self._last < 30:
+            if not self.tty and now - self._last < 30 and not event.get("adapted"):
                 return
             self._last = now
             total = f"/{event['max_steps']}" if event.get("max_steps") else ""
@@ -60,6 +60,8 @@ class ProgressLine:
                 f"{event['tokens_per_s'] / 1000:.1f}k tok/s{eta}",
                 not self.tty,
             )
+            if event.get("adapted"):
+                self._line(adapted_line(event["adapted"]), True)
         elif kind == "eval":
             mark = " (best)" if event["best"] else ""
             self._line(
@@ -82,6 +84,15 @@ class ProgressLine:
                 f"best validation {event['best_val_bpc']:.4f} bits/char",
                 True,
             )
+
+
+def adapted_line(adapted: Mapping[str, Any]) -> str:
+    """What --adaptive-dropout chose, in words."""
+    passes = f"about {adapted['passes']:g} passes over the text by the end"
+    if adapted.get("locked_dropout") is None:
+        return f"adaptive dropout: {passes}; this model has no locked_dropout option, left as it is"
+    p = adapted["locked_dropout"]
+    return f"adaptive dropout: {passes}, so " + (f"locked dropout {p:g}" if p else "no dropout")
 
 
 class JsonLines:

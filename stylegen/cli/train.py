@@ -70,6 +70,12 @@ BUILT_IN_MODELS = ("lstm", "gru", "rnn", "qrnn")  # the models a preset's sizes 
 @click.option("--grad-clip", type=click.FloatRange(min=0, min_open=True), help="Max gradient norm.  [default: 1.0]")
 @click.option("--warmup-steps", type=click.IntRange(min=0), help="Linear warm-up steps.  [default: 100]")
 @click.option(
+    "--adaptive-dropout/--no-adaptive-dropout",
+    default=None,
+    help="Set locked dropout from the passes over the text the run's budget allows, measured over its "
+    "first steps [default: on under --preset cpu unless a dropout option is given].",
+)
+@click.option(
     "--ema",
     type=click.FloatRange(0, 1, max_open=True),
     metavar="DECAY",
@@ -140,6 +146,7 @@ def train_command(
     weight_decay: float | None,
     grad_clip: float | None,
     warmup_steps: int | None,
+    adaptive_dropout: bool | None,
     ema: float | None,
     init_from: str | None,
     eval_every: int | None,
@@ -215,6 +222,10 @@ def train_command(
         "grad_clip": grad_clip, "warmup_steps": warmup_steps, "eval_every": eval_every, "ema": ema,
     }  # fmt: skip
     settings.update({k: v for k, v in given.items() if v is not None})
+    if adaptive_dropout is not None:
+        settings["adaptive_dropout"] = adaptive_dropout
+    elif any(v is not None for v in (dropout, *regularisers.values())):
+        settings.pop("adaptive_dropout", None)  # a dropout given is the one wanted: the preset does not adapt it
     cfg = TrainConfig(
         corpus=corpus, name=name, tokenizer=tokenizer, tokenizer_config=tokenizer_config, model=model,
         model_config=model_config, max_steps=max_steps, max_minutes=max_minutes, max_epochs=max_epochs,

@@ -41,6 +41,10 @@ class TrainConfig:
     seed: int = 0
     init_from: str | None = None  # --from: the style whose weights a new run starts from
     first_eval_minutes: float | None = None  # validate (and sample) once this much time has passed, if not yet
+    #: set the model's locked dropout from the passes over the text the budget allows, measured
+    #: over the first steps (stylegen.training.adaptive); `--preset cpu` sets it
+    adaptive_dropout: bool = False
+    adapted: dict[str, Any] | None = None  # what adaptive_dropout chose, once it has (a resumed run keeps it)
     #: True when no limit was given and max_epochs took its default: a resumed run then keeps
     #: the saved limits (not saved itself)
     limits_defaulted: bool = field(default=False, init=False, repr=False, compare=False)
@@ -70,6 +74,10 @@ class TrainConfig:
             raise StylegenError(f"device must be auto, cpu or cuda (got {self.device!r})")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise StylegenError(f"precision must be auto, fp32 or bf16 (got {self.precision!r})")
+        if not isinstance(self.adaptive_dropout, bool):
+            raise StylegenError(f"adaptive-dropout must be true or false (got {self.adaptive_dropout!r})")
+        if self.adapted is not None and not isinstance(self.adapted, dict):
+            raise StylegenError(f"adapted must be a record of the choice (got {self.adapted!r})")
         if self.first_eval_minutes is not None and not self.first_eval_minutes > 0:
             raise StylegenError(f"first-eval-minutes must be > 0 (got {self.first_eval_minutes})")
         if self.max_steps is None and self.max_minutes is None and self.max_epochs is None:

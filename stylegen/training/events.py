@@ -3,6 +3,7 @@
 
     start   once, when the run is ready to take its first step (or to go on from a checkpoint)
     step    every `log_every` steps: the mean training loss since the last one, speed, progress
+            (and, once, what --adaptive-dropout chose)
     eval    after each validation (every `eval_every` steps and at the end), with a sample
     end     once, with the reason the run stopped
 
@@ -71,6 +72,7 @@ class StartEvent(_Record):
 @dataclass(eq=False)
 class StepEvent(_Record):
     kind: ClassVar[str] = "step"
+    omit_none: ClassVar[tuple[str, ...]] = ("adapted",)
     step: int
     epoch: int  # passes over the training text completed
     tokens_seen: int
@@ -81,6 +83,7 @@ class StepEvent(_Record):
     progress: float  # 0..1, the furthest along of the run's limits
     eta: float | None  # seconds left, when it can be estimated
     max_steps: int | None
+    adapted: dict[str, Any] | None = None  # at the first step event after --adaptive-dropout chose: the choice
 
 
 @dataclass(eq=False)

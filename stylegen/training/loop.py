@@ -31,7 +31,7 @@ from stylegen.errors import StylegenError, one_line
 from stylegen.protocols import Observer
 from stylegen.records import StyleRecord
 from stylegen.state import tree_map
-from stylegen.training import checkpoint, distributed
+from stylegen.training import adaptive, checkpoint, distributed
 from stylegen.training.allocator import keep_freed_memory
 from stylegen.training.config import TrainConfig
 from stylegen.training.evaluate import evaluate, sample_text
@@ -102,17 +102,22 @@ def _loop(run: Run, st: RunState, sink: EventSink, stop: threading.Event | None,
     st.session_start = time.monotonic()
     start_step, start_progress = st.step, progress(run, st)
     meter = Meter.on(run.device, st.step)
+    planner = adaptive.DropoutPlanner(st.step) if cfg.adaptive_dropout and cfg.adapted is None else None
+    adapted: dict[str, Any] | None = None  # the choice, for the next step event
     run.step_model.train()
     try:
         while (reason := stop_reason(run, st, stop)) is None:
             lr = train_step(run, st, meter)
+            if planner is not None and (adapted := adapt(run, st, planner)) is not None:
+                planner = None
             logged, evaluated = st.step % cfg.log_every == 0, st.step % cfg.eval_every == 0
             evaluated = evaluated or (logged and first_eval_due(run, st))
             if (logged or evaluated) and not check(run, st, meter):
                 reason = "diverged"
                 break
             if logged:
-                sink.emit(step_event(run, st, meter, lr, start_step, start_progress), log=True)
+                sink.emit(step_event(run, st, meter, lr, start_step, start_progress, adapted), log=True)
+                adapted = None
                 meter.loss_sum.zero_()
                 meter.count, meter.tick, meter.tick_step = 0, time.monotonic(), st.step
             if evaluated:
@@ -129,6 +134,22 @@ def _loop(run: Run, st: RunState, sink: EventSink, stop: threading.Event | None,
     if reason != "diverged" and meter.count and not check(run, st, meter):
         reason = "diverged"
     return finish(run, st, sink, reason)
+
+
+def adapt(run: Run, st: RunState, planner: adaptive.DropoutPlanner) -> dict[str, Any] | None:
+    """--adaptive-dropout: once the planner knows the passes the run will make, set the
+    model's dropout for them (every rank the same: the mean of their estimates) and record it."""
+    passes = planner.on_step(st.step, st.epochs(run.data.windows), progress(run, st))
+    if passes is None:
+        return None
+    if run.world.active:
+        import torch
+
+        t = torch.tensor([passes], dtype=torch.float64)
+        run.world.sum_(t)
+        passes = float(t[0]) / run.world.size
+    run.cfg.adapted = adaptive.apply(run.model, run.cfg.model_config, passes, st.step)
+    return run.cfg.adapted
 
 
 def progress(run: Run, st: RunState) -> float:
@@ -359,7 +380,15 @@ def start_event(run: Run, st: RunState, resumed: bool) -> StartEvent:
     )
 
 
-def step_event(run: Run, st: RunState, meter: Meter, lr: float, start_step: int, start_progress: float) -> StepEvent:
+def step_event(
+    run: Run,
+    st: RunState,
+    meter: Meter,
+    lr: float,
+    start_step: int,
+    start_progress: float,
+    adapted: dict[str, Any] | None = None,
+) -> StepEvent:
     now = time.monotonic()
     done = progress(run, st)
     eta = None
@@ -376,6 +405,7 @@ def step_event(run: Run, st: RunState, meter: Meter, lr: float, start_step: int,
         progress=min(1.0, done),
         eta=eta,
         max_steps=run.cfg.max_steps,
+        adapted=adapted,
     )
 
 

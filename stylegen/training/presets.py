@@ -25,7 +25,8 @@ PRESETS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     ),
     # The best measured in 5 minutes of this 2-core CPU (benchmarks/recipe_compare.py, two runs;
     # benchmarks/RESULTS.md): a 3x384 QRNN, whose gates for a whole window are one matrix
-    # product, with the weights averaged (EMA) for validation and the style.
+    # product, with the weights averaged (EMA) for validation and the style, and locked dropout
+    # where the budget allows many passes over the text (stylegen.training.adaptive).
     "cpu": (
         {
             "model": "qrnn",
@@ -36,6 +37,7 @@ PRESETS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "warmup_steps": 50,
             "eval_every": 200,
             "ema": 0.998,
+            "adaptive_dropout": True,
         },
         {"layers": 3, "hidden": 384, "embed": 64, "dropout": 0.0},
     ),

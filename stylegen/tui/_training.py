@@ -36,6 +36,7 @@ class TrainOptions:
     preset: str | None = None
     init_from: str | None = None  # --from: start from this style's model and weights
     ema: float | None = None  # --ema: None leaves it to the preset; 0 turns it off
+    locked_dropout: float | None = None  # --locked-dropout: None leaves it to the preset (cpu: adapts to the run)
     layers: int | None = None
     hidden: int | None = None
     max_minutes: float | None = None
@@ -58,6 +59,7 @@ class TrainOptions:
             ("--model", None if self.init_from else self.model),  # --from takes that style's model
             ("--tokenizer", self.tokenizer),
             ("--ema", self.ema),
+            ("--locked-dropout", self.locked_dropout),
             ("--layers", self.layers),
             ("--hidden", self.hidden),
             ("--eval-every", self.eval_every),

@@ -141,6 +141,14 @@ class TrainScreen(AppScreen):
                     yield Input(
                         placeholder="the preset's", type="number", compact=True, valid_empty=True, id="train-ema"
                     )
+                    yield Label("Locked dropout", classes="field-label")
+                    yield Input(
+                        placeholder="the preset's (cpu: adapts to the run)",
+                        type="number",
+                        compact=True,
+                        valid_empty=True,
+                        id="train-locked",
+                    )
                     yield Label("Batch · sequence length", classes="field-label")
                     with Horizontal(classes="pair"):
                         yield Input(placeholder="64", type="integer", compact=True, valid_empty=True, id="train-batch")
@@ -292,6 +300,18 @@ class TrainScreen(AppScreen):
             raise ValueError("the EMA decay must be from 0 (off) to below 1, e.g. 0.998")
         return value
 
+    def _locked_dropout(self) -> float | None:
+        text = self.query_one("#train-locked", Input).value.strip()
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError("the locked dropout must be a number") from None
+        if not 0 <= value < 1:
+            raise ValueError("the locked dropout must be from 0 (off) to below 1, e.g. 0.1")
+        return value
+
     @on(Select.Changed, "#train-from")
     def _start_from(self, event: Select.Changed) -> None:
         """A run that starts from a style takes its model: the Model field does not apply."""
@@ -317,6 +337,7 @@ class TrainScreen(AppScreen):
                 model=None if model == PRESET_MODEL else str(model),
                 init_from=None if start == FROM_SCRATCH else str(start),
                 ema=self._ema(),
+                locked_dropout=self._locked_dropout(),
                 tokenizer=str(self.query_one("#train-tokenizer", Select).value),
                 preset=preset if isinstance(preset, str) else None,
                 layers=self._number("train-layers", int, "layers"),
