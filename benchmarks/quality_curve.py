@@ -162,7 +162,7 @@ def main() -> None:
             settings = {**settings, "eval_every": eval_every}
             curve, meta = run("bard", label.split()[0], args.minutes, settings, args.precision, args.device, marks)
             print(f"\n## {label}: {settings}")
-            if meta.get("train", {}).get("adapted"):
+            if (meta.get("train") or {}).get("adapted"):
                 print(f"adaptive dropout chose {meta['train']['adapted']}")
             print("seconds | step | val bits/char | val nats/char")
             print("--- | --- | --- | ---")
