@@ -99,5 +99,15 @@ def test_a_model_without_the_option_is_left_as_it_is(tiny_corpus: str) -> None:
     class Bare:
         pass
 
-    config: dict[str, Any] = {}
-    assert apply(Bare(), config, 50.0, 25)["locked_dropout"] is None and config == {}
+    cfg = TrainConfig(corpus=tiny_corpus, name="b", model_config={"hidden": 8})
+    assert apply(Bare(), cfg, 50.0, 25)["locked_dropout"] is None
+    assert cfg.model_config == {"hidden": 8} and cfg.adapted == {"step": 25, "passes": 50.0, "locked_dropout": None}
+
+
+def test_the_callers_model_options_are_left_alone(tiny_corpus: str) -> None:
+    options = {**TINY["model_config"]}
+    settings = {k: v for k, v in TINY.items() if k != "model_config"}
+    cfg = TrainConfig(corpus=tiny_corpus, name="c", model_config=options, max_epochs=40.0, adaptive_dropout=True,
+                      log_every=1, eval_every=1000, **settings)  # fmt: skip
+    meta = train(cfg).to_json()
+    assert meta["model"]["config"]["locked_dropout"] == 0.1 and options == TINY["model_config"]

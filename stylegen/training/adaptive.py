@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from stylegen.training.config import TrainConfig
+
 #: At this many passes or more, the run gets locked dropout (measured: at about 5 passes the
 #: 3x384 QRNN did better without it, at about 9 with 0.1; benchmarks/RESULTS.md).
 PASSES_FOR_DROPOUT = 6.0
@@ -58,15 +60,17 @@ class DropoutPlanner:
         return epochs + (1.0 - progress) * d_epochs / d_progress
 
 
-def apply(model: Any, model_config: dict[str, Any], passes: float, step: int) -> dict[str, Any]:
-    """Set `model`'s locked dropout for `passes` (and `model_config`'s, which the checkpoint
-    saves); returns the record of the choice."""
+def apply(model: Any, train: TrainConfig, passes: float, step: int) -> dict[str, Any]:
+    """Set `model`'s locked dropout for `passes`, and the run's model options (what the
+    checkpoint saves: a new dict, the caller's is left alone); record the choice in
+    `train.adapted` and return it."""
     p = dropout_for(passes)
     record: dict[str, Any] = {"step": step, "passes": round(passes, 2), "locked_dropout": p}
     cfg = getattr(model, "cfg", None)
     if cfg is None or not hasattr(cfg, "locked_dropout"):
         record["locked_dropout"] = None  # the model has no such option
-        return record
-    cfg.locked_dropout = p
-    model_config["locked_dropout"] = p
+    else:
+        cfg.locked_dropout = p
+        train.model_config = {**train.model_config, "locked_dropout": p}
+    train.adapted = record
     return record

@@ -148,8 +148,7 @@ def adapt(run: Run, st: RunState, planner: adaptive.DropoutPlanner) -> dict[str,
         t = torch.tensor([passes], dtype=torch.float64)
         run.world.sum_(t)
         passes = float(t[0]) / run.world.size
-    run.cfg.adapted = adaptive.apply(run.model, run.cfg.model_config, passes, st.step)
-    return run.cfg.adapted
+    return adaptive.apply(run.model, run.cfg, passes, st.step)
 
 
 def progress(run: Run, st: RunState) -> float:
