@@ -78,6 +78,7 @@ def variants() -> dict[str, dict[str, Any]]:
             "ema": 0.998,
         },
         "qrnn-lr8+ema": {**qrnn, "lr": 8e-3},
+        "qrnn-lr8+locked+ema": {**with_model(qrnn, locked_dropout=0.1), "lr": 8e-3},
         "qrnn-32x256+ema": {**qrnn, "batch_size": 32, "seq_len": 256},
         "qrnn+locked15+ema": with_model(qrnn, locked_dropout=0.15),
         "qrnn+locked05+ema": with_model(qrnn, locked_dropout=0.05),

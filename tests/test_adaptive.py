@@ -13,13 +13,21 @@ from test_cli import invoke, ok
 
 from stylegen import styles
 from stylegen.training import TrainConfig, checkpoint, train
-from stylegen.training.adaptive import DECIDE_AT, MEASURE_FROM, PASSES_FOR_DROPOUT, DropoutPlanner, dropout_for
+from stylegen.training.adaptive import (
+    DECIDE_AT,
+    MEASURE_FROM,
+    PASSES_FOR_DROPOUT,
+    TIERS,
+    DropoutPlanner,
+    dropout_for,
+)
 
 
 def test_the_dropout_follows_the_passes() -> None:
-    assert dropout_for(PASSES_FOR_DROPOUT - 0.01) == 0.0
-    assert dropout_for(PASSES_FOR_DROPOUT) > 0.0
-    assert dropout_for(40.0) == dropout_for(PASSES_FOR_DROPOUT)
+    assert dropout_for(0.5) == dropout_for(PASSES_FOR_DROPOUT - 0.01) == 0.0
+    assert dropout_for(PASSES_FOR_DROPOUT) == 0.1 == dropout_for(14.9)
+    assert dropout_for(15.0) == 0.2 == dropout_for(400.0)
+    assert [p for _, p in TIERS] == sorted((p for _, p in TIERS), reverse=True)  # more passes, more dropout
 
 
 @pytest.mark.parametrize("rate", [0.01, 0.5])  # progress per epoch: 100 passes, 2 passes
@@ -43,7 +51,7 @@ def _run(name: str, corpus: str, epochs: float, **more: Any) -> dict[str, Any]:
     return train(cfg).to_json()
 
 
-@pytest.mark.parametrize("epochs, expected", [(40.0, 0.1), (3.0, 0.0)])
+@pytest.mark.parametrize("epochs, expected", [(40.0, 0.2), (10.0, 0.1), (3.0, 0.0)])
 def test_a_run_sets_records_and_saves_its_choice(tiny_corpus: str, epochs: float, expected: float) -> None:
     meta = _run("a", tiny_corpus, epochs)
     adapted = meta["train"]["adapted"]
@@ -71,11 +79,11 @@ def test_a_resumed_run_keeps_the_choice(tiny_corpus: str) -> None:
     cfg = TrainConfig(corpus=tiny_corpus, name="r", max_epochs=40.0, adaptive_dropout=True, **settings)
     assert train(cfg, observers=[StopAt(flag)], stop=flag)["status"] == "stopped"
     saved = checkpoint.load(styles.style_path("r"))["config"]
-    assert saved["adapted"]["locked_dropout"] == 0.1
+    assert saved["adapted"]["locked_dropout"] == 0.2
     # resumed with a limit that allows few passes: the choice stays, nothing is chosen again
     resumed = train(TrainConfig(corpus=tiny_corpus, name="r", max_steps=DECIDE_AT + 40), resume=True).to_json()
     assert resumed["train"]["adapted"] == saved["adapted"]
-    assert resumed["model"]["config"]["locked_dropout"] == 0.1
+    assert resumed["model"]["config"]["locked_dropout"] == 0.2
 
 
 def test_cpu_preset_adapts_unless_a_dropout_is_given(tiny_corpus: str, hermetic: Path) -> None:
@@ -110,4 +118,4 @@ def test_the_callers_model_options_are_left_alone(tiny_corpus: str) -> None:
     cfg = TrainConfig(corpus=tiny_corpus, name="c", model_config=options, max_epochs=40.0, adaptive_dropout=True,
                       log_every=1, eval_every=1000, **settings)  # fmt: skip
     meta = train(cfg).to_json()
-    assert meta["model"]["config"]["locked_dropout"] == 0.1 and options == TINY["model_config"]
+    assert meta["model"]["config"]["locked_dropout"] == 0.2 and options == TINY["model_config"]

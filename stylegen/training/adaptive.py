@@ -9,8 +9,10 @@ machine. So under `--adaptive-dropout` (what `--preset cpu` sets when no regular
 given) the run measures its progress over its first steps, estimates the passes it will
 make by its end, and sets the model's locked (variational) dropout from that:
 
-    passes at the end < PASSES_FOR_DROPOUT    no dropout
-    otherwise                                 locked dropout LOCKED_DROPOUT
+    passes at the end     locked dropout
+    under 6               none
+    6 to 15               0.1
+    15 or more            0.2
 
 Progress is what the learning-rate schedule follows (the furthest along of the limits), so
 passes at the end = d(epochs) / d(progress) between two steps, whichever limits were given.
@@ -27,17 +29,20 @@ from typing import Any
 
 from stylegen.training.config import TrainConfig
 
-#: At this many passes or more, the run gets locked dropout (measured: at about 5 passes the
-#: 3x384 QRNN did better without it, at about 9 with 0.1; benchmarks/RESULTS.md).
-PASSES_FOR_DROPOUT = 6.0
-LOCKED_DROPOUT = 0.1
+#: (passes at least, locked dropout), most passes first. Measured on the 3x384 QRNN of
+#: `--preset cpu` (benchmarks/RESULTS.md): at about 3 and 5 passes it did better without dropout;
+#: at 8-9 and 14 with 0.1, which stopped the overfitting; at 24 passes (15 minutes on 1 MB) 0.1
+#: still overfits after 40% of the run, and at 18 passes over 4.5 MB locked dropout 0.2 (with
+#: weight drop 0.1) kept the training and validation losses together.
+TIERS = ((15.0, 0.2), (6.0, 0.1))
+PASSES_FOR_DROPOUT = TIERS[-1][0]
 #: The steps between which progress is measured (the first few are slower: memory warms up).
 MEASURE_FROM, DECIDE_AT = 5, 25
 
 
 def dropout_for(passes: float) -> float:
     """The locked dropout for a run expected to make `passes` passes over its text."""
-    return LOCKED_DROPOUT if passes >= PASSES_FOR_DROPOUT else 0.0
+    return next((p for at_least, p in TIERS if passes >= at_least), 0.0)
 
 
 @dataclass
