@@ -114,8 +114,8 @@ def test_a_model_without_the_option_is_left_as_it_is(tiny_corpus: str) -> None:
 
 def test_the_callers_model_options_are_left_alone(tiny_corpus: str) -> None:
     options = {**TINY["model_config"]}
-    settings = {k: v for k, v in TINY.items() if k != "model_config"}
+    settings = {**{k: v for k, v in TINY.items() if k != "model_config"}, "log_every": 1, "eval_every": 1000}
     cfg = TrainConfig(corpus=tiny_corpus, name="c", model_config=options, max_epochs=40.0, adaptive_dropout=True,
-                      log_every=1, eval_every=1000, **settings)  # fmt: skip
+                      **settings)  # fmt: skip
     meta = train(cfg).to_json()
     assert meta["model"]["config"]["locked_dropout"] == 0.2 and options == TINY["model_config"]

@@ -32,7 +32,7 @@ PRESETS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "model": "qrnn",
             "batch_size": 64,
             "seq_len": 128,
-            "lr": 5e-3,
+            "lr": 8e-3,  # 8e-3 against 5e-3: 0.023 and 0.026 lower on 4M characters, level on 1.1M
             "weight_decay": 0.1,
             "warmup_steps": 50,
             "eval_every": 200,
