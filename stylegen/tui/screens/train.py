@@ -288,28 +288,17 @@ class TrainScreen(AppScreen):
             raise ValueError(f"{what} must be more than 0")
         return value
 
-    def _ema(self) -> float | None:
-        text = self.query_one("#train-ema", Input).value.strip()
+    def _fraction(self, id: str, what: str, example: str) -> float | None:
+        """A field that takes 0 (off) up to below 1, e.g. the EMA decay; empty: None."""
+        text = self.query_one(f"#{id}", Input).value.strip()
         if not text:
             return None
         try:
             value = float(text)
         except ValueError:
-            raise ValueError("the EMA decay must be a number") from None
+            raise ValueError(f"{what} must be a number") from None
         if not 0 <= value < 1:
-            raise ValueError("the EMA decay must be from 0 (off) to below 1, e.g. 0.998")
-        return value
-
-    def _locked_dropout(self) -> float | None:
-        text = self.query_one("#train-locked", Input).value.strip()
-        if not text:
-            return None
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValueError("the locked dropout must be a number") from None
-        if not 0 <= value < 1:
-            raise ValueError("the locked dropout must be from 0 (off) to below 1, e.g. 0.1")
+            raise ValueError(f"{what} must be from 0 (off) to below 1, e.g. {example}")
         return value
 
     @on(Select.Changed, "#train-from")
@@ -336,8 +325,8 @@ class TrainScreen(AppScreen):
                 name=name,
                 model=None if model == PRESET_MODEL else str(model),
                 init_from=None if start == FROM_SCRATCH else str(start),
-                ema=self._ema(),
-                locked_dropout=self._locked_dropout(),
+                ema=self._fraction("train-ema", "the EMA decay", "0.998"),
+                locked_dropout=self._fraction("train-locked", "the locked dropout", "0.1"),
                 tokenizer=str(self.query_one("#train-tokenizer", Select).value),
                 preset=preset if isinstance(preset, str) else None,
                 layers=self._number("train-layers", int, "layers"),
