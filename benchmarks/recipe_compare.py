@@ -51,7 +51,7 @@ def variants() -> dict[str, dict[str, Any]]:
     qrnn = {**cpu, "lr": 5e-3, "model": "qrnn", "model_config": {"layers": 3, "hidden": 384, "embed": 64}, "ema": 0.998}
     return {
         # `--preset cpu` as it is now (the rows below are written out, so they keep their meaning)
-        "preset-cpu": {**{k: v for k, v in train.items() if k != "eval_every"}, "model_config": model},
+        "preset-cpu": {**train, "model_config": model},
         "textbook": TEXTBOOK,
         "cpu": cpu,
         "cpu+ema": {**cpu, "ema": 0.998},
@@ -63,32 +63,14 @@ def variants() -> dict[str, dict[str, Any]]:
             **with_model(cpu, locked_dropout=0.3, weight_drop=0.35, embed_dropout=0.1),
             "ema": 0.998,
         },
-        "qrnn+ema": {
-            **cpu,
-            "lr": 5e-3,
-            "model": "qrnn",
-            "model_config": {"layers": 3, "hidden": 384, "embed": 64},
-            "ema": 0.998,
-        },
-        "qrnn+locked+ema": {
-            **cpu,
-            "lr": 5e-3,
-            "model": "qrnn",
-            "model_config": {"layers": 3, "hidden": 384, "embed": 64, "locked_dropout": 0.1},
-            "ema": 0.998,
-        },
+        "qrnn+ema": qrnn,
+        "qrnn+locked+ema": with_model(qrnn, locked_dropout=0.1),
         "qrnn-lr8+ema": {**qrnn, "lr": 8e-3},
         "qrnn-lr8+locked+ema": {**with_model(qrnn, locked_dropout=0.1), "lr": 8e-3},
         "qrnn-32x256+ema": {**qrnn, "batch_size": 32, "seq_len": 256},
         "qrnn+locked15+ema": with_model(qrnn, locked_dropout=0.15),
         "qrnn+locked05+ema": with_model(qrnn, locked_dropout=0.05),
-        "qrnn+awd+ema": {
-            **cpu,
-            "lr": 5e-3,
-            "model": "qrnn",
-            "model_config": {"layers": 3, "hidden": 384, "embed": 64, "locked_dropout": 0.2, "weight_drop": 0.1},
-            "ema": 0.998,
-        },
+        "qrnn+awd+ema": with_model(qrnn, locked_dropout=0.2, weight_drop=0.1),
         "lstm512+ema": {**with_model(cpu, hidden=512), "lr": 8e-3, "ema": 0.998},
         "lstm512+awd+ema": {**with_model(cpu, hidden=512, **awd), "lr": 8e-3, "ema": 0.998},
         "wide+awd+ema": {

@@ -47,7 +47,8 @@ def dropout_for(passes: float) -> float:
 
 @dataclass
 class DropoutPlanner:
-    """Watches a run's first steps (see the module docstring); `decide` once, at DECIDE_AT."""
+    """Watches a run's first steps (see the module docstring): `on_step` gives the passes
+    expected by the end once DECIDE_AT steps are done."""
 
     start_step: int
     mark: tuple[float, float] | None = None  # (epochs, progress) at MEASURE_FROM steps in

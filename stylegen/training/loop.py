@@ -103,12 +103,11 @@ def _loop(run: Run, st: RunState, sink: EventSink, stop: threading.Event | None,
     start_step, start_progress = st.step, progress(run, st)
     meter = Meter.on(run.device, st.step)
     planner = adaptive.DropoutPlanner(st.step) if cfg.adaptive_dropout and cfg.adapted is None else None
-    adapted: dict[str, Any] | None = None  # the choice, for the next step event
     run.step_model.train()
     try:
         while (reason := stop_reason(run, st, stop)) is None:
             lr = train_step(run, st, meter)
-            if planner is not None and (adapted := adapt(run, st, planner)) is not None:
+            if planner is not None and adapt(run, st, planner):
                 planner = None
             logged, evaluated = st.step % cfg.log_every == 0, st.step % cfg.eval_every == 0
             evaluated = evaluated or (logged and first_eval_due(run, st))
@@ -116,8 +115,7 @@ def _loop(run: Run, st: RunState, sink: EventSink, stop: threading.Event | None,
                 reason = "diverged"
                 break
             if logged:
-                sink.emit(step_event(run, st, meter, lr, start_step, start_progress, adapted), log=True)
-                adapted = None
+                sink.emit(step_event(run, st, meter, lr, start_step, start_progress), log=True)
                 meter.loss_sum.zero_()
                 meter.count, meter.tick, meter.tick_step = 0, time.monotonic(), st.step
             if evaluated:
@@ -136,19 +134,21 @@ def _loop(run: Run, st: RunState, sink: EventSink, stop: threading.Event | None,
     return finish(run, st, sink, reason)
 
 
-def adapt(run: Run, st: RunState, planner: adaptive.DropoutPlanner) -> dict[str, Any] | None:
+def adapt(run: Run, st: RunState, planner: adaptive.DropoutPlanner) -> bool:
     """--adaptive-dropout: once the planner knows the passes the run will make, set the
-    model's dropout for them (every rank the same: the mean of their estimates) and record it."""
+    model's dropout for them (every rank the same: the mean of their estimates) and record it
+    in `cfg.adapted`. Whether it has."""
     passes = planner.on_step(st.step, st.epochs(run.data.windows), progress(run, st))
     if passes is None:
-        return None
+        return False
     if run.world.active:
         import torch
 
         t = torch.tensor([passes], dtype=torch.float64)
         run.world.sum_(t)
         passes = float(t[0]) / run.world.size
-    return adaptive.apply(run.model, run.cfg, passes, st.step)
+    adaptive.apply(run.model, run.cfg, passes, st.step)
+    return True
 
 
 def progress(run: Run, st: RunState) -> float:
@@ -379,16 +379,11 @@ def start_event(run: Run, st: RunState, resumed: bool) -> StartEvent:
     )
 
 
-def step_event(
-    run: Run,
-    st: RunState,
-    meter: Meter,
-    lr: float,
-    start_step: int,
-    start_progress: float,
-    adapted: dict[str, Any] | None = None,
-) -> StepEvent:
+def step_event(run: Run, st: RunState, meter: Meter, lr: float, start_step: int, start_progress: float) -> StepEvent:
     now = time.monotonic()
+    adapted = run.cfg.adapted  # said at the first step event after the choice
+    if adapted is not None and adapted["step"] <= meter.tick_step:
+        adapted = None
     done = progress(run, st)
     eta = None
     if done > start_progress and st.step > start_step:
