@@ -88,6 +88,8 @@ def floor_steps_per_second(model: torch.nn.Module, precision: str) -> float:
     one matrix-vector product (batch 1) over a matrix of the same number of weights, with the
     kernel the one-token step uses for that format (numpy/OpenBLAS for float32, fbgemm for
     float16 and int8). The step cannot beat this by much: each step reads every weight once."""
+    import numpy as np
+
     from stylegen.models.stepper import Linear
 
     weights = sum(p.numel() for name, p in model.named_parameters() if "embedding" not in name)
@@ -95,7 +97,18 @@ def floor_steps_per_second(model: torch.nn.Module, precision: str) -> float:
     rows = max(1, weights // cols)
     x = torch.zeros(1, cols + 1)
     x[0, cols] = 1.0
-    product = Linear(torch.randn(rows, cols), torch.zeros(rows), precision).bind(x, torch.empty(1, rows))
+    if precision == "fp32":  # numpy's product, as the batch-1 float32 step (stylegen.models.numpy_step)
+        w, xv, out = (
+            np.random.default_rng(0).standard_normal((rows, cols + 1), dtype=np.float32),
+            x.numpy()[0],
+            np.empty(rows, np.float32),
+        )
+
+        def product() -> None:
+            np.dot(w, xv, out=out)
+
+    else:
+        product = Linear(torch.randn(rows, cols), torch.zeros(rows), precision).bind(x, torch.empty(1, rows))
     best = float("inf")
     with threadpool_limits(torch.get_num_threads(), user_api="blas"):  # the step's fastest choice idle
         for _ in range(50):

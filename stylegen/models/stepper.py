@@ -11,6 +11,10 @@ does only the products, on weights packed once when it is built:
 - buffers allocated once: the layer inputs `[x_t; h_{t-1}]`, the gates, the logits;
 - no autograd, no module calls, results written in place with `out=`.
 
+At batch 1 in float32 the step is numpy's (`stylegen.models.numpy_step`, wrapped by
+`NumpyStepper`): the same object the torch-free path (`stylegen.torchless`) runs, so both
+paths give the same numbers. The classes below serve larger batches and the packed formats.
+
 Weights are float32 (the same numbers as the model's own forward, to float rounding), or,
 on the CPU, packed for fbgemm as float16 (`fp16`: half the bytes, float32 arithmetic) or as
 int8 with a scale per output row and the activations quantised per call (`int8`: a quarter).
@@ -31,8 +35,9 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
+
+from stylegen.models import numpy_step
 
 #: The weight formats a stepper can pack: `Style.precision`, `--fp16`, `--int8`.
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -129,10 +134,8 @@ class Linear:
     """y (B, out) = x (B, in) W^T + b, with W packed once in one of `PRECISIONS`.
 
     `bind(x, out)` fixes the input and output buffers and returns the product as a call with
-    no arguments. At batch 1 in float32 the product is numpy's matrix-vector product
-    (OpenBLAS), with the bias folded in as one more column of W (the input buffer ends with a
-    constant 1): on this project's AMD test machine it reads the weights about three times
-    faster than torch's MKL kernel, which takes a generic path there (benchmarks/RESULTS.md).
+    no arguments. (Batch 1 in float32 does not come here: it is numpy's step,
+    `stylegen.models.numpy_step`, behind `NumpyStepper`.)
     """
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor, precision: str) -> None:
@@ -140,7 +143,6 @@ class Linear:
         self.precision = check_precision(precision)
         self.in_features, self.out_features = weight.shape[1], weight.shape[0]
         self.weight, self.bias = weight, bias
-        self.augmented = torch.cat([weight, bias[:, None]], dim=1).numpy()  # (out, in + 1): [W | b]
         if precision == "fp16":
             self.packed = torch.ops.quantized.linear_prepack_fp16(weight, bias)
         elif precision == "int8":
@@ -159,11 +161,34 @@ class Linear:
             return lambda: torch.ops.quantized.linear_dynamic_fp16(inputs, self.packed)
         if self.precision == "int8":
             return lambda: torch.ops.quantized.linear_dynamic(inputs, self.packed, True)  # activations per call
-        if x.shape[0] == 1:
-            w, xv, ov = self.augmented, x.numpy()[0], out.numpy()[0]
-            return lambda: (np.dot(w, xv, out=ov), out)[1]
         weight_t = self.weight.t()
         return lambda: torch.addmm(self.bias, inputs, weight_t, out=out)
+
+
+class NumpyStepper:
+    """A numpy step (`stylegen.models.numpy_step`) behind the stepper's call: ids (1,) int64
+    in, logits (1, V) float32 out, and the state as tensors sharing the step's arrays."""
+
+    def __init__(self, step: numpy_step.RecurrentStep | numpy_step.QRNNStep) -> None:
+        self.step = step
+        tensors = tuple(torch.from_numpy(a) for a in step.state)
+        self.tensors = tensors
+        self.state: Any = tensors[0] if len(tensors) == 1 else tensors  # the model's layout
+        self.logits = torch.from_numpy(step.logits)[None]  # (1, V), a view the next step overwrites
+
+    def __call__(self, ids: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        if state is not self.state:
+            theirs = (state,) if isinstance(state, torch.Tensor) else tuple(state)
+            for mine, other in zip(self.tensors, theirs, strict=True):
+                mine.copy_(other.reshape(mine.shape))
+        self.step(int(ids[0]))
+        return self.logits, self.state
+
+
+def numpy_stepper(model: Any, cell: str) -> NumpyStepper:
+    """The batch-1 float32 step of a built-in model, built from its weights."""
+    weights = {k: v.detach().cpu().float().numpy() for k, v in model.state_dict().items()}
+    return NumpyStepper(numpy_step.build(cell, weights))
 
 
 def _reordered_lstm(weight: torch.Tensor, hidden: int) -> torch.Tensor:
