@@ -31,6 +31,7 @@ Writing
     samples(style, prime, n=...)         -> list of whole texts
     chat(style, ...)                     -> ChatSession (send(message) streams each answer)
     Decoder, stream, HoldBack, cut_at_stops, random_seed     the streaming generator's parts
+    torchless_style(name, device, sampler), TorchlessDecoder the same without torch (built-in cells)
     choose_sampler(...), sampler_params(sampler, params)    samplers from options, checked values
     sampler_choice(sampler, options, params)                the one rule generate, chat and the app follow
     Penalties(repetition, presence, frequency)              logit penalties for every sampler
@@ -109,6 +110,8 @@ if TYPE_CHECKING:
     from stylegen.scaffold import check_free as check_plugin_name
     from stylegen.scaffold import write as new_plugin
     from stylegen.styles import Style, list_styles, load_style, read_meta, remove_style, style_path
+    from stylegen.torchless import Decoder as TorchlessDecoder
+    from stylegen.torchless import load as torchless_style
     from stylegen.training import TrainConfig, train
     from stylegen.training.distributed import is_main_process
     from stylegen.training.dynamic import Evaluation, score_text
@@ -163,6 +166,8 @@ _API: dict[str, str] = {
     "samples": "stylegen._generate",
     "Decoder": "stylegen._generate",
     "stream": "stylegen._generate",
+    "torchless_style": "stylegen.torchless:load",
+    "TorchlessDecoder": "stylegen.torchless:Decoder",
     "HoldBack": "stylegen._generate",
     "cut_at_stops": "stylegen._generate",
     "random_seed": "stylegen._generate",
@@ -232,6 +237,7 @@ __all__ = [  # written out (not derived from _API) so linters and type checkers 
     "Style",
     "StyleRecord",
     "StylegenError",
+    "TorchlessDecoder",
     "TrainConfig",
     "TrainEvent",
     "__version__",
@@ -286,6 +292,7 @@ __all__ = [  # written out (not derived from _API) so linters and type checkers 
     "stream",
     "style_lock",
     "style_path",
+    "torchless_style",
     "train",
 ]
 

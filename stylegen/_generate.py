@@ -13,7 +13,7 @@ import secrets
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stylegen import plugins
 from stylegen.chunked import run_chunked
@@ -454,7 +454,16 @@ def sample_stream(
     return stream(decoder, prime, length, cancel)
 
 
-def stream(decoder: Decoder, prime: str, length: int, cancel: threading.Event | None = None) -> Iterator[list[str]]:
+class TextDecoder(Protocol):
+    """What `stream` needs of a decoder: `Decoder`, or the torch-free one (stylegen.torchless)."""
+
+    def encode(self, text: str) -> Any: ...
+    def feed(self, ids: Any) -> None: ...
+    def step(self) -> list[str]: ...
+    def flush(self) -> list[str]: ...
+
+
+def stream(decoder: TextDecoder, prime: str, length: int, cancel: threading.Event | None = None) -> Iterator[list[str]]:
     """Feed `prime` (a line break when empty) to a fresh `decoder`, then yield `length` steps."""
     ids = decoder.encode(prime)
     decoder.feed(ids if len(ids) else decoder.encode(EMPTY_PRIME))  # in bounded pieces, the state carried

@@ -9,7 +9,8 @@ They run before the sampler, so they compose with every sampler (and with beam s
     frequency:  l - β · count
 
 `Penalties.apply` runs them in that order: l' = rep_θ(l) - β·c - α·1[c > 0].
-Nothing here imports torch at module level (the CLI imports this to parse its options).
+Nothing here imports torch at module level (the CLI imports this to parse its options). The
+functions take torch tensors or numpy arrays (the torch-free path, `stylegen.torchless`).
 """
 
 from __future__ import annotations
@@ -29,18 +30,31 @@ def repetition_penalty(logits: torch.Tensor, counts: torch.Tensor, theta: float)
     Controllable Generation"): make every id seen in the context less likely, by dividing a
     positive logit by θ and multiplying a negative one by θ (θ > 1 penalises, θ < 1 favours).
     logits (B, V), counts (B, V) -> (B, V)."""
-    penalised = (logits / theta).where(logits > 0, logits * theta)  # (B, V)
-    return penalised.where(counts > 0, logits)  # (B, V) only ids already seen
+    penalised = _where(logits > 0, logits / theta, logits * theta)  # (B, V)
+    return _where(counts > 0, penalised, logits)  # (B, V) only ids already seen
 
 
 def presence_penalty(logits: torch.Tensor, counts: torch.Tensor, alpha: float) -> torch.Tensor:
     """Subtract α once from every id that has occurred at all. (B, V), (B, V) -> (B, V)."""
-    return logits - alpha * (counts > 0).to(logits.dtype)
+    return logits - alpha * _as_dtype(counts > 0, logits)
 
 
 def frequency_penalty(logits: torch.Tensor, counts: torch.Tensor, beta: float) -> torch.Tensor:
     """Subtract β for each time an id has occurred. (B, V), (B, V) -> (B, V)."""
-    return logits - beta * counts.to(logits.dtype)
+    return logits - beta * _as_dtype(counts, logits)
+
+
+def _where(condition: Any, a: Any, b: Any) -> Any:
+    """a where `condition` holds, else b: torch's `where` for tensors, numpy's for arrays."""
+    if hasattr(a, "where"):
+        return a.where(condition, b)
+    import numpy as np
+
+    return np.where(condition, a, b)
+
+
+def _as_dtype(x: Any, like: Any) -> Any:
+    return x.to(like.dtype) if hasattr(x, "to") else x.astype(like.dtype)
 
 
 @dataclass(frozen=True)
@@ -64,8 +78,9 @@ class Penalties:
         """Whether applying these would change any logits."""
         return self.repetition != 1.0 or self.presence != 0.0 or self.frequency != 0.0
 
-    def apply(self, logits: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-        """logits (B, V), counts (B, V) of the ids in each row's context -> penalised logits (B, V)."""
+    def apply(self, logits: Any, counts: Any) -> Any:
+        """logits (B, V), counts (B, V) of the ids in each row's context -> penalised logits
+        (B, V): torch tensors, or numpy arrays (then of any shape, the two alike)."""
         if self.repetition != 1.0:
             logits = repetition_penalty(logits, counts, self.repetition)
         if self.frequency != 0.0:

@@ -120,11 +120,14 @@ def penalty_options(func: F) -> F:
     return func
 
 
-def load_for_writing(name: str, device: str, int8: bool, check_copy: int | None, fp16: bool = False) -> tuple[Any, Any]:
-    """The loaded style, and a function text -> copied spans (None without --check-copy)."""
+def load_for_writing(
+    name: str, device: str, int8: bool, check_copy: int | None, fp16: bool = False, loaded: Any = None
+) -> tuple[Any, Any]:
+    """The loaded style (`loaded` where the caller has it, e.g. the torch-free one), and a
+    function text -> copied spans (None without --check-copy)."""
     from stylegen import load_style
 
-    style = load_style(name, device=device, int8=int8, fp16=fp16)
+    style = loaded if loaded is not None else load_style(name, device=device, int8=int8, fp16=fp16)
     if check_copy is None:
         return style, None
     from stylegen import find_copies, load_originality_index

@@ -149,17 +149,22 @@ def generate_command(
                 raise click.UsageError(f"--beam does not sample: it cannot be combined with {option}", ctx)
     penalties = Penalties(repetition_penalty, presence_penalty, frequency_penalty)
 
-    loaded, copies = load_for_writing(style, device, int8, check_copy, fp16)
     if beam is not None:
+        loaded, copies = load_for_writing(style, device, int8, check_copy, fp16)
         _beam(loaded, prime, length, beam, penalties, as_json, stop, copies)
         return
 
-    from stylegen import Decoder, HoldBack, cut_at_stops, random_seed, stream
+    from stylegen import Decoder, HoldBack, TorchlessDecoder, cut_at_stops, random_seed, stream, torchless_style
 
     name, values = _sampler_choice(temperature, top_k, top_p, min_p, typical_p, sampler, params)
+    # One text with float32 weights on the CPU, from a built-in cell and sampler: written
+    # without importing torch (stylegen/torchless.py), the same text for the same seed.
+    light = torchless_style(style, device, name) if n == 1 and not (int8 or fp16) else None
+    loaded, copies = load_for_writing(style, device, int8, check_copy, fp16, loaded=light)
     random = seed is None
     seed = random_seed() if seed is None else seed
-    decoder = Decoder(loaded, sampler=name, params=values, seed=seed, n=n, penalties=penalties)  # checks them all
+    make = Decoder if light is None else TorchlessDecoder
+    decoder = make(loaded, sampler=name, params=values, seed=seed, n=n, penalties=penalties)  # checks them all
     if random and not as_json:
         click.echo(f"seed: {seed}", err=True)
     chunks_stream = stream(decoder, prime, length)

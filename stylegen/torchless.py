@@ -1,0 +1,289 @@
+"""Generation without torch: `stylegen generate` for the built-in cells, on the CPU, in numpy.
+
+Importing torch takes 1.1–1.7 s on the project's 2-core test machine, several times what
+writing 200 characters takes. The built-in cells' one-token step needs only matrix-vector
+products (`stylegen.models.numpy_step`), so a style of theirs can be loaded from its files
+and written from with numpy alone, and `stylegen generate` starts in a fraction of the time
+(benchmarks/startup.py).
+
+It gives the same text as the torch path for the same seed:
+
+- the step is the same object the torch path runs at batch 1 in float32;
+- the random numbers are torch's: `TorchRandom` is the Mersenne Twister (MT19937) of torch's
+  CPU generator, seeded as `torch.Generator().manual_seed(seed)` seeds it (the seed's low 32
+  bits), and a float32 uniform is the low 24 bits of one 32-bit output over 2**24, as
+  `torch.rand` makes it;
+- the samplers here do the built-in samplers' arithmetic (stylegen.builtin.samplers) in the
+  same order and precision (the cumulative sum accumulated in float64, as torch's is on the
+  CPU). Exponentials and sums can differ in the last bit, so a draw that falls within about
+  1e-7 of a boundary between two ids could pick the other one: the texts agree in the tests
+  (tests/test_torchless.py), and the logits to float rounding.
+
+A prime of more than one token goes through the model's `forward` in the torch path and
+through the step here, one token at a time: the state agrees to float rounding (about 1e-6).
+
+`load(name, device, sampler)` returns a style to write from, or None where this path does not
+apply: another model or sampler plugin, `--device cuda` (or `auto` on a machine with a GPU),
+`STYLEGEN_TORCH=1`, or anything unexpected in the style's files. The caller then takes the
+torch path, whose checks say what is wrong with a damaged style.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stylegen import plugins, styles
+from stylegen._generate import EMPTY_PRIME, banned_ids, sampler_params
+from stylegen.errors import StylegenError
+from stylegen.models import MAX_LAYERS, MAX_PARAMS, numpy_step
+from stylegen.processors import Penalties
+from stylegen.protocols import DecodesStream, StreamDecoder
+
+#: Set to 1 to always take the torch path (to compare the two).
+OFF_SWITCH = "STYLEGEN_TORCH"
+#: Device files of a GPU that `--device auto` would use (NVIDIA, AMD ROCm, WSL).
+GPU_DEVICES = ("/dev/nvidia0", "/dev/kfd", "/dev/dxg")
+#: The options a built-in cell's config may hold; any other leaves the style to the torch path.
+CONFIG_KEYS = frozenset({"hidden", "layers", "embed", "dropout", "locked_dropout", "weight_drop", "embed_dropout"})
+#: The built-in samplers this module draws for.
+SAMPLERS = ("greedy", "temperature", "top-k", "top-p", "min-p", "typical")
+
+
+class TorchRandom:
+    """torch's CPU generator (MT19937), seeded as `torch.Generator().manual_seed(seed)`."""
+
+    def __init__(self, seed: int) -> None:
+        key = np.empty(624, dtype=np.uint32)
+        x = seed & 0xFFFFFFFF
+        key[0] = x
+        for j in range(1, 624):  # MT19937's init_genrand
+            x = (1812433253 * (x ^ (x >> 30)) + j) & 0xFFFFFFFF
+            key[j] = x
+        self.bits = np.random.MT19937(0)
+        self.bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": 624}}
+
+    def rand(self) -> np.float32:
+        """One float32 in [0, 1): `torch.rand(1, generator=g)`."""
+        word = int(self.bits.random_raw())
+        return np.float32((word & 0xFFFFFF) * (1.0 / (1 << 24)))
+
+
+# The built-in samplers' arithmetic on one row of logits (V,) float32; see builtin/samplers.py.
+
+
+def _scaled(logits: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
+    return logits / np.float32(max(float(params.get("temperature", 1.0)), 1e-6))
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max())
+    return (e / e.sum(dtype=np.float32)).astype(np.float32)
+
+
+def _top_k(logits: np.ndarray, k: int) -> np.ndarray:
+    if 0 < k < logits.size:
+        kth = np.partition(logits, logits.size - k)[logits.size - k]  # the k-th largest
+        logits = np.where(logits < kth, np.float32(-np.inf), logits)
+    return logits
+
+
+def _top_p(logits: np.ndarray, p: float) -> np.ndarray:
+    if p >= 1.0:
+        return logits
+    order = np.argsort(-logits, kind="stable")
+    probs = _softmax(logits[order])
+    cumulative = np.cumsum(probs, dtype=np.float64).astype(np.float32)
+    drop = cumulative - probs >= np.float32(p)  # keep up to and including the crossing id
+    drop[0] = False
+    out = logits.copy()
+    out[order[drop]] = -np.inf
+    return out
+
+
+def _min_p(logits: np.ndarray, min_p: float) -> np.ndarray:
+    if min_p <= 0.0:
+        return logits
+    return np.where(logits - logits.max() < np.float32(np.log(min_p)), np.float32(-np.inf), logits)
+
+
+def _typical(logits: np.ndarray, typical_p: float) -> np.ndarray:
+    if typical_p >= 1.0:
+        return logits
+    top = logits.max()
+    logp = logits - top - np.float32(np.log(np.exp(logits - top).sum(dtype=np.float32)))
+    p = np.exp(logp)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        entropy = np.float32(-(p * np.where(p > 0, logp, 0)).sum(dtype=np.float32))
+        distance = np.abs(-logp - entropy)
+    order = np.argsort(distance, kind="stable")
+    sorted_p = p[order]
+    before = np.cumsum(sorted_p, dtype=np.float64).astype(np.float32) - sorted_p
+    drop = before >= np.float32(typical_p)
+    drop[0] = False
+    out = logits.copy()
+    out[order[drop]] = -np.inf
+    return out
+
+
+def draw(logits: np.ndarray, rng: TorchRandom) -> int:
+    """Inverse-CDF sampling, as `stylegen.builtin.samplers.draw`."""
+    cdf = np.cumsum(_softmax(logits), dtype=np.float64).astype(np.float32)
+    u = np.float32(rng.rand() * cdf[-1])
+    return min(int(np.searchsorted(cdf, u, side="right")), cdf.size - 1)
+
+
+def sample(name: str, logits: np.ndarray, params: Mapping[str, Any], rng: TorchRandom) -> int:
+    """One id from logits (V,) with built-in sampler `name`."""
+    if name == "greedy":
+        return int(np.argmax(logits))
+    scaled = _scaled(logits, params)
+    if name == "top-k":
+        scaled = _top_k(scaled, int(params.get("top_k", 40)))
+    elif name == "top-p":
+        scaled = _top_p(_top_k(scaled, int(params.get("top_k", 0))), float(params.get("top_p", 0.9)))
+    elif name == "min-p":
+        scaled = _min_p(scaled, float(params.get("min_p", 0.05)))
+    elif name == "typical":
+        scaled = _typical(scaled, float(params.get("typical_p", 0.95)))
+    return draw(scaled, rng)
+
+
+@dataclass
+class LightStyle:
+    """A style loaded for writing without torch (what `Decoder` here needs)."""
+
+    name: str
+    path: Path
+    meta: Any
+    tokenizer: Any
+    step: numpy_step.RecurrentStep | numpy_step.QRNNStep = field(repr=False)
+    device: str = "cpu"
+    precision: str = "fp32"
+
+
+def applies(device: str) -> bool:
+    """Whether the torch-free path may run for `--device` here."""
+    if os.environ.get(OFF_SWITCH) == "1":
+        return False
+    if device == "cpu":
+        return True
+    return device == "auto" and not any(os.path.exists(p) for p in GPU_DEVICES)
+
+
+def _builtin(kind: str, name: str) -> bool:
+    try:
+        return plugins.registry().entry(kind, name).package == plugins.DISTRIBUTION
+    except StylegenError:
+        return False  # unknown, or claimed twice: the torch path says so
+
+
+def expected_shapes(cell: str, vocab: int, hidden: int, layers: int, embed: int) -> dict[str, tuple[int, ...]]:
+    """The tensors a built-in model of this shape has, by state_dict name."""
+    shapes: dict[str, tuple[int, ...]] = {"embedding.weight": (vocab, embed)}
+    sizes = [embed] + [hidden] * (layers - 1)
+    for k, n in enumerate(sizes):
+        if cell == "qrnn":
+            shapes |= {f"layers.{k}.gates.weight": (3 * hidden, 2 * n), f"layers.{k}.gates.bias": (3 * hidden,)}
+            continue
+        rows = {"lstm": 4, "gru": 3, "rnn": 1}[cell] * hidden
+        shapes |= {f"rnn.weight_ih_l{k}": (rows, n), f"rnn.weight_hh_l{k}": (rows, hidden)}
+        shapes |= {f"rnn.bias_ih_l{k}": (rows,), f"rnn.bias_hh_l{k}": (rows,)}
+    return shapes | {"head.weight": (vocab, hidden), "head.bias": (vocab,)}
+
+
+def load(name: str, device: str, sampler: str) -> LightStyle | None:
+    """Style `name` loaded for writing with `sampler` without torch, or None (see the module)."""
+    if not applies(device) or sampler not in SAMPLERS or not _builtin("sampler", sampler):
+        return None
+    meta = styles.read_meta(name)  # its errors are the torch path's too
+    cell, config = meta.model.name, dict(meta.model.config)
+    if cell not in numpy_step.CELLS or not _builtin("model", cell) or not set(config) <= CONFIG_KEYS:
+        return None
+    values = [config.get(k) for k in ("hidden", "layers", "embed")]
+    if not all(type(v) is int and v > 0 for v in values):
+        return None
+    hidden, layers, embed = (int(v) for v in values)  # type: ignore[arg-type]  # ints, checked above
+    if layers > MAX_LAYERS:
+        return None
+    path = styles.style_path(name)
+    try:
+        tokenizer = plugins.get("tokenizer", meta.tokenizer.name).load(path / styles.TOKENIZER_DIR)
+        expected = expected_shapes(cell, tokenizer.vocab_size, hidden, layers, embed)
+        if tokenizer.vocab_size != meta.tokenizer.vocab_size or sum(map(np.prod, expected.values())) > MAX_PARAMS:
+            return None
+        from safetensors import safe_open
+
+        with safe_open(str(path / styles.WEIGHTS), framework="np") as f:
+            if {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()} != expected:
+                return None
+            weights = {k: f.get_tensor(k).astype(np.float32) for k in expected}
+    except Exception:  # a damaged tokenizer or weights file: the torch path's checks name it
+        return None
+    if not all(np.isfinite(w).all() for w in weights.values()):
+        return None
+    return LightStyle(name, path, meta, tokenizer, numpy_step.build(cell, weights))
+
+
+class Decoder:
+    """One row of text in progress, as `stylegen.Decoder` at n = 1 (its `encode`, `feed`,
+    `step`, `flush` and `params`), on a `LightStyle`."""
+
+    def __init__(
+        self,
+        style: LightStyle,
+        *,
+        sampler: str = "temperature",
+        params: Mapping[str, Any] | None = None,
+        seed: int = 0,
+        n: int = 1,
+        penalties: Penalties | None = None,
+    ) -> None:
+        if n != 1:
+            raise StylegenError("the torch-free decoder writes one text at a time (n = 1)")
+        self.style, self.tokenizer, self.step_model = style, style.tokenizer, style.step
+        self.sampler = sampler
+        self.params = sampler_params(plugins.get("sampler", sampler), params)
+        self.rng = TorchRandom(seed)
+        self.penalties = penalties
+        self.banned = np.array(banned_ids(self.tokenizer), dtype=np.int64)
+        self.counts = np.zeros(self.tokenizer.vocab_size, dtype=np.float32)
+        self.last: np.ndarray | None = None
+        self.stream: StreamDecoder | None = (
+            self.tokenizer.decode_stream() if isinstance(self.tokenizer, DecodesStream) else None
+        )
+
+    def encode(self, text: str) -> np.ndarray:
+        return np.asarray(self.tokenizer.encode(text), dtype=np.int64).reshape(-1)
+
+    def feed(self, ids: Sequence[int] | np.ndarray) -> None:
+        for token in np.asarray(ids, dtype=np.int64).reshape(-1).tolist():
+            self.last = self.step_model(token)
+            self.counts[token] += 1
+
+    def feed_text(self, text: str) -> None:
+        self.feed(self.encode(text))
+
+    def next_id(self) -> int:
+        if self.last is None:
+            self.feed_text(EMPTY_PRIME)
+        assert self.last is not None
+        logits = self.last.copy()
+        if self.penalties is not None and self.penalties.active:
+            logits = self.penalties.apply(logits, self.counts)
+        if self.banned.size:
+            logits[self.banned] = -np.inf
+        return sample(self.sampler, logits, self.params, self.rng)
+
+    def step(self) -> list[str]:
+        token = self.next_id()
+        self.feed([token])
+        return [self.tokenizer.decode([token]) if self.stream is None else self.stream.push(token)]
+
+    def flush(self) -> list[str]:
+        return [""] if self.stream is None else [self.stream.flush()]
