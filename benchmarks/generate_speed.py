@@ -37,7 +37,7 @@ from threadpoolctl import threadpool_limits
 
 from stylegen import _generate, home, plugins, styles
 from stylegen._generate import Decoder
-from stylegen.models import stepper
+from stylegen.models import numpy_step
 from stylegen.records.style import StyleRecord
 from stylegen.styles import Style
 
@@ -230,13 +230,13 @@ def measure(args: argparse.Namespace) -> None:
             )
         if batch == 1:  # numpy's BLAS on a fixed number of threads (the default times both)
             for threads in sorted({1, torch.get_num_threads()}):
-                stepper.blas = stepper.BlasThreads.fixed(threads)
+                numpy_step.blas = numpy_step.BlasThreads.fixed(threads)
                 stepped = Style("bench", Path("."), style.meta, style.tokenizer, style.model, "cpu", "fp32")
                 rate = chars_per_second(stepped, batch, steps)
                 rows.append(
                     row(f"chars/s, batch 1, one-token step, fp32, BLAS fixed at {threads} thread(s)", rate, 1, "fp32")
                 )
-            stepper.blas = None  # the default: the faster of the two, timed as it runs
+            numpy_step.blas = None  # the default: the faster of the two, timed as it runs
         for precision in ("fp32", "fp16", "int8"):
             stepped = Style("bench", Path("."), style.meta, style.tokenizer, style.model, "cpu", precision)
             flag = {"fp32": "", "fp16": " (--fp16)", "int8": " (--int8)"}[precision]

@@ -246,7 +246,9 @@ class Decoder:
     ) -> None:
         if n != 1:
             raise StylegenError("the torch-free decoder writes one text at a time (n = 1)")
-        self.style, self.tokenizer, self.step_model = style, style.tokenizer, style.step
+        self.style, self.tokenizer = style, style.tokenizer
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        self.step_model = numpy_step.timed(style.step, cores)  # BLAS threads chosen as in the torch path
         self.sampler = sampler
         self.params = sampler_params(plugins.get("sampler", sampler), params)
         self.rng = TorchRandom(seed)

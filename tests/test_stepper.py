@@ -138,7 +138,7 @@ def test_blas_threads_change_no_result_and_the_faster_choice_is_kept() -> None:
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from stylegen.models.stepper import BlasThreads
+    from stylegen.models.numpy_step import BlasThreads
 
     rng = np.random.default_rng(0)
     w, x = rng.standard_normal((1024, 321)).astype(np.float32), rng.standard_normal(321).astype(np.float32)

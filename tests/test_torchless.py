@@ -141,7 +141,9 @@ def test_generate_imports_no_torch_and_falls_back_where_it_must(hermetic: Path) 
     env = {**os.environ, "STYLEGEN_HOME": str(hermetic)}
     text, imported = run_generate(env, "r", "--length", "80", "--seed", "2", "--device", "cpu")
     assert not imported and len(text) > 50
-    same, imported = run_generate({**env, "STYLEGEN_TORCH": "1"}, "r", "--length", "80", "--seed", "2", "--device", "cpu")
+    same, imported = run_generate(
+        {**env, "STYLEGEN_TORCH": "1"}, "r", "--length", "80", "--seed", "2", "--device", "cpu"
+    )
     assert imported and same == text
     for extra in (["--int8"], ["--n", "2"], ["--beam", "2"]):
         _, imported = run_generate(env, "r", "--length", "10", "--seed", "2", "--device", "cpu", *extra)

@@ -28,9 +28,13 @@ the model's own state).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 #: The models with a step here: the built-in cells.
 CELLS = ("lstm", "gru", "rnn", "qrnn")
@@ -183,6 +187,84 @@ class QRNNStep:
                 h += x  # residual after the first layer
             layer["last"][:] = x  # x_t is the next step's x_{t-1}
         return np.dot(self.head, self.top, out=self.logits)
+
+
+class BlasThreads:
+    """numpy's BLAS threads for the batch-1 float32 steps, chosen by timing the steps.
+
+    On an idle machine every core wins (2x512 LSTM: 3,962 chars/s on two threads against
+    2,450 on one); beside a busy process one thread wins (2x256: 4,384 against 1,887), since
+    each product then waits for the second thread's time slice (benchmarks/generate_speed.py
+    --busy). So every `PERIOD` steps each choice runs `TRIAL` steps, and the faster is kept
+    for the rest of the period. The choice changes no result: each output of a product is one
+    thread's dot product (the same bits on one thread or two; tests/test_stepper.py)."""
+
+    PERIOD, TRIAL = 2000, 40
+
+    def __init__(self, cores: int) -> None:
+        self.choices = [cores, 1] if cores > 1 else [1]
+        self.controller: Any = None
+        self.threads = 0  # the count set now (0: not set yet)
+        self.best = self.choices[0]
+        self.position = 0  # steps into the period
+        self.spent = [0.0] * len(self.choices)  # this period's trial time of each choice
+
+    @classmethod
+    def fixed(cls, threads: int) -> BlasThreads:
+        """Always `threads` (benchmarks compare the choices with it)."""
+        chooser = cls(threads)
+        chooser.choices, chooser.spent = [threads], [0.0]
+        chooser.best = threads
+        return chooser
+
+    def _set(self, threads: int) -> None:
+        if threads != self.threads:
+            if self.controller is None:
+                from threadpoolctl import ThreadpoolController
+
+                self.controller = ThreadpoolController().select(user_api="blas")
+            self.controller.limit(limits=threads)
+            self.threads = threads
+
+    def before(self) -> int:
+        """Set the threads for the next step; the trial it belongs to (-1: none)."""
+        trial = self.position // self.TRIAL
+        if trial < len(self.choices):
+            self._set(self.choices[trial])
+            return trial
+        self._set(self.best)
+        return -1
+
+    def after(self, trial: int, seconds: float) -> None:
+        """Count a step that took `seconds`."""
+        if trial >= 0:
+            self.spent[trial] += seconds
+        self.position += 1
+        if self.position == len(self.choices) * self.TRIAL:
+            self.best = self.choices[self.spent.index(min(self.spent))]
+        elif self.position >= self.PERIOD:
+            self.position, self.spent = 0, [0.0] * len(self.choices)
+
+
+#: The process's chooser (None until a batch-1 float32 step is built; benchmarks may fix it).
+blas: BlasThreads | None = None
+
+
+def timed(step: Callable[..., T], cores: int) -> Callable[..., T]:
+    """`step` with numpy's BLAS threads chosen around each call (`BlasThreads` over `cores`,
+    one chooser for the process)."""
+
+    def run(*args: Any) -> T:
+        global blas
+        if blas is None:
+            blas = BlasThreads(cores)
+        trial = blas.before()
+        start = time.perf_counter()
+        out = step(*args)
+        blas.after(trial, time.perf_counter() - start)
+        return out
+
+    return run
 
 
 def build(cell: str, weights: Mapping[str, np.ndarray]) -> RecurrentStep | QRNNStep:

@@ -30,7 +30,6 @@ last is copied in first). Models opt in with a `token_stepper(batch, precision)`
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -45,89 +44,12 @@ PRECISIONS = ("fp32", "fp16", "int8")
 Step = Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]]
 
 
-class BlasThreads:
-    """numpy's BLAS threads for the batch-1 float32 steps, chosen by timing the steps.
-
-    On an idle machine every core wins (2x512 LSTM: 3,962 chars/s on two threads against
-    2,450 on one); beside a busy process one thread wins (2x256: 4,384 against 1,887), since
-    each product then waits for the second thread's time slice (benchmarks/generate_speed.py
-    --busy). So every `PERIOD` steps each choice runs `TRIAL` steps, and the faster is kept
-    for the rest of the period. The choice changes no result: each output of a product is one
-    thread's dot product (the same bits on one thread or two; tests/test_stepper.py)."""
-
-    PERIOD, TRIAL = 2000, 40
-
-    def __init__(self, cores: int) -> None:
-        self.choices = [cores, 1] if cores > 1 else [1]
-        self.controller: Any = None
-        self.threads = 0  # the count set now (0: not set yet)
-        self.best = self.choices[0]
-        self.position = 0  # steps into the period
-        self.spent = [0.0] * len(self.choices)  # this period's trial time of each choice
-
-    @classmethod
-    def fixed(cls, threads: int) -> BlasThreads:
-        """Always `threads` (benchmarks compare the choices with it)."""
-        chooser = cls(threads)
-        chooser.choices, chooser.spent = [threads], [0.0]
-        chooser.best = threads
-        return chooser
-
-    def _set(self, threads: int) -> None:
-        if threads != self.threads:
-            if self.controller is None:
-                from threadpoolctl import ThreadpoolController
-
-                self.controller = ThreadpoolController().select(user_api="blas")
-            self.controller.limit(limits=threads)
-            self.threads = threads
-
-    def before(self) -> int:
-        """Set the threads for the next step; the trial it belongs to (-1: none)."""
-        trial = self.position // self.TRIAL
-        if trial < len(self.choices):
-            self._set(self.choices[trial])
-            return trial
-        self._set(self.best)
-        return -1
-
-    def after(self, trial: int, seconds: float) -> None:
-        """Count a step that took `seconds`."""
-        if trial >= 0:
-            self.spent[trial] += seconds
-        self.position += 1
-        if self.position == len(self.choices) * self.TRIAL:
-            self.best = self.choices[self.spent.index(min(self.spent))]
-        elif self.position >= self.PERIOD:
-            self.position, self.spent = 0, [0.0] * len(self.choices)
-
-
-#: The process's chooser (None until a batch-1 float32 step is built; benchmarks may fix it).
-blas: BlasThreads | None = None
-
-
-def _blas() -> BlasThreads:
-    global blas
-    if blas is None:
-        blas = BlasThreads(torch.get_num_threads())
-    return blas
-
-
 def timed(step: Step, batch: int, precision: str) -> Step:
-    """`step` with numpy's BLAS threads chosen around it (`BlasThreads`) where its products are
-    numpy's (batch 1, float32); else `step` itself."""
+    """`step` with numpy's BLAS threads chosen around it (`numpy_step.BlasThreads`) where its
+    products are numpy's (batch 1, float32); else `step` itself."""
     if batch != 1 or precision != "fp32":
         return step
-
-    def run(ids: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        chooser = _blas()
-        trial = chooser.before()
-        start = time.perf_counter()
-        out = step(ids, state)
-        chooser.after(trial, time.perf_counter() - start)
-        return out
-
-    return run
+    return numpy_step.timed(step, torch.get_num_threads())
 
 
 class Linear:
