@@ -4,6 +4,12 @@ The user's message is written into the text in the corpus's own turn format (for
 speaker line, the speech, a blank line); then the model writes the next turn until it ends
 (the blank line, a stop sequence or a length limit) and only that answer is shown. Without
 a turn format, chat continues the user's text.
+
+A style loaded without torch (`stylegen.torchless.LightStyle`: a built-in cell, a built-in
+sampler, float32 on the CPU) chats through the torch-free decoder. What needs torch — adapting
+the weights, a sampler plugin, saving or loading the conversation's state — first hands the
+conversation over to the torch path (`use_torch`), exactly where it is: the state, the logits,
+the counts and the random generator go on as they were.
 """
 
 from __future__ import annotations
@@ -99,9 +105,7 @@ class ChatSession:
             self.seed = random_seed()
         if self.params is None:
             self.params = {"temperature": DEFAULT_TEMPERATURE} if self.sampler == "temperature" else {}
-        self.decoder = Decoder(
-            self.style, sampler=self.sampler, params=self.params, seed=self.seed, penalties=self.penalties
-        )
+        self.decoder: Any = self._new_decoder()
         self.user = self.format.resolve(self.user) if self.user else self.format.default_user()
         self.to = self.format.resolve(self.to) if self.to else None
         self.turns: list[Turn] = []
@@ -118,9 +122,34 @@ class ChatSession:
         if self.max_tokens is None:
             self.max_tokens = default_max_tokens(self.format, self.style.meta)
 
+    def _new_decoder(self) -> Any:
+        """The torch-free decoder for a style loaded without torch (a `torchless.LightStyle`,
+        known by its `load_with_torch`) and a sampler it draws for; else the torch one."""
+        options: dict[str, Any] = {"sampler": self.sampler, "params": self.params, "seed": self.seed}
+        options["penalties"] = self.penalties
+        if hasattr(self.style, "load_with_torch"):
+            light: Any = self.style
+            if light.takes(self.sampler):
+                return light.decoder(**options)
+            self.style = light.load_with_torch()
+        return Decoder(self.style, **options)
+
+    @property
+    def torchless(self) -> bool:
+        """Whether this conversation runs without torch (so far)."""
+        return hasattr(self.decoder, "to_torch")
+
+    def use_torch(self) -> None:
+        """Go on through the torch path from exactly here (nothing if already there)."""
+        if self.torchless:
+            light: Any = self.style  # a torchless.LightStyle
+            self.style = light.load_with_torch()
+            self.decoder = self.decoder.to_torch(self.style)
+
     def _start_adapting(self) -> None:
         import copy
 
+        self.use_torch()
         from stylegen.training.dynamic import Adaptation
 
         if self.style.precision != "fp32":
@@ -153,6 +182,9 @@ class ChatSession:
 
     # --- settings -------------------------------------------------------------------------
     def set_sampler(self, sampler: str, params: Mapping[str, Any] | None = None) -> None:
+        if self.torchless and not self.decoder.takes(sampler):
+            plugins.registry().entry("sampler", sampler)  # an unknown name is an error before any change
+            self.use_torch()
         before = (self.sampler, dict(self.decoder.params))
         self.decoder.set_sampler(sampler, params or {})
         if sampler != before[0]:
@@ -218,7 +250,7 @@ class ChatSession:
         """
 
         def clone(t: Any) -> Any:
-            return None if t is None else t.detach().clone()
+            return None if t is None else (t.copy() if hasattr(t, "copy") else t.detach().clone())
 
         decoder = self.decoder
         return {
@@ -242,7 +274,7 @@ class ChatSession:
         """
 
         def clone(t: Any) -> Any:
-            return None if t is None else t.clone()
+            return None if t is None else (t.copy() if hasattr(t, "copy") else t.clone())
 
         decoder = self.decoder
         decoder.state = tree_map(clone, snapshot["state"])
@@ -354,17 +386,15 @@ class ChatSession:
             spent += 1
         return header, spent
 
-    def _header_ids(self, header: str, headers: list[str]) -> Any:
-        """The ids (k,) whose text keeps `header` the start of one of `headers` (none banned)."""
-        import torch
-
+    def _header_ids(self, header: str, headers: list[str]) -> list[int]:
+        """The ids whose text keeps `header` the start of one of `headers` (none banned)."""
         if self._pieces is None:
             tokenizer = self.decoder.tokenizer
             banned = set(self.decoder.banned.tolist())
             self._pieces = [(i, tokenizer.decode([i])) for i in range(tokenizer.vocab_size) if i not in banned]
             self._prefixes = {h[:k] for h in headers for k in range(1, len(h) + 1)}
         prefixes = self._prefixes
-        return torch.tensor([i for i, piece in self._pieces if piece and header + piece in prefixes], dtype=torch.long)
+        return [i for i, piece in self._pieces if piece and header + piece in prefixes]
 
     def _close_turn(self, raw: str) -> None:
         """After an answer cut short, feed what ends a turn, so the next one starts cleanly."""
@@ -399,6 +429,7 @@ class ChatSession:
         pickle); an existing file is replaced only with `overwrite`."""
         from safetensors.torch import save_file
 
+        self.use_torch()
         path = writable(path, overwrite)
         tensors, structure = flatten_state(self.decoder.state)
         if self.decoder.last is not None:
@@ -439,6 +470,7 @@ class ChatSession:
         import torch
         from safetensors import SafetensorError, safe_open
 
+        self.use_torch()
         try:
             with safe_open(str(path), framework="pt") as f:
                 meta = f.metadata() or {}

@@ -386,9 +386,13 @@ class Decoder:
     def feed_text(self, text: str) -> None:
         self.feed(self.encode(text))
 
-    def next_ids(self, only: torch.Tensor | None = None) -> torch.Tensor:
+    def next_ids(self, only: torch.Tensor | Sequence[int] | None = None) -> torch.Tensor:
         """Sample the next token of each row (n,) from the last logits, without feeding it;
         with `only` (k,) ids, among those alone (none of them banned, k > 0)."""
+        import torch
+
+        if only is not None and not isinstance(only, torch.Tensor):
+            only = torch.as_tensor(only, dtype=torch.long)
         if self.last is None:
             self.feed_text(EMPTY_PRIME)
         assert self.last is not None
@@ -408,7 +412,7 @@ class Decoder:
                 ids = self.sampler(logits, self.params, self.generator)
         return ids if self._trusted else checked_ids(ids, self.n, logits.size(-1), self.sampler.name)
 
-    def step(self, only: torch.Tensor | None = None) -> list[str]:
+    def step(self, only: torch.Tensor | Sequence[int] | None = None) -> list[str]:
         """Sample one token per row (among the ids `only`, when given), feed it back, and
         return each row's decoded text (only complete characters: a part of one is held back
         until the rest comes)."""

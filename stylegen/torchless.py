@@ -56,7 +56,10 @@ SAMPLERS = ("greedy", "temperature", "top-k", "top-p", "min-p", "typical")
 
 
 class TorchRandom:
-    """torch's CPU generator (MT19937), seeded as `torch.Generator().manual_seed(seed)`."""
+    """torch's CPU generator (MT19937), seeded as `torch.Generator().manual_seed(seed)`.
+
+    It counts its draws: a torch generator seeded alike and advanced by as many
+    (`torch.rand(draws)` takes one 32-bit output per float) is in the same state (`to_torch`)."""
 
     def __init__(self, seed: int) -> None:
         key = np.empty(624, dtype=np.uint32)
@@ -65,13 +68,33 @@ class TorchRandom:
         for j in range(1, 624):  # MT19937's init_genrand
             x = (1812433253 * (x ^ (x >> 30)) + j) & 0xFFFFFFFF
             key[j] = x
+        self.seed, self.draws = seed, 0
         self.bits = np.random.MT19937(0)
         self.bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": 624}}
 
     def rand(self) -> np.float32:
         """One float32 in [0, 1): `torch.rand(1, generator=g)`."""
         word = int(self.bits.random_raw())
+        self.draws += 1
         return np.float32((word & 0xFFFFFF) * (1.0 / (1 << 24)))
+
+    def get_state(self) -> dict[str, Any]:
+        """A copy of the state, for `set_state` (as a torch generator's)."""
+        state = self.bits.state
+        return {"key": state["state"]["key"].copy(), "pos": state["state"]["pos"], "draws": self.draws}
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        self.bits.state = {"bit_generator": "MT19937", "state": {"key": state["key"].copy(), "pos": state["pos"]}}
+        self.draws = state["draws"]
+
+    def to_torch(self) -> Any:
+        """A `torch.Generator` in the same state (imports torch)."""
+        import torch
+
+        generator = torch.Generator().manual_seed(self.seed)
+        if self.draws:
+            torch.rand(self.draws, generator=generator)
+        return generator
 
 
 # The built-in samplers' arithmetic on one row of logits (V,) float32; see builtin/samplers.py.
@@ -162,9 +185,22 @@ class LightStyle:
     path: Path
     meta: Any
     tokenizer: Any
-    step: numpy_step.RecurrentStep | numpy_step.QRNNStep = field(repr=False)
+    step: numpy_step.Step = field(repr=False)
     device: str = "cpu"
     precision: str = "fp32"
+
+    def load_with_torch(self) -> Any:
+        """The same style loaded through torch (`stylegen.load_style`), for what needs torch."""
+        return styles.load_style_at(self.path, self.name, "cpu", meta=self.meta)
+
+    @staticmethod
+    def takes(sampler: str) -> bool:
+        """Whether the torch-free decoder draws for `sampler`."""
+        return Decoder.takes(sampler)
+
+    def decoder(self, **options: Any) -> Decoder:
+        """A torch-free `Decoder` on this style (options as `Decoder`'s)."""
+        return Decoder(self, **options)
 
 
 def applies(device: str) -> bool:
@@ -197,9 +233,9 @@ def expected_shapes(cell: str, vocab: int, hidden: int, layers: int, embed: int)
     return shapes | {"head.weight": (vocab, hidden), "head.bias": (vocab,)}
 
 
-def load(name: str, device: str, sampler: str) -> LightStyle | None:
+def load(name: str, device: str, sampler: str = "temperature") -> LightStyle | None:
     """Style `name` loaded for writing with `sampler` without torch, or None (see the module)."""
-    if not applies(device) or sampler not in SAMPLERS or not _builtin("sampler", sampler):
+    if not applies(device) or not Decoder.takes(sampler):
         return None
     meta = styles.read_meta(name)  # its errors are the torch path's too
     cell, config = meta.model.name, dict(meta.model.config)
@@ -231,8 +267,9 @@ def load(name: str, device: str, sampler: str) -> LightStyle | None:
 
 
 class Decoder:
-    """One row of text in progress, as `stylegen.Decoder` at n = 1 (its `encode`, `feed`,
-    `step`, `flush` and `params`), on a `LightStyle`."""
+    """Text in progress for one row, as `stylegen.Decoder` at n = 1 (`encode`, `feed`, `step`,
+    `flush`, `params`, `set_sampler`, `reset`, the `state`, `last`, `counts` and `generator`
+    a chat session snapshots), on a `LightStyle`. `to_torch` hands it over to the torch path."""
 
     def __init__(
         self,
@@ -249,43 +286,110 @@ class Decoder:
         self.style, self.tokenizer = style, style.tokenizer
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         self.step_model = numpy_step.timed(style.step, cores)  # BLAS threads chosen as in the torch path
-        self.sampler = sampler
-        self.params = sampler_params(plugins.get("sampler", sampler), params)
-        self.rng = TorchRandom(seed)
+        self.set_sampler(sampler, params or {})
+        self.generator = TorchRandom(seed)
         self.penalties = penalties
         self.banned = np.array(banned_ids(self.tokenizer), dtype=np.int64)
-        self.counts = np.zeros(self.tokenizer.vocab_size, dtype=np.float32)
+        self.sampler_state: Any = None  # the built-in samplers keep none
+        self.reset()
+
+    @staticmethod
+    def takes(sampler: str) -> bool:
+        """Whether this decoder draws for `sampler` (a built-in one)."""
+        return sampler in SAMPLERS and _builtin("sampler", sampler)
+
+    def set_sampler(self, sampler: str, params: Mapping[str, Any]) -> None:
+        if not self.takes(sampler):
+            raise StylegenError(f"sampler {sampler!r} needs the torch path (stylegen.torchless.SAMPLERS are built in)")
+        self.params = sampler_params(plugins.get("sampler", sampler), params)
+        self.sampler = sampler
+
+    def start_sampler(self) -> None:
+        """A new text for the sampler: the built-in ones keep no state."""
+
+    def reset_stepper(self) -> None:
+        """Nothing to pack again: the weights never change here."""
+
+    def reset(self) -> None:
+        """Forget everything fed so far."""
+        self.style.step.reset()
         self.last: np.ndarray | None = None
+        self.counts: np.ndarray | None = None
         self.stream: StreamDecoder | None = (
             self.tokenizer.decode_stream() if isinstance(self.tokenizer, DecodesStream) else None
         )
+
+    @property
+    def state(self) -> tuple[np.ndarray, ...] | None:
+        """The step's state arrays (updated in place; None before anything is fed)."""
+        return None if self.last is None else self.style.step.state
+
+    @state.setter
+    def state(self, value: Sequence[np.ndarray] | None) -> None:
+        if value is None:
+            self.style.step.reset()
+            return
+        for mine, theirs in zip(self.style.step.state, value, strict=True):
+            np.copyto(mine, theirs)
 
     def encode(self, text: str) -> np.ndarray:
         return np.asarray(self.tokenizer.encode(text), dtype=np.int64).reshape(-1)
 
     def feed(self, ids: Sequence[int] | np.ndarray) -> None:
-        for token in np.asarray(ids, dtype=np.int64).reshape(-1).tolist():
+        tokens = np.asarray(ids, dtype=np.int64).reshape(-1).tolist()
+        if not tokens:
+            return
+        if self.counts is None:
+            self.counts = np.zeros(self.tokenizer.vocab_size, dtype=np.float32)
+        for token in tokens:
             self.last = self.step_model(token)
             self.counts[token] += 1
 
     def feed_text(self, text: str) -> None:
         self.feed(self.encode(text))
 
-    def next_id(self) -> int:
+    def next_id(self, only: Sequence[int] | None = None) -> int:
         if self.last is None:
             self.feed_text(EMPTY_PRIME)
-        assert self.last is not None
+        assert self.last is not None and self.counts is not None
         logits = self.last.copy()
         if self.penalties is not None and self.penalties.active:
             logits = self.penalties.apply(logits, self.counts)
         if self.banned.size:
             logits[self.banned] = -np.inf
-        return sample(self.sampler, logits, self.params, self.rng)
+        if only is not None:
+            kept = np.asarray(only, dtype=np.int64)
+            masked = np.full_like(logits, -np.inf)
+            masked[kept] = logits[kept]
+            logits = masked
+        return sample(self.sampler, logits, self.params, self.generator)
 
-    def step(self) -> list[str]:
-        token = self.next_id()
+    def step(self, only: Sequence[int] | None = None) -> list[str]:
+        """Sample one token (among the ids `only`, when given), feed it back, return its text."""
+        token = self.next_id(only)
         self.feed([token])
         return [self.tokenizer.decode([token]) if self.stream is None else self.stream.push(token)]
 
     def flush(self) -> list[str]:
         return [""] if self.stream is None else [self.stream.flush()]
+
+    def to_torch(self, style: Any) -> Any:
+        """A `stylegen.Decoder` on `style` (the same style loaded with torch) that goes on exactly
+        where this one is: the state, the last logits, the counts and the random generator."""
+        import torch
+
+        from stylegen._generate import Decoder as TorchDecoder
+
+        decoder = TorchDecoder(style, sampler=self.sampler, params=self.params, penalties=self.penalties)
+        decoder.generator = self.generator.to_torch()
+        if self.last is not None and self.counts is not None:
+            arrays = [torch.from_numpy(a.copy()) for a in self.style.step.state]
+            template = style.model.init_state(1, "cpu")
+            shaped = [
+                a.reshape(t.shape)
+                for a, t in zip(arrays, [template] if isinstance(template, torch.Tensor) else template, strict=True)
+            ]
+            decoder.state = shaped[0] if isinstance(template, torch.Tensor) else tuple(shaped)
+            decoder.last = torch.from_numpy(self.last.copy())[None]
+            decoder.counts = torch.from_numpy(self.counts.copy())[None]
+        return decoder

@@ -16,8 +16,20 @@ import torch
 from click.testing import CliRunner
 from safetensors.torch import save_file
 
-from stylegen import Decoder, Penalties, TorchlessDecoder, home, load_style, plugins, stream, styles, torchless_style
+from stylegen import (
+    ChatSession,
+    Decoder,
+    Penalties,
+    TorchlessDecoder,
+    home,
+    load_style,
+    plugins,
+    stream,
+    styles,
+    torchless_style,
+)
 from stylegen.cli import cli
+from stylegen.errors import StylegenError
 from stylegen.records.style import StyleRecord
 from stylegen.torchless import TorchRandom
 
@@ -173,3 +185,73 @@ def test_anything_unexpected_leaves_the_style_to_the_torch_path(hermetic: Path) 
     weights["head.bias"][0] = float("nan")
     save_file(weights, str(path / styles.WEIGHTS))
     assert torchless_style("r", "cpu", "temperature") is None
+
+
+def sessions(name: str, **options: Any) -> tuple[ChatSession, ChatSession]:
+    """The same conversation through torch and without it."""
+    light = torchless_style(name, "cpu", options.get("sampler", "temperature"))
+    assert light is not None
+    return ChatSession(load_style(name), **options), ChatSession(light, **options)
+
+
+MESSAGES = ["hello bob.", "hi anna, how are you?", "bye all."]
+
+
+def test_chat_without_torch_answers_as_the_torch_path(play: str) -> None:
+    heavy, light = sessions(play, seed=4, params={"temperature": 1.0})
+    for message in MESSAGES:
+        assert light.reply(message) == heavy.reply(message)
+        assert light.speaker == heavy.speaker
+    assert light.torchless and not heavy.torchless and light.forward_tokens == heavy.forward_tokens
+    heavy, light = sessions(play, seed=9, to="BOB", sampler="top-k", params={"temperature": 1.5, "top_k": 4})
+    assert [light.reply(m) for m in MESSAGES] == [heavy.reply(m) for m in MESSAGES]
+
+
+def test_a_light_session_restores_snapshots_and_hands_over_to_torch_exactly(play: str, tmp_path: Path) -> None:
+    heavy, light = sessions(play, seed=2, params={"temperature": 1.2})
+    light.reply(MESSAGES[0])
+    snapshot = light.snapshot()
+    first = light.reply(MESSAGES[1])
+    light.restore(snapshot)
+    assert light.reply(MESSAGES[1]) == first  # the same draw again
+    light.restore(snapshot, rng=False)
+    light.reply(MESSAGES[1])  # a new draw: the generator went on
+    light.restore(snapshot)
+    light.reply(MESSAGES[1])
+    heavy.reply(MESSAGES[0])
+    heavy.reply(MESSAGES[1])
+    light.save_state(tmp_path / "chat.state")  # needs torch: the conversation moves over, exactly
+    assert not light.torchless
+    resumed = ChatSession(load_style(play), seed=0)
+    resumed.load_state(tmp_path / "chat.state")
+    expected = heavy.reply(MESSAGES[2])
+    assert light.reply(MESSAGES[2]) == expected and resumed.reply(MESSAGES[2]) == expected
+
+
+def test_a_light_session_keeps_its_sampler_rules(play: str) -> None:
+    _, light = sessions(play, seed=1)
+    light.set_sampler("min-p", {"min_p": 0.1})
+    assert light.torchless and light.params["min_p"] == 0.1
+    with pytest.raises(StylegenError, match="unknown sampler"):
+        light.set_sampler("no-such-sampler")
+    assert light.torchless and light.sampler == "min-p"
+    light.set_adapt(True)  # dynamic evaluation learns with torch
+    assert not light.torchless and light.adaptation is not None
+    assert light.reply(MESSAGES[0])
+
+
+def test_chat_from_the_command_line_imports_no_torch(play: str, hermetic: Path) -> None:
+    code = (
+        "import sys\nfrom stylegen.cli import main\nsys.argv = ['stylegen', 'chat', *sys.argv[1:]]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO TORCH', file=sys.stderr)\n"
+    )
+    env = {**os.environ, "STYLEGEN_HOME": str(hermetic)}
+    args = [sys.executable, "-c", code, play, "--seed", "3", "--device", "cpu"]
+    runs = [
+        subprocess.run(args, input="hello bob.\nbye all.\n", env={**env, "STYLEGEN_TORCH": flag},
+                       capture_output=True, text=True, check=True)
+        for flag in ("0", "1")
+    ]  # fmt: skip
+    assert "NO TORCH" in runs[0].stderr and "NO TORCH" not in runs[1].stderr
+    assert runs[0].stdout == runs[1].stdout and runs[0].stdout.strip()

@@ -246,13 +246,16 @@ def chat_command(
     With a play, the answer is a turn by a character: `stylegen chat bard --as ROMEO --to JULIET`.
     Works in pipes: `echo "Good morrow" | stylegen chat bard`.
     """
-    from stylegen import ChatSession, Penalties, sampler_choice
+    from stylegen import ChatSession, Penalties, sampler_choice, torchless_style
 
     options = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
     name, values, warnings = sampler_choice(sampler, options, params)  # the rule generate follows
     for message in warnings:
         click.echo(f"warning: {message}", err=True)
-    loaded, copies = load_for_writing(style, device, int8, check_copy, fp16)
+    # Without torch where it can (stylegen/torchless.py); what needs torch later (a sampler
+    # plugin, /save-state, /load-state) hands the conversation over to it.
+    light = None if (adapt or int8 or fp16) else torchless_style(style, device, name)
+    loaded, copies = load_for_writing(style, device, int8, check_copy, fp16, loaded=light)
     session = ChatSession(
         loaded, user=as_, to=to, sampler=name, params=values,
         seed=seed, max_tokens=max_length, stops=stop,

@@ -69,7 +69,22 @@ def lstm_order(weight: np.ndarray, hidden: int) -> np.ndarray:
     return np.concatenate([i, f, o, g])
 
 
-class RecurrentStep:
+class Step:
+    """What both steps share: `state` (arrays in the model's layout) and `logits` (V,)."""
+
+    state: tuple[np.ndarray, ...]
+    logits: np.ndarray
+
+    def reset(self) -> None:
+        """The state back to zeros (a new text)."""
+        for array in self.state:
+            array.fill(0.0)
+
+    def __call__(self, token: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+class RecurrentStep(Step):
     """`lstm`, `gru` and `rnn` (tanh), stacked: state h (L, 1, H) and, in an LSTM, c (L, 1, H)."""
 
     def __init__(self, cell: str, weights: Mapping[str, np.ndarray]) -> None:
@@ -143,7 +158,7 @@ class RecurrentStep:
         return np.dot(self.head, self.top, out=self.logits)
 
 
-class QRNNStep:
+class QRNNStep(Step):
     """`qrnn`: per layer c (1, H) and the last input x_{t-1} (1, I), the model's state order."""
 
     def __init__(self, weights: Mapping[str, np.ndarray]) -> None:
@@ -267,7 +282,7 @@ def timed(step: Callable[..., T], cores: int) -> Callable[..., T]:
     return run
 
 
-def build(cell: str, weights: Mapping[str, np.ndarray]) -> RecurrentStep | QRNNStep:
+def build(cell: str, weights: Mapping[str, np.ndarray]) -> Step:
     """The step of model `cell` (one of `CELLS`) from its weights by state_dict name."""
     if cell == "qrnn":
         return QRNNStep(weights)

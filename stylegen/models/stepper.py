@@ -91,7 +91,7 @@ class NumpyStepper:
     """A numpy step (`stylegen.models.numpy_step`) behind the stepper's call: ids (1,) int64
     in, logits (1, V) float32 out, and the state as tensors sharing the step's arrays."""
 
-    def __init__(self, step: numpy_step.RecurrentStep | numpy_step.QRNNStep) -> None:
+    def __init__(self, step: numpy_step.Step) -> None:
         self.step = step
         tensors = tuple(torch.from_numpy(a) for a in step.state)
         self.tensors = tensors
