@@ -24,6 +24,7 @@ class StyleLoader:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[Any, Any]] = {}
+        self._light: dict[str, tuple[Any, Any]] = {}  # loaded without torch, for chat
 
     def load(self, name: str) -> Any:
         """The loaded `Style` (call from a worker thread: this imports torch and reads weights)."""
@@ -39,9 +40,26 @@ class StyleLoader:
             self._cache[name] = (key, style)
             return style
 
+    def load_light(self, name: str, sampler: str) -> Any:
+        """The style loaded without torch for chat with `sampler` (`stylegen.torchless_style`:
+        a built-in cell and sampler, on a machine without a GPU), else the loaded `Style`."""
+        from stylegen import read_meta, torchless_style
+
+        meta = read_meta(name)
+        key = (meta.updated, meta.steps, meta.params, meta.best_step)
+        with self._lock:
+            hit = self._light.get(name)
+            if hit is not None and hit[0] == key and hit[1].takes(sampler):
+                return hit[1]
+            style = torchless_style(name, "auto", sampler)
+            if style is not None:
+                self._light[name] = (key, style)
+        return style if style is not None else self.load(name)
+
     def forget(self, name: str) -> None:
         with self._lock:
             self._cache.pop(name, None)
+            self._light.pop(name, None)
 
 
 def _nothing_open(mode: str) -> str | None:

@@ -93,10 +93,14 @@ class WritingScreen(AppScreen):
     def _loading(self, name: str) -> None:
         """Show that style `name` is loading (before the title says so)."""
 
+    def _load_style(self, name: str) -> Any:
+        """The style this screen writes with (in a worker thread)."""
+        return self.shared.loader.load(name)
+
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _load(self, name: str) -> None:
         try:
-            style = self.shared.loader.load(name)
+            style = self._load_style(name)
         except Exception as e:  # any failure to load is shown, and the app goes on
             self.post_message(self.Loaded(name, None, one_line(e)))
             return

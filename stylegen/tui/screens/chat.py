@@ -95,7 +95,16 @@ class ChatScreen(WritingScreen):
         if self.style is None:
             self.session = None
 
+    def _load_style(self, name: str) -> Any:
+        """Without torch where it can (stylegen/torchless.py): ready to chat in a fraction of the
+        time. Adapting needs torch from the start; a sampler plugin or saving the state later
+        hands the conversation over to it (`ChatSession.use_torch`)."""
+        if getattr(self, "_adapting_at_load", False):
+            return self.shared.loader.load(name)
+        return self.shared.loader.load_light(name, self.sampler)
+
     def _loading(self, name: str) -> None:
+        self._adapting_at_load = self.query_one("#chat-adapt", Checkbox).value  # read here, in the UI thread
         self.query_one(Transcript).clear()
         self.query_one(Transcript).set_empty_text(f"Loading {name}…")
 
