@@ -6,7 +6,8 @@ In one run, best of `--repeat` (each a fresh process, nothing kept warm): `pytho
 torch"` (the floor the torch path stands on), `stylegen --help`, `stylegen generate STYLE
 --length 200` end to end, without torch (the default for the built-in cells:
 stylegen/torchless.py) and with it (`STYLEGEN_TORCH=1`), each against importing torch
-(issue 18's target: at most 0.25 s more), and
+(issue 18's target: at most 0.25 s more), `stylegen chat STYLE` answering one piped message on
+each path, and
 the app's first frame and its ready-to-chat time (`stylegen tui STYLE`, headless through
 Textual's test driver: the first frame is Textual's Ready event, sent once the first frame has
 been displayed; ready is when the style has loaded and a message would be answered; targets
@@ -96,6 +97,10 @@ print("|".join(name for name, _ in marks[1:]))
 """
 
 
+#: The message `stylegen chat` answers in the benchmark (piped; the same seed, the same answer on both paths).
+CHAT_INPUT = "Good morrow, my lord.\n"
+
+
 def generate_phases(style: str, repeat: int, script: str = GENERATE_PHASES) -> list[tuple[str, float]]:
     """Each phase's best time over `repeat` fresh processes."""
     best: list[float] = []
@@ -109,11 +114,11 @@ def generate_phases(style: str, repeat: int, script: str = GENERATE_PHASES) -> l
     return list(zip(names, best, strict=True))
 
 
-def seconds(command: list[str], repeat: int, env: dict[str, str] | None = None) -> float:
+def seconds(command: list[str], repeat: int, env: dict[str, str] | None = None, stdin: str | None = None) -> float:
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True, env=env)
+        subprocess.run(command, check=True, capture_output=True, env=env, input=stdin, text=stdin is not None)
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -141,6 +146,9 @@ def main() -> None:
     generate = [*exe, "generate", args.style, "--length", "200", "--seed", "1"]
     gen_s = seconds(generate, args.repeat, {**os.environ, "STYLEGEN_TORCH": "0"})
     gen_torch_s = seconds(generate, args.repeat, {**os.environ, "STYLEGEN_TORCH": "1"})
+    chat = [*exe, "chat", args.style, "--seed", "1"]
+    chat_s = seconds(chat, args.repeat, {**os.environ, "STYLEGEN_TORCH": "0"}, CHAT_INPUT)
+    chat_torch_s = seconds(chat, args.repeat, {**os.environ, "STYLEGEN_TORCH": "1"}, CHAT_INPUT)
     first, ready = app_seconds(args.style, args.repeat)
     print(
         f"# startup: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, best of {args.repeat}"
@@ -153,6 +161,8 @@ def main() -> None:
     print(f"| the same with `STYLEGEN_TORCH=1` (the torch path) | {gen_torch_s:.3f} | |")
     print(f"| generate over importing torch, without torch | {gen_s - torch_s:+.3f} | at most 0.25 |")
     print(f"| generate over importing torch, the torch path | {gen_torch_s - torch_s:+.3f} | at most 0.25 |")
+    print(f"| `stylegen chat {args.style}`, one message answered, without torch | {chat_s:.3f} | |")
+    print(f"| the same with `STYLEGEN_TORCH=1` | {chat_torch_s:.3f} | |")
     print(f"| app: first frame | {first:.3f} | under 0.6 |")
     print(f"| app: ready to chat with {args.style} | {ready:.3f} | under 2 |")
     print()

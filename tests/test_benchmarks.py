@@ -174,3 +174,11 @@ def test_every_recipe_compare_variant_is_a_valid_run_and_preset_cpu_is_the_prese
     train, model = preset("cpu")
     row = table["preset-cpu"]
     assert row["model_config"] == model and all(row[k] == v for k, v in train.items() if k != "eval_every")
+
+
+def test_startup_phases_time_both_generation_paths(trained: str) -> None:
+    startup = script("startup")
+    light = dict(startup.generate_phases(trained, 1, startup.TORCHLESS_PHASES))
+    heavy = dict(startup.generate_phases(trained, 1))
+    assert "import torch" in heavy and "import torch" not in light  # the script itself asserts no torch
+    assert all(v >= 0 for v in [*light.values(), *heavy.values()]) and len(light) == 4 and len(heavy) == 5
