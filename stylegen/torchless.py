@@ -1,10 +1,12 @@
-"""Generation without torch: `stylegen generate` for the built-in cells, on the CPU, in numpy.
+"""Writing without torch: `stylegen generate`, `stylegen chat` and the app's Chat screen for
+the built-in cells, on the CPU, in numpy.
 
-Importing torch takes 1.1–1.7 s on the project's 2-core test machine, several times what
+Importing torch takes 1.2–1.9 s on the project's 2-core test machine, several times what
 writing 200 characters takes. The built-in cells' one-token step needs only matrix-vector
 products (`stylegen.models.numpy_step`), so a style of theirs can be loaded from its files
-and written from with numpy alone, and `stylegen generate` starts in a fraction of the time
-(benchmarks/startup.py).
+and written from with numpy alone, and generation and chat start in a fraction of the time
+(benchmarks/startup.py). A chat session hands its conversation over to torch, exactly where
+it is, when it first needs it (`Decoder.to_torch`, `stylegen.ChatSession.use_torch`).
 
 It gives the same text as the torch path for the same seed:
 
