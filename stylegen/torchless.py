@@ -33,7 +33,7 @@ torch path, whose checks say what is wrong with a damaged style.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,6 +203,20 @@ class LightStyle:
     def decoder(self, **options: Any) -> Decoder:
         """A torch-free `Decoder` on this style (options as `Decoder`'s)."""
         return Decoder(self, **options)
+
+    def generate(self, prime: str = "", *, length: int = 500, cancel: Any = None, **options: Any) -> Iterator[str]:
+        """Stream text as `stylegen.Style.generate` does (options: sampler, params, seed,
+        penalties); a sampler this path does not draw for takes the torch path."""
+        from stylegen._generate import stream
+
+        sampler = options.get("sampler", "temperature")
+        if not self.takes(sampler):
+            yield from self.load_with_torch().generate(prime, length=length, cancel=cancel, **options)
+            return
+        if length < 0:
+            raise StylegenError(f"--length must be >= 0 (got {length})")
+        for chunks in stream(self.decoder(**options), prime, length, cancel):
+            yield chunks[0]
 
 
 def applies(device: str) -> bool:

@@ -255,3 +255,12 @@ def test_chat_from_the_command_line_imports_no_torch(play: str, hermetic: Path) 
     ]  # fmt: skip
     assert "NO TORCH" in runs[0].stderr and "NO TORCH" not in runs[1].stderr
     assert runs[0].stdout == runs[1].stdout and runs[0].stdout.strip()
+
+
+def test_a_light_style_generates_as_the_loaded_one(trained: str) -> None:
+    light = torchless_style(trained, "cpu")
+    assert light is not None
+    options = {"length": 80, "seed": 6, "sampler": "top-p", "params": {"top_p": 0.8, "temperature": 1.1}}
+    assert "".join(light.generate("the ", **options)) == "".join(load_style(trained).generate("the ", **options))
+    with pytest.raises(StylegenError, match="--length"):
+        list(light.generate("", length=-1))

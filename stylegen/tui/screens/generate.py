@@ -86,6 +86,11 @@ class GenerateScreen(WritingScreen):
     def _load_failed(self, text: str) -> None:
         self._status(text)
 
+    def _load_style(self, name: str) -> Any:
+        """Without torch where it can (stylegen/torchless.py); a sampler plugin chosen later
+        writes through torch (`LightStyle.generate`)."""
+        return self.shared.loader.load_light(name, self.sampler)
+
     def _ready(self, style: Any) -> None:
         self.style = style
         self._title(style_summary(self.style.meta))
