@@ -39,7 +39,7 @@ def test_the_shipped_style_loads_unchanged() -> None:
     raw = SHIPPED.read_text(encoding="utf-8")
     record = StyleRecord.from_json(json.loads(raw), SHIPPED)
     assert dumped(record.to_json()) == raw
-    assert record.name == "shakespeare" and record.model.shape == "qrnn 3x384"
+    assert record.name == "shakespeare" and record.model.shape == "qrnn 3x512"
     assert record.turns is not None and record.turns.kind == "speaker-line"
     assert record.recipe == "recipe.toml" and record.val_bpc is not None and record.val_bpc < 2.3
 
