@@ -84,10 +84,10 @@ mark("import stylegen.cli (click, the commands)")
 from stylegen import TorchlessDecoder, stream, torchless_style
 style = torchless_style(sys.argv[1], "auto", "temperature")
 assert style is not None, "the style is not one the torch-free path writes"
-mark("load the style without torch (records, plugins, weights, the step)")
+mark("load the style without torch (records, plugins, weights)")
 chunks = stream(TorchlessDecoder(style, params={"temperature": 0.8}, seed=1), "", 200)
 first = next(chunks)
-mark("first character (prime fed)")
+mark("first character (the step packed, prime fed)")
 for _ in chunks:
     pass
 mark("199 more characters")

@@ -249,9 +249,6 @@ class ChatSession:
         they are when the snapshot is restored.
         """
 
-        def clone(t: Any) -> Any:
-            return None if t is None else (t.copy() if hasattr(t, "copy") else t.detach().clone())
-
         decoder = self.decoder
         return {
             "state": tree_map(clone, decoder.state),
@@ -272,9 +269,6 @@ class ChatSession:
         a new draw from the same point of the conversation (what "regenerate" wants); with
         the default, the same sampler and settings write the same answer again.
         """
-
-        def clone(t: Any) -> Any:
-            return None if t is None else (t.copy() if hasattr(t, "copy") else t.clone())
 
         decoder = self.decoder
         decoder.state = tree_map(clone, snapshot["state"])
@@ -555,6 +549,11 @@ class ChatSession:
         self.decoder.sampler_state = sampler_state
         self.seed = seed
         self.turns = [Turn(s, t) for s, t in turns]
+
+
+def clone(t: Any) -> Any:
+    """A copy of a tensor (detached) or of a numpy array (the torch-free decoder's), or None."""
+    return None if t is None else (t.copy() if hasattr(t, "copy") else t.detach().clone())
 
 
 def writable(path: Path, overwrite: bool) -> Path:

@@ -181,15 +181,22 @@ def sample(name: str, logits: np.ndarray, params: Mapping[str, Any], rng: TorchR
 
 @dataclass
 class LightStyle:
-    """A style loaded for writing without torch (what `Decoder` here needs)."""
+    """A style loaded for writing without torch (what `Decoder` here needs). Its weights are
+    shared, read only; each decoder packs its own step (`new_step`), so two decoders on one
+    style (the app's Chat and Generate screens) never share a state."""
 
     name: str
     path: Path
     meta: Any
     tokenizer: Any
-    step: numpy_step.Step = field(repr=False)
+    cell: str
+    weights: dict[str, np.ndarray] = field(repr=False)
     device: str = "cpu"
     precision: str = "fp32"
+
+    def new_step(self) -> numpy_step.Step:
+        """A one-token step of this style's model, with a state of its own."""
+        return numpy_step.build(self.cell, self.weights)
 
     def load_with_torch(self) -> Any:
         """The same style loaded through torch (`stylegen.load_style`), for what needs torch."""
@@ -279,7 +286,7 @@ def load(name: str, device: str, sampler: str = "temperature") -> LightStyle | N
         return None
     if not all(np.isfinite(w).all() for w in weights.values()):
         return None
-    return LightStyle(name, path, meta, tokenizer, numpy_step.build(cell, weights))
+    return LightStyle(name, path, meta, tokenizer, cell, weights)
 
 
 class Decoder:
@@ -300,8 +307,9 @@ class Decoder:
         if n != 1:
             raise StylegenError("the torch-free decoder writes one text at a time (n = 1)")
         self.style, self.tokenizer = style, style.tokenizer
+        self.cell_step = style.new_step()
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        self.step_model = numpy_step.timed(style.step, cores)  # BLAS threads chosen as in the torch path
+        self.run_step = numpy_step.timed(self.cell_step, cores)  # BLAS threads chosen as in the torch path
         self.set_sampler(sampler, params or {})
         self.generator = TorchRandom(seed)
         self.penalties = penalties
@@ -328,7 +336,7 @@ class Decoder:
 
     def reset(self) -> None:
         """Forget everything fed so far."""
-        self.style.step.reset()
+        self.cell_step.reset()
         self.last: np.ndarray | None = None
         self.counts: np.ndarray | None = None
         self.stream: StreamDecoder | None = (
@@ -338,14 +346,14 @@ class Decoder:
     @property
     def state(self) -> tuple[np.ndarray, ...] | None:
         """The step's state arrays (updated in place; None before anything is fed)."""
-        return None if self.last is None else self.style.step.state
+        return None if self.last is None else self.cell_step.state
 
     @state.setter
     def state(self, value: Sequence[np.ndarray] | None) -> None:
         if value is None:
-            self.style.step.reset()
+            self.cell_step.reset()
             return
-        for mine, theirs in zip(self.style.step.state, value, strict=True):
+        for mine, theirs in zip(self.cell_step.state, value, strict=True):
             np.copyto(mine, theirs)
 
     def encode(self, text: str) -> np.ndarray:
@@ -358,7 +366,7 @@ class Decoder:
         if self.counts is None:
             self.counts = np.zeros(self.tokenizer.vocab_size, dtype=np.float32)
         for token in tokens:
-            self.last = self.step_model(token)
+            self.last = self.run_step(token)
             self.counts[token] += 1
 
     def feed_text(self, text: str) -> None:
@@ -399,13 +407,8 @@ class Decoder:
         decoder = TorchDecoder(style, sampler=self.sampler, params=self.params, penalties=self.penalties)
         decoder.generator = self.generator.to_torch()
         if self.last is not None and self.counts is not None:
-            arrays = [torch.from_numpy(a.copy()) for a in self.style.step.state]
-            template = style.model.init_state(1, "cpu")
-            shaped = [
-                a.reshape(t.shape)
-                for a, t in zip(arrays, [template] if isinstance(template, torch.Tensor) else template, strict=True)
-            ]
-            decoder.state = shaped[0] if isinstance(template, torch.Tensor) else tuple(shaped)
+            # the step's arrays are laid out as the model's own state (numpy_step.model_state)
+            decoder.state = numpy_step.model_state([torch.from_numpy(a.copy()) for a in self.cell_step.state])
             decoder.last = torch.from_numpy(self.last.copy())[None]
             decoder.counts = torch.from_numpy(self.counts.copy())[None]
         return decoder

@@ -264,3 +264,13 @@ def test_a_light_style_generates_as_the_loaded_one(trained: str) -> None:
     assert "".join(light.generate("the ", **options)) == "".join(load_style(trained).generate("the ", **options))
     with pytest.raises(StylegenError, match="--length"):
         list(light.generate("", length=-1))
+
+
+def test_two_decoders_on_one_light_style_keep_their_own_state(trained: str) -> None:
+    light = torchless_style(trained, "cpu")
+    assert light is not None
+    alone = "".join(c[0] for c in stream(TorchlessDecoder(light, seed=3), "the ", 60))
+    first, second = TorchlessDecoder(light, seed=3), TorchlessDecoder(light, seed=8)
+    first.feed_text("the ")
+    second.feed_text("a quite different prime ")  # the app's Generate screen beside a chat
+    assert "".join(first.step()[0] for _ in range(60)) == alone

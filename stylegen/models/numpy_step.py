@@ -29,7 +29,7 @@ the model's own state).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -280,6 +280,12 @@ def timed(step: Callable[..., T], cores: int) -> Callable[..., T]:
         return out
 
     return run
+
+
+def model_state(items: Sequence[T]) -> T | tuple[T, ...]:
+    """A step's state arrays (or tensors over them) as the model's own state: one tensor for
+    a GRU or RNN, a tuple for an LSTM (h, c) and a QRNN (c, x_{t-1} per layer)."""
+    return items[0] if len(items) == 1 else tuple(items)
 
 
 def build(cell: str, weights: Mapping[str, np.ndarray]) -> Step:

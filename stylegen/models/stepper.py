@@ -95,7 +95,7 @@ class NumpyStepper:
         self.step = step
         tensors = tuple(torch.from_numpy(a) for a in step.state)
         self.tensors = tensors
-        self.state: Any = tensors[0] if len(tensors) == 1 else tensors  # the model's layout
+        self.state: Any = numpy_step.model_state(tensors)
         self.logits = torch.from_numpy(step.logits)[None]  # (1, V), a view the next step overwrites
 
     def __call__(self, ids: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
