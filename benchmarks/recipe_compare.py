@@ -53,6 +53,11 @@ def variants() -> dict[str, dict[str, Any]]:
         # `--preset cpu` as it is now (the rows below are written out, so they keep their meaning)
         "preset-cpu": {**train, "model_config": model},
         "textbook": TEXTBOOK,
+        # the preset with Muon on its hidden matrices (stylegen.training.optimizers), at the
+        # preset's lr (the update's RMS is matched to AdamW's), and at half and twice it
+        "preset-cpu+muon": {**train, "model_config": model, "optimizer": "muon"},
+        "preset-cpu+muon-lr4": {**train, "model_config": model, "optimizer": "muon", "lr": 4e-3},
+        "preset-cpu+muon-lr16": {**train, "model_config": model, "optimizer": "muon", "lr": 1.6e-2},
         "cpu": cpu,
         "cpu+ema": {**cpu, "ema": 0.998},
         "cpu+locked": with_model(cpu, locked_dropout=0.2),

@@ -157,6 +157,11 @@ def test_the_train_screen_starts_from_a_style_and_sets_the_ema(trained: str) -> 
         assert not isinstance(options, str) and options.args()[options.args().index("--locked-dropout") + 1] == "0.15"
         screen.query_one("#train-locked", Input).value = "1"
         assert screen._options() == "the locked dropout must be from 0 (off) to below 1, e.g. 0.1"
+        screen.query_one("#train-locked", Input).value = ""
+        assert "--optimizer" not in options.args()  # the preset's
+        screen.query_one("#train-optimizer", Select).value = "muon"
+        options = screen._options()
+        assert not isinstance(options, str) and options.args()[options.args().index("--optimizer") + 1] == "muon"
         start.value = FROM_SCRATCH
         await pilot.pause()
         assert not model.disabled

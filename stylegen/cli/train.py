@@ -66,7 +66,12 @@ BUILT_IN_MODELS = ("lstm", "gru", "rnn", "qrnn")  # the models a preset's sizes 
 @click.option("--batch-size", type=POSITIVE, help="Contiguous streams per batch.  [default: 64]")
 @click.option("--seq-len", type=POSITIVE, help="Tokens per window (BPTT length).  [default: 128]")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Peak learning rate.  [default: 0.003]")
-@click.option("--weight-decay", type=click.FloatRange(min=0), help="AdamW decay on matrices.  [default: 0.01]")
+@click.option("--weight-decay", type=click.FloatRange(min=0), help="Weight decay on matrices.  [default: 0.01]")
+@click.option(
+    "--optimizer",
+    type=click.Choice(["adamw", "muon"]),
+    help="muon: orthogonalised momentum (Muon) on the hidden matrices, AdamW on the rest.  [default: adamw]",
+)
 @click.option("--grad-clip", type=click.FloatRange(min=0, min_open=True), help="Max gradient norm.  [default: 1.0]")
 @click.option("--warmup-steps", type=click.IntRange(min=0), help="Linear warm-up steps.  [default: 100]")
 @click.option(
@@ -144,6 +149,7 @@ def train_command(
     seq_len: int | None,
     lr: float | None,
     weight_decay: float | None,
+    optimizer: str | None,
     grad_clip: float | None,
     warmup_steps: int | None,
     adaptive_dropout: bool | None,
@@ -219,7 +225,7 @@ def train_command(
             )
     given = {
         "batch_size": batch_size, "seq_len": seq_len, "lr": lr, "weight_decay": weight_decay,
-        "grad_clip": grad_clip, "warmup_steps": warmup_steps, "eval_every": eval_every, "ema": ema,
+        "optimizer": optimizer, "grad_clip": grad_clip, "warmup_steps": warmup_steps, "eval_every": eval_every, "ema": ema,
     }  # fmt: skip
     settings.update({k: v for k, v in given.items() if v is not None})
     if adaptive_dropout is not None:

@@ -26,6 +26,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.1  # the cosine decays to lr * min_lr_ratio
     warmup_steps: int = 100  # linear warm-up (capped at a tenth of a step-limited run)
     weight_decay: float = 0.01  # AdamW, on matrices only
+    optimizer: str = "adamw"  # adamw | muon (Muon on the hidden matrices: stylegen.training.optimizers)
     grad_clip: float = 1.0  # max global gradient norm
     ema: float = 0.0  # validate and save an exponential moving average of the weights with this decay (0: off)
     eval_every: int = 200  # steps between validations (and checkpoints)
@@ -74,6 +75,8 @@ class TrainConfig:
             raise StylegenError(f"device must be auto, cpu or cuda (got {self.device!r})")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise StylegenError(f"precision must be auto, fp32 or bf16 (got {self.precision!r})")
+        if self.optimizer not in ("adamw", "muon"):
+            raise StylegenError(f"optimizer must be adamw or muon (got {self.optimizer!r})")
         if not isinstance(self.adaptive_dropout, bool):
             raise StylegenError(f"adaptive-dropout must be true or false (got {self.adaptive_dropout!r})")
         if self.adapted is not None and not isinstance(self.adapted, dict):

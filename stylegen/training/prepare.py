@@ -214,16 +214,11 @@ def prepare(
 
 
 def make_optimizer(model: Any, cfg: TrainConfig) -> Any:
-    """AdamW; weight decay on matrices only (not on biases, gains or other vectors)."""
-    import torch
+    """The run's optimizer (`cfg.optimizer`: stylegen.training.optimizers); weight decay on
+    matrices only (not on biases, gains or other vectors)."""
+    from stylegen.training import optimizers
 
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    return torch.optim.AdamW(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=cfg.lr,
-        betas=(0.9, 0.99),
-    )
+    return optimizers.make(model, cfg.optimizer, cfg.lr, cfg.weight_decay)
 
 
 def _check_resumable(

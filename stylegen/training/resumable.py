@@ -24,7 +24,7 @@ from stylegen.errors import StylegenError
 COUNTS = ("step", "epoch", "window", "best_step")
 NUMBERS = ("seconds", "best_bpc", "best_loss")
 #: The optimizer's per-parameter moments, shaped like their parameter.
-MOMENTS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+MOMENTS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer")
 
 
 def _bad(where: str, what: str) -> StylegenError:

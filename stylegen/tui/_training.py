@@ -37,6 +37,7 @@ class TrainOptions:
     init_from: str | None = None  # --from: start from this style's model and weights
     ema: float | None = None  # --ema: None leaves it to the preset; 0 turns it off
     locked_dropout: float | None = None  # --locked-dropout: None leaves it to the preset (cpu: adapts to the run)
+    optimizer: str | None = None  # --optimizer: None leaves it to the preset
     layers: int | None = None
     hidden: int | None = None
     max_minutes: float | None = None
@@ -60,6 +61,7 @@ class TrainOptions:
             ("--tokenizer", self.tokenizer),
             ("--ema", self.ema),
             ("--locked-dropout", self.locked_dropout),
+            ("--optimizer", self.optimizer),
             ("--layers", self.layers),
             ("--hidden", self.hidden),
             ("--eval-every", self.eval_every),

@@ -26,7 +26,7 @@ from stylegen.tui.widgets import LossPlot
 
 IDLE = "Choose a corpus and the model, then Start (ctrl+t). Training runs in its own process."
 FROM_SCRATCH = ""  # the "Start from" choice: no style, new weights
-PRESET_MODEL = "*"  # the "Model" choice: whatever the preset trains (no --model)
+PRESET_MODEL = "*"  # the "Model" and "Optimizer" choice: whatever the preset has (no --model, --optimizer)
 NO_CORPUS = "No corpora yet: build one on the Corpus screen (F4) first."
 
 
@@ -148,6 +148,14 @@ class TrainScreen(AppScreen):
                         compact=True,
                         valid_empty=True,
                         id="train-locked",
+                    )
+                    yield Label("Optimizer", classes="field-label")
+                    yield Select(
+                        [("the preset's", PRESET_MODEL), ("adamw", "adamw"), ("muon (hidden matrices)", "muon")],
+                        value=PRESET_MODEL,
+                        allow_blank=False,
+                        compact=True,
+                        id="train-optimizer",
                     )
                     yield Label("Batch · sequence length", classes="field-label")
                     with Horizontal(classes="pair"):
@@ -318,6 +326,7 @@ class TrainScreen(AppScreen):
         if self.query("#train-preset"):
             preset = self.query_one("#train-preset", Select).value
         model = self.query_one("#train-model", Select).value
+        optimizer = self.query_one("#train-optimizer", Select).value
         start = self.query_one("#train-from", Select).value
         try:
             return TrainOptions(
@@ -327,6 +336,7 @@ class TrainScreen(AppScreen):
                 init_from=None if start == FROM_SCRATCH else str(start),
                 ema=self._fraction("train-ema", "the EMA decay", "0.998"),
                 locked_dropout=self._fraction("train-locked", "the locked dropout", "0.1"),
+                optimizer=None if optimizer == PRESET_MODEL else str(optimizer),
                 tokenizer=str(self.query_one("#train-tokenizer", Select).value),
                 preset=preset if isinstance(preset, str) else None,
                 layers=self._number("train-layers", int, "layers"),
