@@ -59,6 +59,13 @@ def test_hidden_matrices_leave_out_the_embedding_and_the_head() -> None:
         "head.weight": None,
         "head.bias": None,
     }
+    # a vocabulary as large as the gates' rows (3 x 16): the head is still the only one left out
+    same = QRNNLanguageModel(48, QRNNConfig(layers=2, hidden=16, embed=8))
+    blocks = optimizers.hidden_matrices(same)
+    assert [name for name, p in same.named_parameters() if id(p) in blocks] == [
+        "layers.0.gates.weight",
+        "layers.1.gates.weight",
+    ]
     for cell, gates in (("lstm", 4), ("gru", 3), ("rnn", 1)):
         model = RNNLanguageModel(cell, 50, RNNConfig(layers=2, hidden=16, embed=8))
         blocks = optimizers.hidden_matrices(model)

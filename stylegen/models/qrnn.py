@@ -107,11 +107,13 @@ def fo_pool(pre: torch.Tensor, c0: torch.Tensor) -> tuple[torch.Tensor, torch.Te
 
 
 class QRNNLayer(nn.Module):
+    #: the gate matrix's rows are three gates (z, f, o): `--optimizer muon` orthogonalises each apart
+    gate_blocks = 3
+
     def __init__(self, inputs: int, hidden: int) -> None:
         super().__init__()
         self.inputs, self.hidden = inputs, hidden
         self.gates = nn.Linear(2 * inputs, 3 * hidden)  # [x_t; x_{t-1}] -> z, f, o
-        self.gates.gate_blocks = 3  # three gates' rows: --optimizer muon orthogonalises each apart
         with torch.no_grad():
             self.gates.bias[hidden : 2 * hidden].fill_(1.0)  # forget gate leaning to remember
 

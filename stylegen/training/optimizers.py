@@ -40,25 +40,30 @@ def check_name(name: str) -> None:
 
 def hidden_matrices(model: Any) -> dict[int, int]:
     """{id: gate blocks} of the model's hidden matrices: 2-D parameters that are not an
-    embedding's table and not the output head's (a Linear whose outputs are the vocabulary).
+    embedding's table and not the output head's (the model's `head`, or where it has none, a
+    Linear whose outputs are the vocabulary).
 
     A matrix whose rows stack several gates (an LSTM's four, a GRU's or a QRNN's three) is
     orthogonalised gate by gate, since each gate is its own map: torch's recurrent layers say
-    so by their hidden size, any other module by a `gate_blocks` attribute (QRNNLayer's gates;
-    a plugin model can set one on its own modules the same way)."""
+    so by their hidden size, any other module by a `gate_blocks` attribute, for the matrices it
+    holds and its children hold (QRNNLayer's; a plugin model can set one on its own modules)."""
+    head = getattr(model, "head", None)
     vocab = getattr(model, "vocab_size", None)
     skip: set[int] = set()
     blocks: dict[int, int] = {}
     for module in model.modules():
         own = list(module.parameters(recurse=False))
-        if isinstance(module, torch.nn.Embedding) or (
-            isinstance(module, torch.nn.Linear) and vocab is not None and module.out_features == vocab
-        ):
+        is_head = (
+            module is head
+            if isinstance(head, torch.nn.Module)
+            else (isinstance(module, torch.nn.Linear) and vocab is not None and module.out_features == vocab)
+        )
+        if isinstance(module, torch.nn.Embedding) or is_head:
             skip.update(id(p) for p in own)
         elif isinstance(module, torch.nn.RNNBase):
             blocks.update({id(p): p.shape[0] // module.hidden_size for p in own if p.dim() == 2})
-        elif isinstance(getattr(module, "gate_blocks", None), int):
-            blocks.update({id(p): module.gate_blocks for p in own if p.dim() == 2})
+        elif isinstance(getattr(module, "gate_blocks", None), int):  # its matrices, its children's too
+            blocks.update({id(p): module.gate_blocks for p in module.parameters() if p.dim() == 2})
     found = {}
     for p in model.parameters():
         if p.dim() == 2 and id(p) not in skip:
@@ -121,7 +126,7 @@ class MuonAdamW(torch.optim.Optimizer):
         super().__init__(groups, defaults)
 
     @torch.no_grad()
-    def step(self, closure: Any = None) -> Any:  # type: ignore[override]
+    def step(self, closure: Any = None) -> Any:
         loss = None
         if closure is not None:
             with torch.enable_grad():
