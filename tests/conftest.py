@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,34 @@ from stylegen import plugins
 
 # Test models are tiny: one thread is faster than two, and keeps tests steady on a busy machine.
 torch.set_num_threads(1)
+
+
+class StopAt:
+    """An observer that asks the trainer to stop (sets `flag`, the run's `stop`) once it has
+    logged step `n`."""
+
+    def __init__(self, n: int, flag: threading.Event) -> None:
+        self.n, self.flag = n, flag
+
+    def on_event(self, event: Mapping[str, Any]) -> None:
+        if event["event"] == "step" and event["step"] >= self.n:
+            self.flag.set()
+
+
+def train_stopped_and_resumed(corpus: str, name: str, steps: int, stop_at: int, **settings: Any) -> None:
+    """A run of `steps` steps of `settings`, seed 1, stopped once it has logged step `stop_at`
+    and resumed to the end: to compare with the same run made in one go."""
+    from stylegen.training import TrainConfig, train
+
+    flag = threading.Event()
+    first = train(
+        TrainConfig(corpus=corpus, name=name, max_steps=steps, seed=1, **settings),
+        observers=[StopAt(stop_at, flag)],
+        stop=flag,
+    )
+    assert first["status"] == "stopped"
+    train(TrainConfig(corpus=corpus, name=name, max_steps=steps), resume=True)
+
 
 PHRASE = "the quick brown fox jumps over the lazy dog.\n"
 #: Tiny training settings: a few seconds on a 2-core CPU (TrainConfig(..., **TINY)).

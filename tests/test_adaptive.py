@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TINY
+from conftest import TINY, StopAt
 from test_cli import invoke, ok
 
 from stylegen import styles
@@ -66,18 +66,10 @@ def test_a_run_sets_records_and_saves_its_choice(tiny_corpus: str, epochs: float
 
 
 def test_a_resumed_run_keeps_the_choice(tiny_corpus: str) -> None:
-    class StopAt:
-        def __init__(self, flag: threading.Event) -> None:
-            self.flag = flag
-
-        def on_event(self, event: Any) -> None:
-            if event["event"] == "step" and event["step"] >= DECIDE_AT + 2:
-                self.flag.set()
-
     flag = threading.Event()
     settings: dict[str, Any] = {**TINY, "log_every": 1, "eval_every": 1000}
     cfg = TrainConfig(corpus=tiny_corpus, name="r", max_epochs=40.0, adaptive_dropout=True, **settings)
-    assert train(cfg, observers=[StopAt(flag)], stop=flag)["status"] == "stopped"
+    assert train(cfg, observers=[StopAt(DECIDE_AT + 2, flag)], stop=flag)["status"] == "stopped"
     saved = checkpoint.load(styles.style_path("r"))["config"]
     assert saved["adapted"]["locked_dropout"] == 0.2
     # resumed with a limit that allows few passes: the choice stays, nothing is chosen again

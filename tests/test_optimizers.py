@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import TINY
+from conftest import TINY, train_stopped_and_resumed
 
 from stylegen import styles
 from stylegen.cli import cli
@@ -136,22 +135,7 @@ def test_a_muon_run_learns_and_resumes_bit_for_bit(tiny_corpus: str, model: str)
     kinds = {key for entry in ckpt["optimizer"]["state"].values() for key in entry}
     assert {"momentum_buffer", "exp_avg", "exp_avg_sq", "step"} <= kinds
 
-    class StopAt:
-        def __init__(self, flag: threading.Event) -> None:
-            self.flag = flag
-
-        def on_event(self, event: Any) -> None:
-            if event["event"] == "step" and event["step"] >= 5:
-                self.flag.set()
-
-    flag = threading.Event()
-    first = train(
-        TrainConfig(corpus=tiny_corpus, name="split", max_steps=12, seed=1, **settings),
-        observers=[StopAt(flag)],
-        stop=flag,
-    )
-    assert first["status"] == "stopped"
-    train(TrainConfig(corpus=tiny_corpus, name="split", max_steps=12), resume=True)
+    train_stopped_and_resumed(tiny_corpus, "split", 12, stop_at=5, **settings)
     a, b = checkpoint.load(styles.style_path("whole")), checkpoint.load(styles.style_path("split"))
     for key, value in a["model"].items():
         assert torch.equal(value, b["model"][key]), key

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
 import torch
-from conftest import TINY
+from conftest import TINY, train_stopped_and_resumed
 
 from stylegen import plugins, styles
 from stylegen.training import TrainConfig, checkpoint, train
@@ -52,22 +51,7 @@ def test_ema_validates_and_saves_the_average_and_resumes_bit_for_bit(tiny_corpus
     if whole["best_step"] == 14:
         assert all(torch.allclose(p.float(), a) for p, a in zip(params, average, strict=True))
 
-    class StopAt:
-        def __init__(self, flag: threading.Event) -> None:
-            self.flag = flag
-
-        def on_event(self, event: Any) -> None:
-            if event["event"] == "step" and event["step"] >= 5:
-                self.flag.set()
-
-    flag = threading.Event()
-    first = train(
-        TrainConfig(corpus=tiny_corpus, name="split", max_steps=14, seed=1, **settings),
-        observers=[StopAt(flag)],
-        stop=flag,
-    )
-    assert first["status"] == "stopped"
-    train(TrainConfig(corpus=tiny_corpus, name="split", max_steps=14), resume=True)
+    train_stopped_and_resumed(tiny_corpus, "split", 14, stop_at=5, **settings)
     a, b = checkpoint.load(styles.style_path("whole")), checkpoint.load(styles.style_path("split"))
     assert a["ema"]["updates"] == b["ema"]["updates"] == 14
     for x, y in zip(a["ema"]["average"], b["ema"]["average"], strict=True):

@@ -8,22 +8,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from click.testing import CliRunner
-from conftest import TINY
+from conftest import TINY, StopAt
 
 from stylegen import styles
 from stylegen.cli import cli
 from stylegen.training import TrainConfig, train
-
-
-class StopAt:
-    """Asks the run to stop once it reaches `step`."""
-
-    def __init__(self, step: int, flag: threading.Event) -> None:
-        self.step, self.flag = step, flag
-
-    def on_event(self, event: Mapping[str, Any]) -> None:
-        if event["event"] == "step" and event["step"] >= self.step:
-            self.flag.set()
 
 
 class Starts:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import TINY
+from conftest import TINY, StopAt
 
 from stylegen import load_style, styles
 from stylegen.errors import StylegenError
@@ -24,17 +24,6 @@ def step_losses(style: str) -> dict[int, float]:
     path = styles.style_path(style) / "metrics.jsonl"
     events = [json.loads(line) for line in path.read_text().splitlines()]
     return {e["step"]: e["loss"] for e in events if e["event"] == "step"}
-
-
-class StopAt:
-    """An observer that asks the trainer to stop once it has logged step `n`."""
-
-    def __init__(self, n: int, flag: threading.Event) -> None:
-        self.n, self.flag = n, flag
-
-    def on_event(self, event: Mapping[str, Any]) -> None:
-        if event["event"] == "step" and event["step"] >= self.n:
-            self.flag.set()
 
 
 def test_stream_batches_are_contiguous_and_shifted() -> None:
