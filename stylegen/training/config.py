@@ -10,6 +10,8 @@ from typing import Any
 from stylegen.errors import StylegenError
 
 SEED_MAX = 2**64 - 1  # what torch.manual_seed accepts
+#: `optimizer`'s choices (stylegen.training.optimizers; the CLI's --optimizer lists them too)
+OPTIMIZERS = ("adamw", "muon")
 
 
 @dataclass
@@ -75,8 +77,8 @@ class TrainConfig:
             raise StylegenError(f"device must be auto, cpu or cuda (got {self.device!r})")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise StylegenError(f"precision must be auto, fp32 or bf16 (got {self.precision!r})")
-        if self.optimizer not in ("adamw", "muon"):
-            raise StylegenError(f"optimizer must be adamw or muon (got {self.optimizer!r})")
+        if self.optimizer not in OPTIMIZERS:
+            raise StylegenError(f"optimizer must be {' or '.join(OPTIMIZERS)} (got {self.optimizer!r})")
         if not isinstance(self.adaptive_dropout, bool):
             raise StylegenError(f"adaptive-dropout must be true or false (got {self.adaptive_dropout!r})")
         if self.adapted is not None and not isinstance(self.adapted, dict):

@@ -1,10 +1,11 @@
 """The training loop, written once against the stateful-step model protocol.
 
 Truncated BPTT over B contiguous streams: the state each window ends with starts the next
-(detached, so gradients stop at the window edge), and is reset at each epoch. AdamW, global
-gradient clipping, linear warm-up then cosine decay over the run's progress. Validation runs
-every `eval_every` steps over the whole validation split and is reported in bits per
-character; each validation writes a checkpoint, and the best weights become the style.
+(detached, so gradients stop at the window edge), and is reset at each epoch. AdamW (or
+Muon: stylegen.training.optimizers), global gradient clipping, linear warm-up then cosine
+decay over the run's progress. Validation runs every `eval_every` steps over the whole
+validation split and is reported in bits per character; each validation writes a
+checkpoint, and the best weights become the style.
 
 Read it top to bottom: `train` takes the style's lock and prepares the run
 (`stylegen.training.prepare`); `_loop` is the loop; each step is `train_step`; every
@@ -187,7 +188,7 @@ def stop_reason(run: Run, st: RunState, stop: threading.Event | None) -> str | N
 
 
 def train_step(run: Run, st: RunState, meter: Meter) -> float:
-    """One window of every stream: forward, loss, backward, clip, AdamW. Returns the lr used."""
+    """One window of every stream: forward, loss, backward, clip, optimizer step. Returns the lr used."""
     import torch
     import torch.nn.functional as F
 

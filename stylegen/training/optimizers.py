@@ -22,8 +22,8 @@ from typing import Any
 import torch
 
 from stylegen.errors import StylegenError
+from stylegen.training.config import OPTIMIZERS
 
-OPTIMIZERS = ("adamw", "muon")
 BETAS = (0.9, 0.99)
 #: Muon's momentum, and the quintic Newton-Schulz coefficients and step count of its
 #: reference description (they push small singular values up fast, to about 0.7-1.2, rather
@@ -31,11 +31,6 @@ BETAS = (0.9, 0.99)
 MOMENTUM = 0.95
 NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
 NS_STEPS = 5
-
-
-def check_name(name: str) -> None:
-    if name not in OPTIMIZERS:
-        raise StylegenError(f"optimizer must be one of {', '.join(OPTIMIZERS)} (got {name!r})")
 
 
 def hidden_matrices(model: Any) -> dict[int, int]:
@@ -74,10 +69,10 @@ def hidden_matrices(model: Any) -> dict[int, int]:
 
 def make(model: Any, name: str, lr: float, weight_decay: float) -> torch.optim.Optimizer:
     """The optimizer `name` over the model's parameters. Weight decay on matrices only."""
-    check_name(name)
-    params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.dim() >= 2]
-    no_decay = [p for p in params if p.dim() < 2]
+    if name not in OPTIMIZERS:
+        raise StylegenError(f"optimizer must be one of {', '.join(OPTIMIZERS)} (got {name!r})")
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
     if name == "adamw":
         return torch.optim.AdamW(
             [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
