@@ -118,7 +118,9 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, help="equal wall time instead of equal steps (an idle machine only)")
     parser.add_argument("--variants", default="textbook,cpu,cpu+ema,cpu+awd+ema")
     parser.add_argument("--chars", type=int, default=1_115_394)
-    parser.add_argument("--eval-every", type=int, default=200, help="in steps of 64 x 128 tokens (scaled to each variant's batch)")
+    parser.add_argument(
+        "--eval-every", type=int, default=200, help="in steps of 64 x 128 tokens (scaled to each variant's batch)"
+    )
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--seed", type=int, default=0)
