@@ -31,11 +31,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from threadpoolctl import threadpool_limits
 
-from stylegen import _generate, home, plugins, styles
+from stylegen import _generate, home, plugins, styles, torchless
 from stylegen._generate import Decoder
 from stylegen.models import numpy_step
 from stylegen.records.style import StyleRecord
@@ -69,46 +70,58 @@ def chars_per_second(style: Style, batch: int, steps: int, mkldnn: bool = False,
         decoder = Decoder(style, sampler="temperature", params={"temperature": 0.8}, seed=0, n=batch)
         if not fast:
             decoder._stepper_built = True  # as if the model had no one-token step
-        decoder.feed_text("Hello")
-        best = 0.0
-        for _ in range(3):
-            for _ in range(20):  # warm up
-                decoder.step()
-            start = time.perf_counter()
-            for _ in range(steps):
-                decoder.step()
-            best = max(best, batch * steps / (time.perf_counter() - start))
-        return best
+        return stepped_rate(decoder, batch, steps)
     finally:
         _generate.ONEDNN_OFF_ON_CPU = True
+
+
+def torch_free_chars_per_second(style: Style, steps: int) -> float:
+    """Characters/s of the torch-free decoder (`stylegen.torchless`, what `stylegen generate`
+    and chat take for a built-in cell at batch 1) on the same weights, at temperature 0.8."""
+    weights = {k: v.detach().float().numpy() for k, v in style.model.state_dict().items()}
+    cell = style.meta.model.name
+    light = torchless.LightStyle("bench", Path("."), style.meta, style.tokenizer, cell, weights)
+    return stepped_rate(light.decoder(sampler="temperature", params={"temperature": 0.8}, seed=0), 1, steps)
+
+
+def stepped_rate(decoder: Any, batch: int, steps: int) -> float:
+    """The best of three rounds of `steps` calls of `decoder.step()`, in characters/s."""
+    decoder.feed_text("Hello")
+    best = 0.0
+    for _ in range(3):
+        for _ in range(20):  # warm up
+            decoder.step()
+        start = time.perf_counter()
+        for _ in range(steps):
+            decoder.step()
+        best = max(best, batch * steps / (time.perf_counter() - start))
+    return best
 
 
 def floor_steps_per_second(model: torch.nn.Module, precision: str) -> float:
     """How often per second this CPU reads as many weights as `model` has, in `precision`:
     one matrix-vector product (batch 1) over a matrix of the same number of weights, with the
-    kernel the one-token step uses for that format (numpy/OpenBLAS for float32, fbgemm for
-    float16 and int8). The step cannot beat this by much: each step reads every weight once."""
+    kernel the batch-1 step uses for that format (numpy/OpenBLAS for float32, torch's
+    weight-only int8 kernel for int8 where it works here, fbgemm for float16). The step cannot
+    beat this by much: each step reads every weight once."""
     import numpy as np
 
-    from stylegen.models.stepper import Linear
+    from stylegen.models.stepper import Int8Product, Linear, int8_available
 
     weights = sum(p.numel() for name, p in model.named_parameters() if "embedding" not in name)
     cols = 1024
     rows = max(1, weights // cols)
     x = torch.zeros(1, cols + 1)
     x[0, cols] = 1.0
+    w = np.random.default_rng(0).standard_normal((rows, cols + 1), dtype=np.float32)
+    xv, out = x.numpy()[0], np.empty(rows, np.float32)
+    product: Any
     if precision == "fp32":  # numpy's product, as the batch-1 float32 step (stylegen.models.numpy_step)
-        w, xv, out = (
-            np.random.default_rng(0).standard_normal((rows, cols + 1), dtype=np.float32),
-            x.numpy()[0],
-            np.empty(rows, np.float32),
-        )
-
-        def product() -> None:
-            np.dot(w, xv, out=out)
-
+        product = numpy_step.dense(w, xv, out)
+    elif precision == "int8" and int8_available():  # as the batch-1 int8 step
+        product = Int8Product(w, xv, out)
     else:
-        product = Linear(torch.randn(rows, cols), torch.zeros(rows), precision).bind(x, torch.empty(1, rows))
+        product = Linear(torch.from_numpy(w[:, :cols]), torch.zeros(rows), precision).bind(x, torch.empty(1, rows))
     best = float("inf")
     with threadpool_limits(torch.get_num_threads(), user_api="blas"):  # the step's fastest choice idle
         for _ in range(50):
@@ -242,6 +255,9 @@ def measure(args: argparse.Namespace) -> None:
             flag = {"fp32": "", "fp16": " (--fp16)", "int8": " (--int8)"}[precision]
             rate = chars_per_second(stepped, batch, steps)
             rows.append(row(f"chars/s, batch {batch}, one-token step, {precision}{flag}", rate, batch, precision))
+        if batch == 1:
+            rate = torch_free_chars_per_second(style, steps)
+            rows.append(row("chars/s, batch 1, torch-free decoder, fp32 (`stylegen generate`)", rate, 1, "fp32"))
     rows.append(("first character after load (ms, median of 5)", f"{first_char_ms(style):.1f}"))
 
     if not args.no_commands:

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
-from stylegen import plugins
+from stylegen import plugins, sampling
 from stylegen.chunked import run_chunked
 from stylegen.errors import PluginError, StylegenError
 from stylegen.processors import Penalties
@@ -275,6 +275,7 @@ class Decoder:
         self.last: torch.Tensor | None = None  # (n, V) float32 on the CPU
         self.counts: torch.Tensor | None = None  # (n, V) float32 on the CPU: ids fed so far, per row
         self.banned = torch.tensor(banned_ids(self.tokenizer), dtype=torch.long)  # (k,) never sampled
+        self._banned_ids = self.banned.numpy()
         self._banning = self.banned.numel() > 0
         self.streams: list[StreamDecoder] | None = None  # one incremental decoder per row, if the tokenizer has them
         self._new_streams()
@@ -300,6 +301,9 @@ class Decoder:
         # need checking (a built-in's are ids of the vocabulary by construction).
         self._keeps_state = isinstance(pick, KeepsState)
         self._trusted = entry.package == plugins.DISTRIBUTION and type(pick).__module__ == "stylegen.builtin.samplers"
+        # One text with a built-in sampler: drawn in numpy (stylegen.sampling), as the
+        # torch-free path draws it, at about half the cost of torch's operations per token.
+        self._one_row = self.n == 1 and self._trusted and pick.name in sampling.SAMPLERS
         if not same:
             self.start_sampler()
 
@@ -396,6 +400,14 @@ class Decoder:
         if self.last is None:
             self.feed_text(EMPTY_PRIME)
         assert self.last is not None
+        if self._one_row:
+            counts = None if self.counts is None else self.counts[0].numpy()
+            among = None if only is None else only.numpy()
+            token = sampling.next_id(
+                self.sampler.name, self.last[0].numpy(), self.params, self._uniform,
+                penalties=self.penalties, counts=counts, banned=self._banned_ids, only=among,
+            )  # fmt: skip
+            return torch.tensor([token])
         logits = self.last.clone()  # (n, V)
         if self.penalties is not None and self.penalties.active and self.counts is not None:
             logits = self.penalties.apply(logits, self.counts)
@@ -411,6 +423,13 @@ class Decoder:
             else:
                 ids = self.sampler(logits, self.params, self.generator)
         return ids if self._trusted else checked_ids(ids, self.n, logits.size(-1), self.sampler.name)
+
+    def _uniform(self) -> Any:
+        """One float32 in [0, 1) from the decoder's generator, as `torch.rand` draws it."""
+        import numpy as np
+        import torch
+
+        return np.float32(torch.rand(1, generator=self.generator).item())
 
     def step(self, only: torch.Tensor | Sequence[int] | None = None) -> list[str]:
         """Sample one token per row (among the ids `only`, when given), feed it back, and

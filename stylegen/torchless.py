@@ -15,11 +15,10 @@ It gives the same text as the torch path for the same seed:
   CPU generator, seeded as `torch.Generator().manual_seed(seed)` seeds it (the seed's low 32
   bits), and a float32 uniform is the low 24 bits of one 32-bit output over 2**24, as
   `torch.rand` makes it;
-- the samplers here do the built-in samplers' arithmetic (stylegen.builtin.samplers) in the
-  same order and precision (the cumulative sum accumulated in float64, as torch's is on the
-  CPU). Exponentials and sums can differ in the last bit, so a draw that falls within about
-  1e-7 of a boundary between two ids could pick the other one: the texts agree in the tests
-  (tests/test_torchless.py), and the logits to float rounding.
+- the sampling is the same code: the torch path's `Decoder` draws a single text with the
+  numpy samplers of `stylegen.sampling` too, from the same random numbers. The logits agree
+  to float rounding, so a draw that falls within about 1e-7 of a boundary between two ids
+  could pick the other one: the texts agree in the tests (tests/test_torchless.py).
 
 A prime of more than one token goes through the model's `forward` in the torch path and
 through the step here, one token at a time: the state agrees to float rounding (about 1e-6).
@@ -40,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from stylegen import plugins, styles
+from stylegen import plugins, sampling, styles
 from stylegen._generate import EMPTY_PRIME, banned_ids, sampler_params
 from stylegen.errors import StylegenError
 from stylegen.models import MAX_LAYERS, MAX_PARAMS, numpy_step
@@ -53,8 +52,6 @@ OFF_SWITCH = "STYLEGEN_TORCH"
 GPU_DEVICES = ("/dev/nvidia0", "/dev/kfd", "/dev/dxg")
 #: The options a built-in cell's config may hold; any other leaves the style to the torch path.
 CONFIG_KEYS = frozenset({"hidden", "layers", "embed", "dropout", "locked_dropout", "weight_drop", "embed_dropout"})
-#: The built-in samplers this module draws for.
-SAMPLERS = ("greedy", "temperature", "top-k", "top-p", "min-p", "typical")
 
 
 class TorchRandom:
@@ -97,86 +94,6 @@ class TorchRandom:
         if self.draws:
             torch.rand(self.draws, generator=generator)
         return generator
-
-
-# The built-in samplers' arithmetic on one row of logits (V,) float32; see builtin/samplers.py.
-
-
-def _scaled(logits: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
-    return logits / np.float32(max(float(params.get("temperature", 1.0)), 1e-6))
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    e = np.exp(logits - logits.max())
-    return (e / e.sum(dtype=np.float32)).astype(np.float32)
-
-
-def _top_k(logits: np.ndarray, k: int) -> np.ndarray:
-    if 0 < k < logits.size:
-        kth = np.partition(logits, logits.size - k)[logits.size - k]  # the k-th largest
-        logits = np.where(logits < kth, np.float32(-np.inf), logits)
-    return logits
-
-
-def _top_p(logits: np.ndarray, p: float) -> np.ndarray:
-    if p >= 1.0:
-        return logits
-    order = np.argsort(-logits, kind="stable")
-    probs = _softmax(logits[order])
-    cumulative = np.cumsum(probs, dtype=np.float64).astype(np.float32)
-    drop = cumulative - probs >= np.float32(p)  # keep up to and including the crossing id
-    drop[0] = False
-    out = logits.copy()
-    out[order[drop]] = -np.inf
-    return out
-
-
-def _min_p(logits: np.ndarray, min_p: float) -> np.ndarray:
-    if min_p <= 0.0:
-        return logits
-    return np.where(logits - logits.max() < np.float32(np.log(min_p)), np.float32(-np.inf), logits)
-
-
-def _typical(logits: np.ndarray, typical_p: float) -> np.ndarray:
-    if typical_p >= 1.0:
-        return logits
-    top = logits.max()
-    logp = logits - top - np.float32(np.log(np.exp(logits - top).sum(dtype=np.float32)))
-    p = np.exp(logp)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        entropy = np.float32(-(p * np.where(p > 0, logp, 0)).sum(dtype=np.float32))
-        distance = np.abs(-logp - entropy)
-    order = np.argsort(distance, kind="stable")
-    sorted_p = p[order]
-    before = np.cumsum(sorted_p, dtype=np.float64).astype(np.float32) - sorted_p
-    drop = before >= np.float32(typical_p)
-    drop[0] = False
-    out = logits.copy()
-    out[order[drop]] = -np.inf
-    return out
-
-
-def draw(logits: np.ndarray, rng: TorchRandom) -> int:
-    """Inverse-CDF sampling, as `stylegen.builtin.samplers.draw`."""
-    cdf = np.cumsum(_softmax(logits), dtype=np.float64).astype(np.float32)
-    u = np.float32(rng.rand() * cdf[-1])
-    return min(int(np.searchsorted(cdf, u, side="right")), cdf.size - 1)
-
-
-def sample(name: str, logits: np.ndarray, params: Mapping[str, Any], rng: TorchRandom) -> int:
-    """One id from logits (V,) with built-in sampler `name`."""
-    if name == "greedy":
-        return int(np.argmax(logits))
-    scaled = _scaled(logits, params)
-    if name == "top-k":
-        scaled = _top_k(scaled, int(params.get("top_k", 40)))
-    elif name == "top-p":
-        scaled = _top_p(_top_k(scaled, int(params.get("top_k", 0))), float(params.get("top_p", 0.9)))
-    elif name == "min-p":
-        scaled = _min_p(scaled, float(params.get("min_p", 0.05)))
-    elif name == "typical":
-        scaled = _typical(scaled, float(params.get("typical_p", 0.95)))
-    return draw(scaled, rng)
 
 
 @dataclass
@@ -320,11 +237,11 @@ class Decoder:
     @staticmethod
     def takes(sampler: str) -> bool:
         """Whether this decoder draws for `sampler` (a built-in one)."""
-        return sampler in SAMPLERS and _builtin("sampler", sampler)
+        return sampler in sampling.SAMPLERS and _builtin("sampler", sampler)
 
     def set_sampler(self, sampler: str, params: Mapping[str, Any]) -> None:
         if not self.takes(sampler):
-            raise StylegenError(f"sampler {sampler!r} needs the torch path (stylegen.torchless.SAMPLERS are built in)")
+            raise StylegenError(f"sampler {sampler!r} needs the torch path (stylegen.sampling.SAMPLERS are built in)")
         self.params = sampler_params(plugins.get("sampler", sampler), params)
         self.sampler = sampler
 
@@ -376,17 +293,16 @@ class Decoder:
         if self.last is None:
             self.feed_text(EMPTY_PRIME)
         assert self.last is not None and self.counts is not None
-        logits = self.last.copy()
-        if self.penalties is not None and self.penalties.active:
-            logits = self.penalties.apply(logits, self.counts)
-        if self.banned.size:
-            logits[self.banned] = -np.inf
-        if only is not None:
-            kept = np.asarray(only, dtype=np.int64)
-            masked = np.full_like(logits, -np.inf)
-            masked[kept] = logits[kept]
-            logits = masked
-        return sample(self.sampler, logits, self.params, self.generator)
+        return sampling.next_id(
+            self.sampler,
+            self.last,
+            self.params,
+            self.generator.rand,
+            penalties=self.penalties,
+            counts=self.counts,
+            banned=self.banned,
+            only=only,
+        )
 
     def step(self, only: Sequence[int] | None = None) -> list[str]:
         """Sample one token (among the ids `only`, when given), feed it back, return its text."""

@@ -600,6 +600,7 @@ def packed_archive(trained: str, tmp_path: Path) -> tuple[Path, dict[str, bytes]
 @example(path=("stale",), value="x")
 @example(path=("optimizer", "state", 0, "exp_avg"), value=_tensor((3,), "float32"))
 @example(path=("optimizer", "param_groups", 0, "params"), value=[0])
+@example(path=("ema",), value=_tensor((0,), "int64"))  # an empty tensor beside another of another type
 def test_import_takes_any_checkpoint_shape(
     packed_archive: tuple[Path, dict[str, bytes], Any],
     path: tuple[Any, ...],

@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
 from stylegen import plugins
 from stylegen._generate import Decoder, stream
 from stylegen.errors import StylegenError
+from stylegen.models import numpy_step, stepper
+from stylegen.models.stepper import Int8Product, NumpyStepper, int8_available
 from stylegen.styles import Style, reduced_precision
 
 CASES = [
@@ -119,6 +122,58 @@ def test_same_seed_same_text_as_the_forward_path(name: str, config: dict[str, An
         assert fast.token_stepper() is not None and slow.token_stepper() is None
         assert a == b
         assert torch.equal(fast.counts, slow.counts)  # type: ignore[arg-type]
+
+
+needs_int8_kernel = pytest.mark.skipif(
+    not int8_available(), reason="torch's weight-only int8 kernel is not usable here"
+)
+
+
+@needs_int8_kernel
+@pytest.mark.parametrize("width", [13, 24, 64, 97, 576])
+def test_int8_product_is_within_its_rounding_at_any_width(width: int) -> None:
+    # Unpadded, the kernel returned garbage at widths that are not multiples of 16 (and
+    # crashed at one): Int8Product pads. Its error, per output row: each weight rounded to
+    # half its row's step (max |w| / 127, the scale rounded to bfloat16, the weights rounded
+    # against it), each input and the product rounded to bfloat16 (relative 2**-9, doubled
+    # for slack).
+    rng = np.random.default_rng(width)
+    rows = 300
+    w = rng.standard_normal((rows, width + 1), dtype=np.float32)  # [W | b]
+    x = numpy_step.with_one(width)
+    x[:width] = rng.standard_normal(width, dtype=np.float32)
+    out = np.empty(rows, np.float32)
+    Int8Product(w, x, out)()
+    expected = w.astype(np.float64) @ x
+    weights, inputs = np.abs(w[:, :width]).astype(np.float64), np.abs(x[:width])
+    step = weights.max(axis=1) / 127 * (1 + 2**-7)
+    bound = step / 2 * inputs.sum() + (weights @ inputs) * 2**-8 + np.abs(expected) * 2**-8
+    assert np.all(np.abs(out - expected) <= bound)
+    assert np.abs(out - expected).max() > 0  # it did run in int8
+
+
+@needs_int8_kernel
+@pytest.mark.parametrize("name", ["lstm", "qrnn"])
+def test_batch1_int8_is_the_numpy_step_with_int8_weights(name: str) -> None:
+    # hidden 256: the matrices over h are over Int8Product.MIN_WEIGHTS (the head is not, nor
+    # the QRNN's first layer, over the 16-wide embedding alone)
+    model = built(name, {"hidden": 256, "layers": 2, "embed": 16})
+    step = model.token_stepper(1, "int8")  # not wrapped in `timed`: that is for float32
+    assert isinstance(step, NumpyStepper)
+    products = [layer["product"] for layer in step.step.layers]  # type: ignore[attr-defined]
+    assert all(isinstance(p, Int8Product) for p in products[1:]) and products[0] is not None
+    ids = torch.randint(0, VOCAB, (1, 40), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        expected, _ = model(ids, model.init_state(1, "cpu"))
+    got = stepped_logits(model, ids, "int8")
+    assert float((got - expected).abs().max()) <= TOLERANCE["int8"] * max(float(expected.std()), 1.0)
+    assert not torch.allclose(got, expected, atol=1e-5)  # int8, not float32
+
+
+def test_batch1_int8_without_the_kernel_takes_fbgemm(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stepper, "_int8_works", False)
+    model = built("lstm", {"hidden": 256, "layers": 1, "embed": 16})
+    assert isinstance(model.token_stepper(1, "int8"), stepper.RecurrentStepper)
 
 
 def test_precision_flags_are_checked() -> None:

@@ -373,8 +373,10 @@ def test_a_style_without_an_index_says_so_in_the_panel(trained: str, hermetic: P
         await until(pilot, lambda: "no copy index" in text_of(hint), what="the hint")
         await enter(pilot, "#message", "the quick")
         await until(pilot, lambda: not chat.writing, what="the answer")
-        await pilot.pause(0.3)
-        assert chat.view is not None and chat.view.marks == [] and chat.view.copies == ""  # said once, in the panel
+        view = chat.view
+        assert view is not None
+        await until(pilot, lambda: view.copies != "checking for copies…", what="the copy check")  # a worker
+        assert view.marks == [] and view.copies == ""  # said once, in the panel
 
     drive(scenario, StylegenApp(trained, seed=1, preload=False))
 

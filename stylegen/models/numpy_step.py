@@ -24,12 +24,18 @@ model.safetensors), packed once:
 `step(token)` returns the logits (V,) in a buffer the next step overwrites; the state is in
 `state`, arrays laid out as the torch model's `init_state(1)` (so a tensor view of each is
 the model's own state).
+
+Each product is made once, when the step is built, by a `Pack`: `dense` (numpy's `dot` over
+the float32 `[W | b]`) unless the caller gives another. The torch path's `--int8` passes
+`stylegen.models.stepper.Int8Product`, which keeps the weights in int8 and calls torch's
+weight-only int8 kernel; everything else in the step stays the same numpy code.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
@@ -39,6 +45,14 @@ T = TypeVar("T")
 #: The models with a step here: the built-in cells.
 CELLS = ("lstm", "gru", "rnn", "qrnn")
 F32 = np.float32
+#: Makes one product of a step: `pack(w, x, out)` with w the float32 `[W | b]` (out, in + 1)
+#: and x the input buffer (in + 1,) ending in 1; the call it returns writes W x + b into out.
+Pack = Callable[[np.ndarray, np.ndarray, np.ndarray], Callable[[], object]]
+
+
+def dense(w: np.ndarray, x: np.ndarray, out: np.ndarray) -> Callable[[], object]:
+    """The float32 product: numpy's `dot` (OpenBLAS) of `[W | b]` and `[x; 1]` into out."""
+    return partial(np.dot, w, x, out=out)
 
 
 def augmented(weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -87,7 +101,7 @@ class Step:
 class RecurrentStep(Step):
     """`lstm`, `gru` and `rnn` (tanh), stacked: state h (L, 1, H) and, in an LSTM, c (L, 1, H)."""
 
-    def __init__(self, cell: str, weights: Mapping[str, np.ndarray]) -> None:
+    def __init__(self, cell: str, weights: Mapping[str, np.ndarray], pack: Pack = dense) -> None:
         self.cell = cell
         self.embedding = np.ascontiguousarray(weights["embedding.weight"], dtype=F32)
         layers = sum(1 for k in weights if k.startswith("rnn.weight_hh_l"))
@@ -96,27 +110,37 @@ class RecurrentStep(Step):
         self.c = np.zeros((layers, 1, H), dtype=F32) if cell == "lstm" else None
         self.state: tuple[np.ndarray, ...] = (self.h,) if self.c is None else (self.h, self.c)
         self.tmp = np.empty(H, dtype=F32)
-        self.layers: list[dict[str, np.ndarray]] = []
+        self.layers: list[dict[str, Any]] = []
         for k in range(layers):
             w_ih, w_hh = weights[f"rnn.weight_ih_l{k}"], weights[f"rnn.weight_hh_l{k}"]
             b_ih, b_hh = weights[f"rnn.bias_ih_l{k}"], weights[f"rnn.bias_hh_l{k}"]
             n = w_ih.shape[1]
             if cell == "gru":  # [x_t; 1] and [h_{t-1}; 1]: the candidate needs W_hh h apart
                 x, hx = with_one(n), with_one(H)
-                layer = {"x": x, "x_in": x[:n], "hx": hx, "h_in": hx[:H], "w_x": augmented(w_ih, b_ih)}
-                layer |= {"w_h": augmented(w_hh, b_hh), "gx": np.empty(3 * H, F32), "gh": np.empty(3 * H, F32)}
+                gx, gh = np.empty(3 * H, F32), np.empty(3 * H, F32)
+                layer: dict[str, Any] = {"x_in": x[:n], "h_in": hx[:H], "gx": gx, "gh": gh}
+                layer |= {
+                    "product_x": pack(augmented(w_ih, b_ih), x, gx),
+                    "product_h": pack(augmented(w_hh, b_hh), hx, gh),
+                }
             else:  # [x_t; h_{t-1}; 1]: one product for the layer
                 weight, bias = np.concatenate([w_ih, w_hh], axis=1), (b_ih + b_hh).astype(F32)
                 if cell == "lstm":
                     weight, bias = lstm_order(weight, H), lstm_order(bias, H)
                 x = with_one(n + H)
                 out = np.empty(weight.shape[0], dtype=F32)
-                layer = {"x": x, "x_in": x[:n], "h_in": x[n : n + H], "w": augmented(weight, bias), "out": out}
+                layer = {
+                    "x_in": x[:n],
+                    "h_in": x[n : n + H],
+                    "out": out,
+                    "product": pack(augmented(weight, bias), x, out),
+                }
             self.layers.append(layer)
-        self.head = augmented(weights["head.weight"], weights["head.bias"])
+        head = augmented(weights["head.weight"], weights["head.bias"])
         top = with_one(H)
-        self.top, self.top_in = top, top[:H]
-        self.logits = np.empty(self.head.shape[0], dtype=F32)
+        self.top_in = top[:H]
+        self.logits = np.empty(head.shape[0], dtype=F32)
+        self.head = pack(head, top, self.logits)
 
     def __call__(self, token: int) -> np.ndarray:
         x = self.embedding[token]
@@ -127,8 +151,8 @@ class RecurrentStep(Step):
             if self.cell == "gru":
                 layer["h_in"][:] = h
                 gx, gh = layer["gx"], layer["gh"]
-                np.dot(layer["w_x"], layer["x"], out=gx)
-                np.dot(layer["w_h"], layer["hx"], out=gh)
+                layer["product_x"]()
+                layer["product_h"]()
                 rz = gx[: 2 * H]
                 rz += gh[: 2 * H]
                 sigmoid_(rz)
@@ -141,7 +165,7 @@ class RecurrentStep(Step):
             else:
                 layer["h_in"][:] = h
                 out = layer["out"]
-                np.dot(layer["w"], layer["x"], out=out)
+                layer["product"]()
                 if self.c is not None:
                     sigmoid_(out[: 3 * H])  # i, f, o side by side, then the candidate g
                     g = np.tanh(out[3 * H :], out=out[3 * H :])
@@ -155,22 +179,22 @@ class RecurrentStep(Step):
                     np.tanh(out, out=h)
             x = h
         self.top_in[:] = x
-        return np.dot(self.head, self.top, out=self.logits)
+        self.head()
+        return self.logits
 
 
 class QRNNStep(Step):
     """`qrnn`: per layer c (1, H) and the last input x_{t-1} (1, I), the model's state order."""
 
-    def __init__(self, weights: Mapping[str, np.ndarray]) -> None:
+    def __init__(self, weights: Mapping[str, np.ndarray], pack: Pack = dense) -> None:
         self.embedding = np.ascontiguousarray(weights["embedding.weight"], dtype=F32)
         count = sum(1 for k in weights if k.startswith("layers.") and k.endswith(".gates.weight"))
         H = self.hidden = weights["layers.0.gates.weight"].shape[0] // 3
         sizes = [weights[f"layers.{k}.gates.weight"].shape[1] // 2 for k in range(count)]
         windows = [with_one(2 * n) for n in sizes]  # [x_t; x_{t-1}; 1] per layer
         top = with_one(H)
-        self.top = top
         state: list[np.ndarray] = []
-        self.layers: list[dict[str, np.ndarray]] = []
+        self.layers: list[dict[str, Any]] = []
         for k, n in enumerate(sizes):
             window = windows[k]
             c = np.zeros((1, H), dtype=F32)
@@ -180,18 +204,19 @@ class QRNNStep(Step):
             w = augmented(weights[f"layers.{k}.gates.weight"], weights[f"layers.{k}.gates.bias"])
             out = np.empty(3 * H, dtype=F32)
             self.layers.append(
-                {"window": window, "x_in": window[:n], "last": last[0], "w": w, "out": out, "c": c[0], "h": h}
+                {"x_in": window[:n], "last": last[0], "product": pack(w, window, out), "out": out, "c": c[0], "h": h}
             )
         self.state = tuple(state)
-        self.head = augmented(weights["head.weight"], weights["head.bias"])
-        self.logits = np.empty(self.head.shape[0], dtype=F32)
+        head = augmented(weights["head.weight"], weights["head.bias"])
+        self.logits = np.empty(head.shape[0], dtype=F32)
+        self.head = pack(head, top, self.logits)
 
     def __call__(self, token: int) -> np.ndarray:
         H = self.hidden
         self.layers[0]["x_in"][:] = self.embedding[token]
         for k, layer in enumerate(self.layers):
             out, c, x = layer["out"], layer["c"], layer["x_in"]
-            np.dot(layer["w"], layer["window"], out=out)
+            layer["product"]()
             z = np.tanh(out[:H], out=out[:H])
             sigmoid_(out[H:])
             c -= z  # c = f c + (1 - f) z
@@ -201,7 +226,8 @@ class QRNNStep(Step):
             if k > 0:
                 h += x  # residual after the first layer
             layer["last"][:] = x  # x_t is the next step's x_{t-1}
-        return np.dot(self.head, self.top, out=self.logits)
+        self.head()
+        return self.logits
 
 
 class BlasThreads:
@@ -288,8 +314,9 @@ def model_state(items: Sequence[T]) -> T | tuple[T, ...]:
     return items[0] if len(items) == 1 else tuple(items)
 
 
-def build(cell: str, weights: Mapping[str, np.ndarray]) -> Step:
-    """The step of model `cell` (one of `CELLS`) from its weights by state_dict name."""
+def build(cell: str, weights: Mapping[str, np.ndarray], pack: Pack = dense) -> Step:
+    """The step of model `cell` (one of `CELLS`) from its weights by state_dict name, each
+    product made by `pack`."""
     if cell == "qrnn":
-        return QRNNStep(weights)
-    return RecurrentStep(cell, weights)
+        return QRNNStep(weights, pack)
+    return RecurrentStep(cell, weights, pack)

@@ -28,7 +28,7 @@ from torch import nn
 
 from stylegen.models import check_size
 from stylegen.models.rnn import embed_tokens, locked_dropout, model_config
-from stylegen.models.stepper import QRNNStepper, Step, numpy_stepper, steppable, timed
+from stylegen.models.stepper import QRNNStepper, Step, batch1_numpy, numpy_stepper, steppable, timed
 
 
 @dataclass
@@ -211,6 +211,6 @@ class QRNNLanguageModel(nn.Module):
         """The fast one-token step of generation (stylegen.models.stepper), on the CPU in eval mode."""
         if not steppable(self.head.weight.device, self.training):
             return None
-        if batch == 1 and precision == "fp32":
-            return timed(numpy_stepper(self, "qrnn"), batch, precision)
+        if batch1_numpy(batch, precision):
+            return timed(numpy_stepper(self, "qrnn", precision), batch, precision)
         return timed(QRNNStepper(self, batch, precision), batch, precision)

@@ -17,7 +17,7 @@ from torch import nn
 from torch.func import functional_call
 
 from stylegen.models import check_size
-from stylegen.models.stepper import RecurrentStepper, Step, numpy_stepper, steppable, timed
+from stylegen.models.stepper import RecurrentStepper, Step, batch1_numpy, numpy_stepper, steppable, timed
 
 #: options that change training only (a loaded model in eval mode ignores them)
 TRAINING_ONLY = ("locked_dropout", "weight_drop", "embed_dropout")
@@ -114,8 +114,8 @@ class RNNLanguageModel(nn.Module):
         mode; None elsewhere (the generator then calls `forward`)."""
         if not steppable(self.head.weight.device, self.training):
             return None
-        if batch == 1 and precision == "fp32":
-            return timed(numpy_stepper(self, self.cell), batch, precision)
+        if batch1_numpy(batch, precision):
+            return timed(numpy_stepper(self, self.cell, precision), batch, precision)
         return timed(RecurrentStepper(self, batch, precision), batch, precision)
 
     def step_states(self, ids: torch.Tensor, state: Any) -> tuple[dict[str, torch.Tensor], Any]:

@@ -13,7 +13,9 @@ does only the products, on weights packed once when it is built:
 
 At batch 1 in float32 the step is numpy's (`stylegen.models.numpy_step`, wrapped by
 `NumpyStepper`): the same object the torch-free path (`stylegen.torchless`) runs, so both
-paths give the same numbers. The classes below serve larger batches and the packed formats.
+paths give the same numbers. At batch 1 in int8 it is the same numpy step with its large
+products made by `Int8Product` (int8 weights, torch's weight-only int8 kernel). The classes
+below serve larger batches and float16.
 
 Weights are float32 (the same numbers as the model's own forward, to float rounding), or,
 on the CPU, packed for fbgemm as float16 (`fp16`: half the bytes, float32 arithmetic) or as
@@ -103,14 +105,93 @@ class NumpyStepper:
             theirs = (state,) if isinstance(state, torch.Tensor) else tuple(state)
             for mine, other in zip(self.tensors, theirs, strict=True):
                 mine.copy_(other.reshape(mine.shape))
-        self.step(int(ids[0]))
+        self.step(int(ids.item()))  # a (1,) tensor
         return self.logits, self.state
 
 
-def numpy_stepper(model: Any, cell: str) -> NumpyStepper:
-    """The batch-1 float32 step of a built-in model, built from its weights."""
+class Int8Product:
+    """W x + b at batch 1 with W in int8, a scale per output row: torch's weight-only int8
+    kernel (`torch._weight_int8pack_mm`, bfloat16 activations), the bias added in float32.
+
+    One 2048×1024 product (a 2×512 LSTM layer) on this project's 2-core AMD test machine:
+    45 µs for the kernel, 53 µs with the input's conversion and the bias, against 64 µs for
+    numpy's float32 `dot` (benchmarks/RESULTS.md). Below `MIN_WEIGHTS` weights the three torch
+    calls cost more than they save (100×512: 9.6 against 3.8 µs), so `int8_pack` leaves such a
+    product (a char model's head) in float32.
+
+    The error: each weight is rounded to 1/254 of its row's largest (the scale itself rounded
+    to bfloat16 first and the weights quantised against the rounded scale, so the scale adds
+    none), the input and the product to bfloat16 (8 significant bits). The kernel needs the
+    input's width padded: at a width that is not a multiple of 16 it returned garbage, and at
+    one shape it crashed (torch 2.13 on the CPU), so every matrix is padded with zero columns
+    to a multiple of `ALIGN` and `int8_available` checks the kernel once against float32.
+    """
+
+    ALIGN = 64
+    MIN_WEIGHTS = 1 << 17
+
+    def __init__(self, w: Any, x: Any, out: Any) -> None:
+        width = w.shape[1] - 1  # [W | b]: the last column is the bias
+        padded = -(-width // self.ALIGN) * self.ALIGN
+        weight = torch.zeros(w.shape[0], padded)
+        weight[:, :width] = torch.from_numpy(w[:, :width])
+        self.scale = (weight.abs().amax(dim=1) / 127).clamp_min(1e-12).to(torch.bfloat16)
+        self.weight = torch.round(weight / self.scale.float()[:, None]).clamp_(-127, 127).to(torch.int8)
+        self.bias = torch.from_numpy(w[:, width].copy())[None]  # (1, out)
+        self.inputs = torch.from_numpy(x)[None, :width]  # a view of the step's buffer
+        self.padded = torch.zeros(1, padded, dtype=torch.bfloat16)
+        self.padded_in = self.padded[:, :width]
+        self.out = torch.from_numpy(out)[None]  # the step's buffer
+
+    def __call__(self) -> torch.Tensor:
+        self.padded_in.copy_(self.inputs)
+        product = torch._weight_int8pack_mm(self.padded, self.weight, self.scale)
+        return torch.add(product, self.bias, out=self.out)
+
+
+def int8_pack(w: Any, x: Any, out: Any) -> Callable[[], object]:
+    """A `numpy_step.Pack`: `Int8Product` for a matrix of `MIN_WEIGHTS` or more, else float32."""
+    if w.shape[0] * (w.shape[1] - 1) < Int8Product.MIN_WEIGHTS:
+        return numpy_step.dense(w, x, out)
+    return Int8Product(w, x, out)
+
+
+_int8_works: bool | None = None
+
+
+def int8_available() -> bool:
+    """Whether torch's weight-only int8 kernel is here and gives W x within its rounding on a
+    test matrix (a private op: checked once per process, not assumed)."""
+    global _int8_works
+    if _int8_works is None:
+        _int8_works = False
+        if hasattr(torch, "_weight_int8pack_mm"):
+            import numpy as np
+
+            rng = np.random.default_rng(0)
+            w = rng.standard_normal((256, 97), dtype=np.float32)  # [W | b], a width the kernel needs padded
+            x, out = numpy_step.with_one(96), np.empty(256, np.float32)
+            x[:96] = rng.standard_normal(96, dtype=np.float32)
+            try:
+                Int8Product(w, x, out)()
+            except (RuntimeError, NotImplementedError):
+                return False
+            expected = w @ x
+            _int8_works = bool(np.abs(out - expected).max() <= 0.05 * np.abs(expected).max())
+    return _int8_works
+
+
+def numpy_stepper(model: Any, cell: str, precision: str = "fp32") -> NumpyStepper:
+    """The batch-1 step of a built-in model, built from its weights: float32, or with
+    `Int8Product`s for `precision` int8 (see `batch1_numpy`)."""
     weights = {k: v.detach().cpu().float().numpy() for k, v in model.state_dict().items()}
-    return NumpyStepper(numpy_step.build(cell, weights))
+    pack = int8_pack if precision == "int8" else numpy_step.dense
+    return NumpyStepper(numpy_step.build(cell, weights, pack))
+
+
+def batch1_numpy(batch: int, precision: str) -> bool:
+    """Whether the numpy step serves: batch 1 in float32, or in int8 where `int8_available`."""
+    return batch == 1 and (precision == "fp32" or (precision == "int8" and int8_available()))
 
 
 def _reordered_lstm(weight: torch.Tensor, hidden: int) -> torch.Tensor:

@@ -93,6 +93,7 @@ def unpack(tensors: dict[str, Any], structure: Any) -> Any:
 
 def install(folder: Path, name: str, meta: StyleRecord) -> None:
     """Rebuild checkpoint/state.pt from its packed parts, after checking them against the style."""
+    import torch
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -105,6 +106,9 @@ def install(folder: Path, name: str, meta: StyleRecord) -> None:
         tensors = load_file(str(folder / CKPT_TENSORS), device="cpu")
     except (SafetensorError, OSError, ValueError) as e:
         raise StylegenError(f"{CKPT_TENSORS}: damaged ({one_line(e)})") from None
+    # safetensors may give empty tensors one address, and torch.save refuses two tensors of
+    # different types at one address: each empty tensor is made anew (found by tests/test_fuzz.py)
+    tensors = {k: v if v.numel() else torch.empty(v.shape, dtype=v.dtype) for k, v in tensors.items()}
     try:
         structure = json.loads((folder / CKPT_JSON).read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
