@@ -36,10 +36,12 @@ def test_the_pooling_and_its_hand_written_backward_match_autograd() -> None:
     # Both outputs carry gradient (c is the state and inspect's cell), and so does c0.
     h, c = fo_pool(pre, c0)
     (h.sum() + c[-1].sum()).backward()
+    assert pre.grad is not None and c0.grad is not None
     ours = pre.grad.clone(), c0.grad.clone()
     pre.grad, c0.grad = None, None
     h, c = reference_pool(pre, c0)
     (h.sum() + c[-1].sum()).backward()
+    assert pre.grad is not None and c0.grad is not None
     assert torch.allclose(ours[0], pre.grad) and torch.allclose(ours[1], c0.grad)
 
 
@@ -52,6 +54,7 @@ def test_a_layer_is_the_gates_of_its_two_step_window() -> None:
     c0, x0 = torch.randn(3, 4, dtype=torch.double), torch.randn(3, 5, dtype=torch.double)
     out, c_last, x_last = layer(x, c0, x0, gates=True)
     (out["hidden"] ** 2).sum().backward()
+    assert layer.gates.weight.grad is not None
     ours = layer.gates.weight.grad.clone()
     layer.zero_grad()
     window = torch.cat([x, torch.cat([x0[None], x[:-1]])], dim=-1)  # (T, B, 2I)
@@ -60,7 +63,7 @@ def test_a_layer_is_the_gates_of_its_two_step_window() -> None:
     assert torch.allclose(out["hidden"], h) and torch.allclose(out["cell"], c)
     assert torch.allclose(c_last, c[-1]) and torch.equal(x_last, x[-1])
     assert torch.allclose(out["gate-f"], torch.sigmoid(layer.gates(window)[..., 4:8]))
-    assert torch.allclose(ours, layer.gates.weight.grad)
+    assert layer.gates.weight.grad is not None and torch.allclose(ours, layer.gates.weight.grad)
 
 
 def test_qrnn_trains_generates_and_is_inspected(tiny_corpus: str) -> None:
