@@ -58,8 +58,8 @@ class Linear:
     """y (B, out) = x (B, in) W^T + b, with W packed once in one of `PRECISIONS`.
 
     `bind(x, out)` fixes the input and output buffers and returns the product as a call with
-    no arguments. (Batch 1 in float32 does not come here: it is numpy's step,
-    `stylegen.models.numpy_step`, behind `NumpyStepper`.)
+    no arguments. (Batch 1 in float32, and in int8 where `int8_available`, does not come here:
+    it is numpy's step, `stylegen.models.numpy_step`, behind `NumpyStepper`.)
     """
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor, precision: str) -> None:
