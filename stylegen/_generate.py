@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
+
 from stylegen import plugins, sampling
 from stylegen.chunked import run_chunked
 from stylegen.errors import PluginError, StylegenError
@@ -395,19 +397,18 @@ class Decoder:
         with `only` (k,) ids, among those alone (none of them banned, k > 0)."""
         import torch
 
-        if only is not None and not isinstance(only, torch.Tensor):
-            only = torch.as_tensor(only, dtype=torch.long)
         if self.last is None:
             self.feed_text(EMPTY_PRIME)
         assert self.last is not None
         if self._one_row:
             counts = None if self.counts is None else self.counts[0].numpy()
-            among = None if only is None else only.numpy()
             token = sampling.next_id(
                 self.sampler.name, self.last[0].numpy(), self.params, self._uniform,
-                penalties=self.penalties, counts=counts, banned=self._banned_ids, only=among,
+                penalties=self.penalties, counts=counts, banned=self._banned_ids, only=only,
             )  # fmt: skip
             return torch.tensor([token])
+        if only is not None and not isinstance(only, torch.Tensor):
+            only = torch.as_tensor(only, dtype=torch.long)
         logits = self.last.clone()  # (n, V)
         if self.penalties is not None and self.penalties.active and self.counts is not None:
             logits = self.penalties.apply(logits, self.counts)
@@ -426,7 +427,6 @@ class Decoder:
 
     def _uniform(self) -> Any:
         """One float32 in [0, 1) from the decoder's generator, as `torch.rand` draws it."""
-        import numpy as np
         import torch
 
         return np.float32(torch.rand(1, generator=self.generator).item())

@@ -11,10 +11,11 @@ character, numpy's few operations on a small vocabulary cost about half of torch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 #: The built-in samplers drawn for here.
 SAMPLERS = ("greedy", "temperature", "top-k", "top-p", "min-p", "typical")
@@ -107,11 +108,12 @@ def next_id(
     penalties: Any = None,
     counts: np.ndarray | None = None,
     banned: np.ndarray | None = None,
-    only: Sequence[int] | np.ndarray | None = None,
+    only: ArrayLike | None = None,
 ) -> int:
     """The next id after logits `last` (V,), left as they are: the penalties (a
     `stylegen.Penalties`, with the counts of the ids so far) applied, the `banned` ids never
-    drawn, and with `only`, among those ids alone; then sampler `name`."""
+    drawn, and with `only` (ids: a list, an array, a CPU tensor), among those alone; then
+    sampler `name`."""
     logits = last.copy()
     if penalties is not None and penalties.active and counts is not None:
         logits = penalties.apply(logits, counts)
